@@ -1,0 +1,37 @@
+/**
+ * The clusters config after validation and defaulting: what the rest of
+ * the program reads. The JSON form (SPEC §2) is parsed into this by
+ * `loadClustersConfig`; nothing else looks at raw JSON.
+ */
+export interface ClustersConfig {
+  local: LocalCluster;
+  /** Annotation domain, default `wireguard.semaphore.uw.io`. */
+  annotationDomain: string;
+  remotes: RemoteCluster[];
+}
+
+export interface LocalCluster {
+  name: string;
+  /** null: in-cluster service account. */
+  kubeConfigPath: string | null;
+}
+
+/** How to reach a remote apiserver: a kubeconfig, or API URL + CA URL + token file. */
+export type RemoteAccess =
+  | { kind: 'kubeconfig'; path: string }
+  | { kind: 'token'; apiURL: string; caURL: string; tokenPath: string };
+
+export interface RemoteCluster {
+  name: string;
+  access: RemoteAccess;
+  /** `podSubnet` and `podSubnets` merged, canonical CIDR text, no duplicates. */
+  podSubnets: string[];
+  mtu: number;
+  listenPort: number;
+  /** `wgDeviceName`, default `wireguard.<name>`. */
+  deviceName: string;
+  /** 0 disables keepalive. */
+  persistentKeepaliveSeconds: number;
+  /** From `resyncPeriod`; null when 0 or absent (the global -reconcile-interval applies). */
+  reconcileIntervalMs: number | null;
+}

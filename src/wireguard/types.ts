@@ -1,0 +1,65 @@
+/**
+ * WireGuard data, after wgctrl-go: what a device *is* (observed, read back)
+ * and what we want to *change* (a config delta) are different types.
+ * Keys are base64 text as `wg` prints them.
+ */
+
+/** A peer as read from the device. */
+export interface ObservedPeer {
+  publicKey: string;
+  /** `host:port` or `[v6]:port`; null when WireGuard knows none yet. */
+  endpoint: string | null;
+  allowedIPs: string[];
+  /** 0 when off. */
+  persistentKeepaliveSeconds: number;
+  /** Unix seconds; 0 when never. */
+  lastHandshakeSeconds: number;
+  receiveBytes: number;
+  transmitBytes: number;
+}
+
+/** A device as read back (`wg show <dev> dump`). */
+export interface ObservedDevice {
+  name: string;
+  publicKey: string | null;
+  listenPort: number;
+  peers: ObservedPeer[];
+}
+
+/** A peer as the peering logic wants it on the device. */
+export interface DesiredPeer {
+  publicKey: string;
+  /** `host:port` or `[v6]:port` as advertised by the remote node. */
+  endpoint: string;
+  allowedIPs: string[];
+  persistentKeepaliveSeconds: number;
+}
+
+/** One peer's change; fields left undefined are not touched. */
+export interface PeerChange {
+  publicKey: string;
+  remove?: true;
+  endpoint?: string;
+  /** When set, the peer's allowed IPs are replaced by exactly these. */
+  replaceAllowedIPs?: string[];
+  persistentKeepaliveSeconds?: number;
+}
+
+/** A change to a device: only what differs. */
+export interface DeviceChange {
+  /** Never logged; reaches `wg` through stdin, never the command line. */
+  privateKey?: string;
+  listenPort?: number;
+  peers: PeerChange[];
+}
+
+/**
+ * The four-method client of wgctrl-go, reduced to what clusterwire needs.
+ * Real implementations drive `wg` or the UAPI socket; the fake is in memory.
+ */
+export interface WireGuardClient {
+  /** Reads a device; throws when it does not exist. */
+  device(name: string): Promise<ObservedDevice>;
+  /** Applies a change in one call. */
+  configure(name: string, change: DeviceChange): Promise<void>;
+}
