@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { health, readiness, WATCH_GRACE_MS } from '../../src/peering/readiness.ts';
+import { remoteStatus } from './status-fixtures.ts';
+
+const now = 1_000_000;
+
+const cases = [
+  { name: 'synced and connected', status: remoteStatus(), ready: true },
+  { name: 'device not initialised', status: remoteStatus({ deviceReady: false }), ready: false, reason: /device wireguard.c2 is not initialised/ },
+  { name: 'never listed', status: remoteStatus({ watch: { synced: false, lastError: 'connect ECONNREFUSED' } }), ready: false, reason: /no first list.*ECONNREFUSED/ },
+  { name: 'listed but never applied', status: remoteStatus({ lastSyncAt: null, lastSyncError: 'wg failed' }), ready: false, reason: /not applied.*wg failed/ },
+  { name: 'disconnected within grace', status: remoteStatus({ watch: { state: 'disconnected', disconnectedAt: now - WATCH_GRACE_MS + 1 } }), ready: true },
+  { name: 'disconnected past grace', status: remoteStatus({ watch: { state: 'disconnected', disconnectedAt: now - WATCH_GRACE_MS - 1, lastError: 'HTTP 503' } }), ready: false, reason: /watch disconnected for 60s: HTTP 503/ },
+  { name: 'reconnecting after grace', status: remoteStatus({ watch: { state: 'starting', disconnectedAt: now - 2 * WATCH_GRACE_MS } }), ready: false, reason: /watch disconnected for 120s/ },
+];
+
+for (const c of cases) {
+  test(`readiness: ${c.name}`, () => {
+    const verdict = readiness([c.status], now);
+    assert.equal(verdict.ok, c.ready);
+    if (c.reason) assert.match(verdict.reasons['c2'] ?? '', c.reason);
+    else assert.deepEqual(verdict.reasons, {});
+  });
+}
+
+test('readiness: one bad remote makes the whole daemon not ready, naming only it', () => {
+  const verdict = readiness([remoteStatus({ remote: 'c2' }), remoteStatus({ remote: 'c3', watch: { synced: false } })], now);
+  assert.equal(verdict.ok, false);
+  assert.deepEqual(Object.keys(verdict.reasons), ['c3']);
+});
+
+test('health only looks at devices, not at watches', () => {
+  assert.equal(health([remoteStatus({ watch: { synced: false, state: 'disconnected' } })]).ok, true);
+  assert.equal(health([remoteStatus(), remoteStatus({ remote: 'c3', deviceReady: false })]).ok, false);
+});

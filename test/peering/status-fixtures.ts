@@ -1,0 +1,19 @@
+import type { RemoteStatus } from '../../src/peering/remote-status.ts';
+
+/** A remote in the state of a healthy, synced, connected daemon; override what a case changes. */
+export function remoteStatus(overrides: Partial<RemoteStatus> & { watch?: Partial<RemoteStatus['watch']> } = {}): RemoteStatus {
+  const { watch, ...rest } = overrides;
+  return {
+    remote: 'c2',
+    device: 'wireguard.c2',
+    publicKey: 'pub',
+    listenPort: 51820,
+    deviceReady: true,
+    lastSyncAt: 1_000,
+    lastSyncError: null,
+    peers: { desired: 1, applied: 1 },
+    skipped: [],
+    ...rest,
+    watch: { state: 'connected', synced: true, connectedAt: 1_000, disconnectedAt: null, lastEventAt: 1_000, lastError: null, ...watch },
+  };
+}
