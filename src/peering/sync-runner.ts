@@ -1,0 +1,81 @@
+import type { Cancel, Timers } from '../clock/timers.ts';
+
+export interface SyncRunnerOptions {
+  /** One pass: read, compare, apply. Throws on failure. */
+  run: () => Promise<void>;
+  timers: Timers;
+  /** Called once per failed pass, before the retry is scheduled. */
+  onError: (error: unknown, retryInMs: number) => void;
+  /** Called when a request folds into a pass already queued. */
+  onCoalesced?: () => void;
+  retryBaseMs?: number;
+  retryCapMs?: number;
+}
+
+/**
+ * Runs sync passes one at a time. Requests made while a pass runs fold into
+ * a single further pass, so a burst of watch events costs one apply, while a
+ * lone event starts a pass at once (low latency). A failed pass is retried
+ * with capped exponential backoff until one succeeds.
+ */
+export class SyncRunner {
+  readonly #options: Required<Omit<SyncRunnerOptions, 'onCoalesced'>> & Pick<SyncRunnerOptions, 'onCoalesced'>;
+  #running: Promise<void> | null = null;
+  #pending = false;
+  #failures = 0;
+  #retry: Cancel | null = null;
+  #stopped = false;
+
+  constructor(options: SyncRunnerOptions) {
+    this.#options = { retryBaseMs: 500, retryCapMs: 30_000, ...options };
+  }
+
+  /** Asks for a pass soon. Never throws, never rejects. */
+  request(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      if (this.#pending) this.#options.onCoalesced?.();
+      this.#pending = true;
+      return;
+    }
+    this.#retry?.();
+    this.#retry = null;
+    this.#running = this.#loop();
+  }
+
+  /** Resolves when no pass is running or queued (retries scheduled for later do not count). */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
+  /** No new passes; waits for the one in flight. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#retry?.();
+    this.#retry = null;
+    await this.idle();
+  }
+
+  async #loop(): Promise<void> {
+    // Events that arrive in the same tick (one chunk of a watch stream) fold into this pass.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    try {
+      do {
+        this.#pending = false;
+        try {
+          await this.#options.run();
+          this.#failures = 0;
+        } catch (error) {
+          this.#failures++;
+          const delay = Math.min(this.#options.retryCapMs, this.#options.retryBaseMs * 2 ** (this.#failures - 1));
+          this.#options.onError(error, delay);
+          if (!this.#stopped) this.#retry = this.#options.timers.schedule(() => this.request(), delay);
+          // A failed pass is retried after the delay, not hammered by queued requests.
+          this.#pending = false;
+        }
+      } while (this.#pending && !this.#stopped);
+    } finally {
+      this.#running = null;
+    }
+  }
+}

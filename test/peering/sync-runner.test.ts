@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SyncRunner } from '../../src/peering/sync-runner.ts';
+import { ManualTimers } from '../support/manual-timers.ts';
+
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+test('a burst of requests during a pass folds into one more pass', async () => {
+  const timers = new ManualTimers();
+  let passes = 0;
+  let coalesced = 0;
+  const first = gate();
+  const runner = new SyncRunner({
+    timers,
+    run: async () => {
+      passes++;
+      if (passes === 1) await first.opened;
+    },
+    onError: () => assert.fail('no error expected'),
+    onCoalesced: () => coalesced++,
+  });
+  runner.request();
+  await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 100; i++) runner.request();
+  first.open();
+  await runner.idle();
+  assert.equal(passes, 2);
+  assert.equal(coalesced, 99);
+});
+
+test('requests in the same tick start a single pass', async () => {
+  let passes = 0;
+  const runner = new SyncRunner({ timers: new ManualTimers(), run: () => Promise.resolve(void passes++), onError: () => assert.fail() });
+  runner.request();
+  runner.request();
+  runner.request();
+  await runner.idle();
+  assert.equal(passes, 1);
+});
+
+test('a failing pass is retried with capped exponential backoff, then resets', async () => {
+  const timers = new ManualTimers();
+  let failuresLeft = 4;
+  let passes = 0;
+  const delays: number[] = [];
+  const runner = new SyncRunner({
+    timers,
+    retryBaseMs: 100,
+    retryCapMs: 300,
+    run: () => {
+      passes++;
+      return failuresLeft-- > 0 ? Promise.reject(new Error('wg failed')) : Promise.resolve();
+    },
+    onError: (error, delay) => {
+      assert.match(String(error), /wg failed/);
+      delays.push(delay);
+    },
+  });
+  runner.request();
+  await runner.idle();
+  for (let i = 0; i < 4; i++) {
+    timers.advance(delays.at(-1) ?? 0);
+    await runner.idle();
+  }
+  assert.deepEqual(delays, [100, 200, 300, 300]);
+  assert.equal(passes, 5);
+  assert.deepEqual(timers.pending, []);
+});
+
+test('stop waits for the pass in flight and cancels retries', async () => {
+  const timers = new ManualTimers();
+  const runner = new SyncRunner({ timers, run: () => Promise.reject(new Error('x')), onError: () => undefined });
+  runner.request();
+  await runner.idle();
+  assert.equal(timers.pending.length, 1);
+  await runner.stop();
+  assert.equal(timers.pending.length, 0);
+  runner.request();
+  await runner.idle();
+  assert.equal(timers.pending.length, 0);
+});
