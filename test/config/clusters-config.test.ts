@@ -1,0 +1,427 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ClustersConfigError, formatIssue } from '../../src/config/issue.ts';
+import { loadClustersConfig } from '../../src/config/load.ts';
+import { parseClustersConfig, parseClustersConfigText } from '../../src/config/parse.ts';
+import type { ClustersConfig } from '../../src/config/types.ts';
+
+type Json = Record<string, unknown>;
+
+/** A valid config with one remote of each access kind; cases break one thing in it. */
+function validConfig(): { local: Json; remotes: Json[] } & Json {
+  return {
+    local: { name: 'c1' },
+    remotes: [
+      {
+        name: 'c2',
+        remoteAPIURL: 'https://lb.c2.example:6443',
+        remoteCAURL: 'https://ca.c2.example/ca.crt',
+        remoteSATokenPath: '/etc/clusterwire/tokens/c2/token',
+        podSubnet: '10.4.0.0/16',
+        wgListenPort: 51821,
+      },
+      { name: 'c3', kubeConfigPath: '/etc/clusterwire/c3.kubeconfig', podSubnets: ['10.5.0.0/16', 'fd10:5::/56'], wgListenPort: 51822 },
+    ],
+  };
+}
+
+function problems(json: unknown): string[] {
+  const result = parseClustersConfig(json);
+  return result.ok ? [] : result.issues.map(formatIssue);
+}
+
+/** `base` with remote `index` changed and the `remove` keys deleted from it. */
+function withRemote(index: number, change: Json, remove: string[] = [], base = validConfig()): ReturnType<typeof validConfig> {
+  const config = structuredClone(base);
+  const remote = { ...config.remotes[index], ...change };
+  for (const key of remove) delete remote[key];
+  config.remotes[index] = remote;
+  return config;
+}
+
+const IFNAMSIZ = 'Linux allows 15 (IFNAMSIZ is 16 including the terminating NUL)';
+const TOKEN_ACCESS = 'token access needs remoteAPIURL, remoteCAURL and remoteSATokenPath (or set kubeConfigPath instead)';
+const OVERLAP = 'routes to remote pod subnets must not overlap';
+
+const badConfigs: [name: string, json: unknown, expected: string[]][] = [
+  [
+    'a cluster name that makes a 16-byte interface name',
+    withRemote(0, { name: 'abcdef' }),
+    [`remotes[0].name: 'abcdef' makes interface name 'wireguard.abcdef' (16 bytes); ${IFNAMSIZ} — use a name of at most 5 characters or set wgDeviceName`],
+  ],
+  ['a 16-byte wgDeviceName', withRemote(0, { wgDeviceName: 'wireguard-c2-eu1' }), [`remotes[0].wgDeviceName: 'wireguard-c2-eu1' is 16 bytes; ${IFNAMSIZ}`]],
+  ['a wgDeviceName counted in bytes, not characters', withRemote(0, { wgDeviceName: 'wg-ünïcödé-abc' }), [`remotes[0].wgDeviceName: 'wg-ünïcödé-abc' is 18 bytes; ${IFNAMSIZ}`]],
+  ...['wg/c2', 'wg c2', 'wg:c2'].map((name): [string, unknown, string[]] => [
+    `wgDeviceName ${JSON.stringify(name)}`,
+    withRemote(0, { wgDeviceName: name }),
+    [`remotes[0].wgDeviceName: '${name}' contains '/', ':' or whitespace, which Linux does not allow in interface names`],
+  ]),
+  ['wgDeviceName ".."', withRemote(0, { wgDeviceName: '..' }), [`remotes[0].wgDeviceName: '..' is not allowed as an interface name`]],
+  [
+    'two remotes with the same wgDeviceName',
+    withRemote(1, { wgDeviceName: 'wg0' }, [], withRemote(0, { wgDeviceName: 'wg0' })),
+    [`remotes[1].wgDeviceName: interface name 'wg0' is already used by remotes[0]`],
+  ],
+  [
+    "a wgDeviceName equal to another remote's default interface name",
+    withRemote(0, { wgDeviceName: 'wireguard.c3' }),
+    [`remotes[1].name: interface name 'wireguard.c3' is already used by remotes[0]`],
+  ],
+  [
+    'pod subnets overlapping across remotes',
+    withRemote(1, { podSubnets: ['10.4.128.0/17'] }),
+    [`remotes[1].podSubnets[0]: 10.4.128.0/17 overlaps 10.4.0.0/16 (remotes[0].podSubnet); ${OVERLAP}`],
+  ],
+  [
+    'the same pod subnet in two remotes',
+    withRemote(1, { podSubnet: '10.4.0.0/16' }),
+    [`remotes[1].podSubnet: 10.4.0.0/16 overlaps 10.4.0.0/16 (remotes[0].podSubnet); ${OVERLAP}`],
+  ],
+  [
+    'IPv6 pod subnets overlapping across remotes',
+    withRemote(0, { podSubnets: ['fd10::/16'] }),
+    [`remotes[1].podSubnets[1]: fd10:5::/56 overlaps fd10::/16 (remotes[0].podSubnets[0]); ${OVERLAP}`],
+  ],
+  [
+    'pod subnets overlapping within one remote',
+    withRemote(0, { podSubnets: ['10.4.1.0/24'] }),
+    [`remotes[0].podSubnets[0]: 10.4.1.0/24 overlaps 10.4.0.0/16 (remotes[0].podSubnet); ${OVERLAP}`],
+  ],
+  ['duplicate listen ports', withRemote(1, { wgListenPort: 51821 }), ['remotes[1].wgListenPort: 51821 is already used by remotes[0]']],
+  [
+    'two remotes without wgListenPort (both default to 51820)',
+    withRemote(1, {}, ['wgListenPort'], withRemote(0, {}, ['wgListenPort'])),
+    ['remotes[1].wgListenPort: 51820 is already used by remotes[0] (51820 is the default when wgListenPort is omitted; each remote needs its own port)'],
+  ],
+  ['a remote named like the local cluster', withRemote(1, { name: 'c1' }), ["remotes[1].name: 'c1' is the local cluster's name (local.name); a remote must be another cluster"]],
+  ['two remotes with the same name', withRemote(1, { name: 'c2' }), ["remotes[1].name: 'c2' is already used by remotes[0]"]],
+  [
+    'no credentials at all',
+    withRemote(0, {}, ['remoteAPIURL', 'remoteCAURL', 'remoteSATokenPath']),
+    ['remotes[0]: no API access for the remote cluster: set kubeConfigPath, or all of remoteAPIURL, remoteCAURL and remoteSATokenPath'],
+  ],
+  ['only remoteAPIURL', withRemote(0, {}, ['remoteCAURL', 'remoteSATokenPath']), [`remotes[0]: remoteCAURL and remoteSATokenPath are missing: ${TOKEN_ACCESS}`]],
+  ['no remoteSATokenPath', withRemote(0, { remoteSATokenPath: '' }), [`remotes[0]: remoteSATokenPath is missing: ${TOKEN_ACCESS}`]],
+  [
+    'an empty kubeConfigPath is unset, not a kubeconfig',
+    withRemote(1, { kubeConfigPath: '' }),
+    ['remotes[1]: no API access for the remote cluster: set kubeConfigPath, or all of remoteAPIURL, remoteCAURL and remoteSATokenPath'],
+  ],
+  ['a misspelt key', withRemote(0, { podSubnett: '10.9.0.0/16' }), ['remotes[0].podSubnett: unknown key; did you mean podSubnet?']],
+  ['a key in the wrong case', withRemote(0, { remoteApiUrl: 'https://x' }), ['remotes[0].remoteApiUrl: unknown key; did you mean remoteAPIURL?']],
+  ['a misspelt key in local', { ...validConfig(), local: { name: 'c1', kubeconfigPath: '' } }, ['local.kubeconfigPath: unknown key; did you mean kubeConfigPath?']],
+  ['a top-level key one letter off', { ...validConfig(), remote: [] }, ['remote: unknown key; did you mean remotes?']],
+  [
+    'an unknown top-level key far from any known one',
+    { ...validConfig(), annotations: 'x' },
+    ['annotations: unknown key; did you mean annotationDomain? (known keys: local, annotationDomain, remotes)'],
+  ],
+  ['a malformed CIDR', withRemote(0, { podSubnet: '10.4.0/16' }), ["remotes[0].podSubnet: '10.4.0/16' is not a valid CIDR: '10.4.0' is not an IPv4 or IPv6 address"]],
+  [
+    'a CIDR with host bits set',
+    withRemote(0, { podSubnet: '10.4.0.1/16' }),
+    ["remotes[0].podSubnet: '10.4.0.1/16' is not a valid CIDR: host bits must be zero (did you mean 10.4.0.0/16?)"],
+  ],
+  ['a CIDR without prefix length', withRemote(1, { podSubnets: ['10.5.0.0', 'fd10:5::/56'] }), ["remotes[1].podSubnets[0]: '10.5.0.0' is not a valid CIDR: missing the prefix length (e.g. /16)"]],
+  [
+    'an IPv6 prefix longer than 128',
+    withRemote(1, { podSubnets: ['10.5.0.0/16', 'fd10:5::/129'] }),
+    ["remotes[1].podSubnets[1]: 'fd10:5::/129' is not a valid CIDR: prefix length '129' is not a number from 0 to 128 (IPv6)"],
+  ],
+  ['no pod subnet', withRemote(0, {}, ['podSubnet']), ["remotes[0]: podSubnet or podSubnets is required: the remote cluster's pod CIDRs"]],
+  ['podSubnets not a list', withRemote(1, { podSubnets: '10.5.0.0/16' }), ["remotes[1].podSubnets: expected a list, got string '10.5.0.0/16'"]],
+  ['MTU 1279', withRemote(0, { wgDeviceMTU: 1279 }), ['remotes[0].wgDeviceMTU: 1279 is out of range: the MTU must be 1280-9000']],
+  ['MTU 9001', withRemote(0, { wgDeviceMTU: 9001 }), ['remotes[0].wgDeviceMTU: 9001 is out of range: the MTU must be 1280-9000']],
+  ['MTU 1380.5', withRemote(0, { wgDeviceMTU: 1380.5 }), ['remotes[0].wgDeviceMTU: 1380.5 is not a whole number (the MTU must be 1280-9000)']],
+  ['MTU as a string', withRemote(0, { wgDeviceMTU: '1380' }), ["remotes[0].wgDeviceMTU: expected a number, got string '1380'"]],
+  ['listen port 0', withRemote(0, { wgListenPort: 0 }), ['remotes[0].wgListenPort: 0 is out of range: a listen port must be 1-65535']],
+  ['listen port 65536', withRemote(0, { wgListenPort: 65536 }), ['remotes[0].wgListenPort: 65536 is out of range: a listen port must be 1-65535']],
+  [
+    'keepalive "5 minutes"',
+    withRemote(0, { persistentKeepalive: '5 minutes' }),
+    ["remotes[0].persistentKeepalive: '5 minutes' is not a Go duration: unknown unit ' minutes' (use ns, us, ms, s, m or h); write it like 30s, 1m30s, 1h or 500ms"],
+  ],
+  ['keepalive beyond 16 bits', withRemote(0, { persistentKeepalive: '18h13m' }), ["remotes[0].persistentKeepalive: '18h13m' is out of range: keepalive must be 0-65535 s"]],
+  [
+    'keepalive not in whole seconds',
+    withRemote(0, { persistentKeepalive: '1.5s' }),
+    ["remotes[0].persistentKeepalive: '1.5s' is not a whole number of seconds (WireGuard keepalive has 1 s resolution)"],
+  ],
+  ['keepalive as a boolean', withRemote(0, { persistentKeepalive: true }), ["remotes[0].persistentKeepalive: expected a duration like '30s' or a number of nanoseconds, got true"]],
+  ['a negative resyncPeriod', withRemote(0, { resyncPeriod: '-1s' }), ["remotes[0].resyncPeriod: '-1s' is negative"]],
+  ['a resyncPeriod of fractional nanoseconds', withRemote(0, { resyncPeriod: 1.5 }), ['remotes[0].resyncPeriod: 1.5 is not a whole number of nanoseconds']],
+  ['a resyncPeriod that would spin', withRemote(0, { resyncPeriod: '10ms' }), ["remotes[0].resyncPeriod: '10ms' is too short: use 0s (off) or at least 100ms"]],
+  ['a resyncPeriod without unit', withRemote(0, { resyncPeriod: '30' }), ["remotes[0].resyncPeriod: '30' is not a Go duration: missing unit after '30'; write it like 30s, 1m30s, 1h or 500ms"]],
+  ['no local name', { ...validConfig(), local: {} }, ['local.name: required (a string)']],
+  ['no local section', { remotes: validConfig().remotes }, ['local: required (an object)']],
+  ['no remotes', { ...validConfig(), remotes: [] }, ['remotes: at least one remote cluster is required']],
+  ['no remotes key', { local: { name: 'c1' } }, ['remotes: required (a list)']],
+  [
+    'an uppercase cluster name',
+    withRemote(0, { name: 'C2' }),
+    ["remotes[0].name: 'C2' is not a valid cluster name: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit (it becomes part of annotation keys like C2.<domain>/pubKey)"],
+  ],
+  [
+    'a local name with a dot',
+    { ...validConfig(), local: { name: 'c1.prod' } },
+    ["local.name: 'c1.prod' is not a valid cluster name: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit (it becomes part of annotation keys like c1.prod.<domain>/pubKey)"],
+  ],
+  ['a plain http API URL', withRemote(0, { remoteAPIURL: 'http://lb.c2.example:6443' }), ["remotes[0].remoteAPIURL: 'http://lb.c2.example:6443' must be https: the service account token is sent to it"]],
+  ['an API URL without scheme', withRemote(0, { remoteAPIURL: 'lb.c2.example:6443' }), ["remotes[0].remoteAPIURL: 'lb.c2.example:6443' is not a valid URL"]],
+  ['an ftp CA URL', withRemote(0, { remoteCAURL: 'ftp://ca.c2.example/ca.crt' }), ["remotes[0].remoteCAURL: 'ftp://ca.c2.example/ca.crt' must be https or http: the CA is fetched from it"]],
+  [
+    'an annotation domain with uppercase',
+    { ...validConfig(), annotationDomain: 'WireGuard.example.com' },
+    ["annotationDomain: 'WireGuard.example.com' is not a valid annotation domain: use a DNS name of lowercase labels separated by dots, like wireguard.semaphore.uw.io"],
+  ],
+  [
+    'an annotation domain too long for the annotation key prefix',
+    { ...validConfig(), annotationDomain: Array.from({ length: 4 }, () => 'a'.repeat(62)).join('.') },
+    [
+      `local.name: annotation key prefix 'c1.${Array.from({ length: 4 }, () => 'a'.repeat(62)).join('.')}' is 254 characters; Kubernetes allows 253`,
+      `remotes[0].name: annotation key prefix 'c2.${Array.from({ length: 4 }, () => 'a'.repeat(62)).join('.')}' is 254 characters; Kubernetes allows 253`,
+      `remotes[1].name: annotation key prefix 'c3.${Array.from({ length: 4 }, () => 'a'.repeat(62)).join('.')}' is 254 characters; Kubernetes allows 253`,
+    ],
+  ],
+  ['a remote that is not an object', { ...validConfig(), remotes: [validConfig().remotes[0], 'c3'] }, ["remotes[1]: expected an object, got string 'c3'"]],
+  ['a top level that is not an object', [validConfig()], ['expected an object, got a list']],
+];
+
+describe('bad clusters configs: each names the JSON path, the value and the rule', () => {
+  assert.ok(badConfigs.length >= 30, `at least 30 cases (${badConfigs.length})`);
+  for (const [name, json, expected] of badConfigs) {
+    it(name, () => {
+      assert.deepEqual(problems(json), expected);
+    });
+  }
+});
+
+it('reports every problem of a config at once, field problems and rules between remotes alike', () => {
+  const json = {
+    local: { name: 'c1', kubeConfigPath: '', extra: true },
+    annotationDomain: 'wireguard.semaphore.uw.io',
+    remotes: [
+      { name: 'c1', kubeConfigPath: '/k', podSubnet: '10.4.0.0/16', wgDeviceMTU: 1279, wgListenPort: 51821 },
+      { name: 'abcdef', remoteAPIURL: 'http://lb', podSubnets: ['10.4.0.0/17', '10.9.0.1/16'], wgListenPort: 51821, persistentKeepalive: '5 minutes' },
+      { name: 'c4', kubeConfigPath: '/k4', podSubnett: '10.10.0.0/16' },
+    ],
+  };
+  assert.deepEqual(problems(json), [
+    'local.extra: unknown key; did you mean name? (known keys: name, kubeConfigPath)',
+    'remotes[0].wgDeviceMTU: 1279 is out of range: the MTU must be 1280-9000',
+    "remotes[0].name: 'c1' is the local cluster's name (local.name); a remote must be another cluster",
+    "remotes[1].remoteAPIURL: 'http://lb' must be https: the service account token is sent to it",
+    "remotes[1].podSubnets[1]: '10.9.0.1/16' is not a valid CIDR: host bits must be zero (did you mean 10.9.0.0/16?)",
+    "remotes[1].persistentKeepalive: '5 minutes' is not a Go duration: unknown unit ' minutes' (use ns, us, ms, s, m or h); write it like 30s, 1m30s, 1h or 500ms",
+    `remotes[1]: remoteCAURL and remoteSATokenPath are missing: ${TOKEN_ACCESS}`,
+    `remotes[1].name: 'abcdef' makes interface name 'wireguard.abcdef' (16 bytes); ${IFNAMSIZ} — use a name of at most 5 characters or set wgDeviceName`,
+    'remotes[1].wgListenPort: 51821 is already used by remotes[0]',
+    "remotes[2].podSubnett: unknown key; did you mean podSubnet?",
+    "remotes[2]: podSubnet or podSubnets is required: the remote cluster's pod CIDRs",
+  ]);
+});
+
+it('a broken podSubnets list is reported, and the valid podSubnet beside it is still checked for overlaps', () => {
+  assert.deepEqual(problems(withRemote(1, { podSubnet: '10.4.0.0/24', podSubnets: ['bad'] })), [
+    "remotes[1].podSubnets[0]: 'bad' is not a valid CIDR: missing the prefix length (e.g. /16)",
+    `remotes[1].podSubnet: 10.4.0.0/24 overlaps 10.4.0.0/16 (remotes[0].podSubnet); ${OVERLAP}`,
+  ]);
+});
+
+describe("semaphore-wireguard's README examples", () => {
+  // Verbatim from ../shared/seeds/semaphore-wireguard-README.md.
+  const c1 = {
+    local: { name: 'c1' },
+    remotes: [
+      {
+        name: 'c2',
+        remoteAPIURL: 'https://lb.c2.k8s.uw.systems',
+        remoteCAURL: 'https://kube-ca-cert.c2.uw.systems',
+        remoteSATokenPath: '/etc/semaphore-wireguard/tokens/c2/token',
+        podSubnet: '10.4.0.0/16',
+        wgDeviceMTU: 1380,
+        wgListenPort: 51821,
+      },
+    ],
+  };
+  const c2 = {
+    local: { name: 'c2' },
+    remotes: [
+      {
+        name: 'c1',
+        remoteAPIURL: 'https://lb.c1.k8s.uw.systems',
+        remoteCAURL: 'https://kube-ca-cert.c1.uw.systems',
+        remoteSATokenPath: '/etc/semaphore-wireguard/tokens/c1/token',
+        podSubnet: '10.2.0.0/16',
+        wgDeviceMTU: 1380,
+        wgListenPort: 51821,
+      },
+    ],
+  };
+
+  function expectedFor(local: string, remote: string, subnet: string, mtu: number, listenPort: number): ClustersConfig {
+    return {
+      local: { name: local, kubeConfigPath: null },
+      annotationDomain: 'wireguard.semaphore.uw.io',
+      remotes: [
+        {
+          name: remote,
+          access: {
+            kind: 'token',
+            apiURL: `https://lb.${remote}.k8s.uw.systems`,
+            caURL: `https://kube-ca-cert.${remote}.uw.systems`,
+            tokenPath: `/etc/semaphore-wireguard/tokens/${remote}/token`,
+          },
+          podSubnets: [subnet],
+          mtu,
+          listenPort,
+          deviceName: `wireguard.${remote}`,
+          persistentKeepaliveSeconds: 25,
+          reconcileIntervalMs: null,
+        },
+      ],
+    };
+  }
+
+  it('cluster c1 config', () => {
+    assert.deepEqual(parseClustersConfig(c1), { ok: true, config: expectedFor('c1', 'c2', '10.4.0.0/16', 1380, 51821) });
+  });
+
+  it('cluster c2 config', () => {
+    assert.deepEqual(parseClustersConfig(c2), { ok: true, config: expectedFor('c2', 'c1', '10.2.0.0/16', 1380, 51821) });
+  });
+
+  it("without wgDeviceMTU and wgListenPort: semaphore's defaults 1420 and 51820", () => {
+    const withoutDefaults: Json = { ...c1.remotes[0] };
+    delete withoutDefaults.wgDeviceMTU;
+    delete withoutDefaults.wgListenPort;
+    assert.deepEqual(parseClustersConfig({ ...c1, remotes: [withoutDefaults] }), {
+      ok: true,
+      config: expectedFor('c1', 'c2', '10.4.0.0/16', 1420, 51820),
+    });
+  });
+});
+
+describe('extensions and value forms', () => {
+  it("SPEC §2's example: podSubnet and podSubnets merged, the empty kubeConfigPath ignored, extensions applied", () => {
+    const result = parseClustersConfig({
+      local: { name: 'c1', kubeConfigPath: '' },
+      annotationDomain: 'wireguard.semaphore.uw.io',
+      remotes: [
+        {
+          name: 'c2',
+          remoteAPIURL: 'https://lb.c2.example:6443',
+          remoteCAURL: 'https://ca.c2.example/ca.crt',
+          remoteSATokenPath: '/etc/clusterwire/tokens/c2/token',
+          kubeConfigPath: '',
+          podSubnet: '10.4.0.0/16',
+          podSubnets: ['10.4.0.0/16', 'fd00:4::/56'],
+          wgDeviceMTU: 1380,
+          wgListenPort: 51821,
+          resyncPeriod: '0s',
+          wgDeviceName: 'wg-c2',
+          persistentKeepalive: '25s',
+        },
+      ],
+    });
+    assert.deepEqual(result, {
+      ok: true,
+      config: {
+        local: { name: 'c1', kubeConfigPath: null },
+        annotationDomain: 'wireguard.semaphore.uw.io',
+        remotes: [
+          {
+            name: 'c2',
+            access: { kind: 'token', apiURL: 'https://lb.c2.example:6443', caURL: 'https://ca.c2.example/ca.crt', tokenPath: '/etc/clusterwire/tokens/c2/token' },
+            podSubnets: ['10.4.0.0/16', 'fd00:4::/56'],
+            mtu: 1380,
+            listenPort: 51821,
+            deviceName: 'wg-c2',
+            persistentKeepaliveSeconds: 25,
+            reconcileIntervalMs: null,
+          },
+        ],
+      },
+    });
+  });
+
+  const remoteWith = (change: Json) => {
+    const result = parseClustersConfig(withRemote(1, change));
+    assert.ok(result.ok, result.ok ? '' : result.issues.map(formatIssue).join('\n'));
+    return result.config.remotes[1];
+  };
+
+  it('durations as Go strings or as nanoseconds (Go JSON), 0 turning resync and keepalive off', () => {
+    assert.equal(remoteWith({ resyncPeriod: '1m30s' })?.reconcileIntervalMs, 90_000);
+    assert.equal(remoteWith({ resyncPeriod: 90_000_000_000 })?.reconcileIntervalMs, 90_000);
+    assert.equal(remoteWith({ resyncPeriod: '1.5h' })?.reconcileIntervalMs, 5_400_000);
+    assert.equal(remoteWith({ resyncPeriod: 0 })?.reconcileIntervalMs, null);
+    assert.equal(remoteWith({ persistentKeepalive: '0s' })?.persistentKeepaliveSeconds, 0);
+    assert.equal(remoteWith({ persistentKeepalive: 15_000_000_000 })?.persistentKeepaliveSeconds, 15);
+    assert.equal(remoteWith({ persistentKeepalive: '1m' })?.persistentKeepaliveSeconds, 60);
+  });
+
+  it('a local kubeconfig, a custom annotation domain, canonical subnets and kubeconfig access', () => {
+    const result = parseClustersConfig({ ...withRemote(1, { podSubnets: ['FD10:0005::/56'] }), local: { name: 'c1', kubeConfigPath: '/etc/kube/local' }, annotationDomain: 'wg.example.com' });
+    assert.ok(result.ok);
+    assert.deepEqual(result.config.local, { name: 'c1', kubeConfigPath: '/etc/kube/local' });
+    assert.equal(result.config.annotationDomain, 'wg.example.com');
+    assert.deepEqual(result.config.remotes[1]?.podSubnets, ['fd10:5::/56']);
+    assert.deepEqual(result.config.remotes[1]?.access, { kind: 'kubeconfig', path: '/etc/clusterwire/c3.kubeconfig' });
+  });
+
+  it('kubeConfigPath wins when token fields are also set', () => {
+    assert.deepEqual(remoteWith({ remoteAPIURL: 'https://lb.c3.example' })?.access, { kind: 'kubeconfig', path: '/etc/clusterwire/c3.kubeconfig' });
+  });
+
+  it('a long cluster name is fine with its own wgDeviceName', () => {
+    assert.equal(remoteWith({ name: 'gcp-europe-west1', wgDeviceName: 'wg-gcp-ew1' })?.deviceName, 'wg-gcp-ew1');
+  });
+});
+
+describe('loadClustersConfig', () => {
+  it('reads and parses the file', async () => {
+    const config = await loadClustersConfig('/etc/clusters.json', () => Promise.resolve(JSON.stringify(validConfig())));
+    assert.deepEqual(
+      config.remotes.map((remote) => remote.deviceName),
+      ['wireguard.c2', 'wireguard.c3'],
+    );
+  });
+
+  it('bad JSON syntax is one clear problem with its position', async () => {
+    const error = await loadClustersConfig('/etc/clusters.json', () => Promise.resolve('{\n  "local": {"name": "c1"}\n  "remotes": []\n}')).then(
+      () => assert.fail('expected ClustersConfigError'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof ClustersConfigError);
+    assert.equal(error.issues.length, 1);
+    assert.match(error.message, /^clusters config \/etc\/clusters\.json has 1 problem:\n {2}not valid JSON: .*line 3 column 3/);
+  });
+
+  it('an empty file is not valid JSON', () => {
+    assert.deepEqual(problems(undefined), ['required (an object)']);
+    const result = parseClustersConfigText('');
+    assert.equal(result.ok, false);
+    assert.match(result.ok ? '' : formatIssue(result.issues[0] ?? { path: '', message: '' }), /^not valid JSON: Unexpected end of JSON input$/);
+  });
+
+  it('an unreadable file names the file and the cause', async () => {
+    const cause = Object.assign(new Error("ENOENT: no such file or directory, open '/nope.json'"), { code: 'ENOENT' });
+    await assert.rejects(
+      loadClustersConfig('/nope.json', () => Promise.reject(cause)),
+      (error: unknown) =>
+        error instanceof ClustersConfigError &&
+        error.cause === cause &&
+        error.message === "clusters config /nope.json has 1 problem:\n  cannot read the file: ENOENT: no such file or directory, open '/nope.json'",
+    );
+  });
+
+  it('lists every problem in the error message', async () => {
+    const json = JSON.stringify(withRemote(1, { name: 'c1', wgListenPort: 51821 }));
+    await assert.rejects(loadClustersConfig('c.json', () => Promise.resolve(json)), {
+      name: 'ClustersConfigError',
+      message:
+        "clusters config c.json has 2 problems:\n  remotes[1].name: 'c1' is the local cluster's name (local.name); a remote must be another cluster\n  remotes[1].wgListenPort: 51821 is already used by remotes[0]",
+    });
+  });
+});
