@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { JsonValue } from './json.ts';
+import { errors, type ApiError } from './status.ts';
+
+/** kube-apiserver refuses request bodies over 3 MiB. */
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** Large lists are written in pieces of about this size, waiting for the socket between them. */
+const WRITE_BATCH_CHARS = 1 << 20;
+
+export type CountBytes = (bytes: number) => void;
+
+export function apiHeaders(contentType = 'application/json'): Record<string, string> {
+  return { 'Content-Type': contentType, 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID() };
+}
+
+/** The request's JSON body; undefined when it has none. Throws ApiError 400/413. */
+export async function readJsonBody(request: IncomingMessage): Promise<JsonValue | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw errors.tooLarge();
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch (error) {
+    throw errors.badRequest(`the request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export function sendJson(response: ServerResponse, code: number, body: string, count: CountBytes): void {
+  const bytes = Buffer.from(body);
+  count(bytes.length);
+  response.writeHead(code, { ...apiHeaders(), 'Content-Length': String(bytes.length) });
+  response.end(bytes);
+}
+
+export function sendStatus(response: ServerResponse, error: ApiError, count: CountBytes): void {
+  sendJson(response, error.code, JSON.stringify(error.status), count);
+}
+
+function drainedOrClosed(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
+
+/**
+ * A response made of many strings (a list of thousands of nodes), written
+ * in batches that respect backpressure instead of one giant string.
+ */
+export async function sendParts(response: ServerResponse, code: number, parts: Iterable<string>, count: CountBytes): Promise<void> {
+  response.writeHead(code, apiHeaders());
+  let batch: string[] = [];
+  let batchChars = 0;
+  const flush = async () => {
+    const bytes = Buffer.from(batch.join(''));
+    batch = [];
+    batchChars = 0;
+    count(bytes.length);
+    if (!response.write(bytes)) await drainedOrClosed(response);
+  };
+  for (const part of parts) {
+    if (response.destroyed) return;
+    batch.push(part);
+    batchChars += part.length;
+    if (batchChars >= WRITE_BATCH_CHARS) await flush();
+  }
+  if (batchChars > 0) await flush();
+  response.end();
+}
