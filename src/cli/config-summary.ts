@@ -1,0 +1,31 @@
+import { formatGoDuration } from '../config/duration.ts';
+import type { ClustersConfig, RemoteAccess, RemoteCluster } from '../config/types.ts';
+
+/** What clusterwire will do with a valid config, for a person to check before deploying it. */
+export function describeClustersConfig(config: ClustersConfig): string {
+  const localAccess = config.local.kubeConfigPath === null ? 'in-cluster service account' : `kubeconfig ${config.local.kubeConfigPath}`;
+  const lines = [
+    `local cluster ${config.local.name} (local API access: ${localAccess})`,
+    `annotations: <cluster>.${config.annotationDomain}/pubKey and /endpoint`,
+    ...config.remotes.flatMap(describeRemote),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function describeRemote(remote: RemoteCluster): string[] {
+  const resync = remote.reconcileIntervalMs === null ? 'the -reconcile-interval' : `every ${formatGoDuration(BigInt(remote.reconcileIntervalMs) * 1_000_000n)} (resyncPeriod)`;
+  return [
+    `remote cluster ${remote.name}:`,
+    `  device       ${remote.deviceName}, listen port ${remote.listenPort}, MTU ${remote.mtu}`,
+    `  pod subnets  ${remote.podSubnets.join(', ')}`,
+    `  access       ${describeAccess(remote.access)}`,
+    `  keepalive    ${remote.persistentKeepaliveSeconds === 0 ? 'off' : `${remote.persistentKeepaliveSeconds}s`}`,
+    `  reconcile    ${resync}`,
+  ];
+}
+
+function describeAccess(access: RemoteAccess): string {
+  return access.kind === 'kubeconfig'
+    ? `kubeconfig ${access.path}`
+    : `API ${access.apiURL}, CA from ${access.caURL}, token file ${access.tokenPath}`;
+}

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+
+// The real program, as the container runs it, in a child process: exit codes and streams are the contract here.
+const ROOT = resolve(import.meta.dirname, '../..');
+const EXAMPLE = join(ROOT, 'config.example.json');
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node src/main.ts ...args` with only the environment given (plus PATH), so the caller's SWG_* do not leak in. */
+function clusterwire(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, 'src/main.ts'), ...args],
+      { cwd: ROOT, timeout: 30_000, env: { PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH ?? ''}`, ...env } },
+      (error, stdout, stderr) => done({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
+    );
+  });
+}
+
+describe('clusterwire as a process', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), `clusterwire-cli-${process.pid}-`));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('validate on the example config: exit 0 and a summary per remote', async () => {
+    const { code, stdout, stderr } = await clusterwire(['validate', '-clusters-config', EXAMPLE]);
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
+    assert.match(stdout, /^clusters config .*config\.example\.json is valid\n/);
+    assert.match(stdout, /remote cluster c2:\n {2}device +wireguard\.c2, listen port 51821, MTU 1380\n {2}pod subnets +10\.4\.0\.0\/16\n {2}access +API https:\/\/\S+, CA from https:\/\/\S+, token file \/\S+\n {2}keepalive +25s\n/);
+    assert.match(stdout, /remote cluster gcp-eu1:\n {2}device +wg-gcp-eu1, listen port 51822, MTU 1380\n {2}pod subnets +10\.8\.0\.0\/16, fd10:8::\/56\n {2}access +kubeconfig \/\S+\n {2}keepalive +15s\n {2}reconcile +every 5m0s/);
+  });
+
+  it('validate on a bad config: exit 1 naming every bad field by JSON path', async () => {
+    const path = join(dir, 'bad.json');
+    const example = JSON.parse(await readFile(EXAMPLE, 'utf8')) as { remotes: Record<string, unknown>[] };
+    Object.assign(example.remotes[1] ?? {}, { wgListenPort: 51821, wgDeviceMTU: 1279, podSubnets: ['10.4.0.0/17'] });
+    await writeFile(path, JSON.stringify(example));
+    const { code, stdout, stderr } = await clusterwire(['validate', `--clusters-config=${path}`]);
+    assert.equal(code, 1);
+    assert.equal(stdout, '');
+    assert.match(stderr, new RegExp(`^clusterwire: clusters config ${path} has 3 problems:\\n`));
+    assert.match(stderr, /^ {2}remotes\[1\]\.wgDeviceMTU: 1279 is out of range/m);
+    assert.match(stderr, /^ {2}remotes\[1\]\.wgListenPort: 51821 is already used by remotes\[0\]/m);
+    assert.match(stderr, /^ {2}remotes\[1\]\.podSubnets\[0\]: 10\.4\.0\.0\/17 overlaps 10\.4\.0\.0\/16/m);
+  });
+
+  it('validate on a missing file: exit 1', async () => {
+    const { code, stderr } = await clusterwire(['validate'], { SWG_CLUSTERS_CONFIG: join(dir, 'absent.json') });
+    assert.equal(code, 1);
+    assert.match(stderr, /has 1 problem:\n {2}cannot read the file: ENOENT/);
+  });
+
+  it('calico-ippools: exit 0 and YAML that parses', async () => {
+    const { code, stdout } = await clusterwire(['calico-ippools', '--clusters-config', EXAMPLE]);
+    assert.equal(code, 0);
+    const documents = parseAllDocuments(stdout);
+    assert.ok(Array.isArray(documents));
+    assert.deepEqual(
+      documents.map((document) => (document.toJS() as { metadata: { name: string } }).metadata.name),
+      ['c2-pods', 'gcp-eu1-pods', 'gcp-eu1-pods-ipv6'],
+    );
+  });
+
+  it('version: exit 0, the version of package.json', async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.deepEqual(await clusterwire(['version']), { code: 0, stdout: `clusterwire ${version}\n`, stderr: '' });
+  });
+
+  it('--help and validate --help: exit 0 on stdout', async () => {
+    const top = await clusterwire(['--help']);
+    assert.equal(top.code, 0);
+    assert.match(top.stdout, /^Commands:$/m);
+    const validate = await clusterwire(['validate', '--help']);
+    assert.equal(validate.code, 0);
+    assert.match(validate.stdout, /^Usage: clusterwire validate \[flags\]/);
+  });
+
+  it('an unknown flag or a missing required one: exit 2, one line on stderr', async () => {
+    assert.deepEqual(await clusterwire(['-foo']), { code: 2, stdout: '', stderr: 'clusterwire: flag provided but not defined: -foo\n' });
+    assert.deepEqual(await clusterwire(['-clusters-config', EXAMPLE]), {
+      code: 2,
+      stdout: '',
+      stderr: 'clusterwire: -node-name (or SWG_NODE_NAME) is required\n',
+    });
+  });
+
+  it('run: loads the config, logs at -log-level what it would run, then exits 3 (the daemon comes later)', async () => {
+    const { code, stdout, stderr } = await clusterwire(['--log-level=debug', '-clusters-config', EXAMPLE], { SWG_NODE_NAME: 'node-a' });
+    assert.equal(stderr, 'clusterwire: run is not implemented yet (the peering daemon comes with a later issue)\n');
+    assert.equal(code, 3);
+    const [line, ...rest] = stdout.trim().split('\n');
+    assert.equal(rest.length, 0, 'one log line');
+    const log = JSON.parse(line ?? '') as { level: string; node: string; remotes: { device: string }[] };
+    assert.equal(log.level, 'info');
+    assert.equal(log.node, 'node-a');
+    assert.deepEqual(
+      log.remotes.map((remote) => remote.device),
+      ['wireguard.c2', 'wg-gcp-eu1'],
+    );
+    const quiet = await clusterwire(['-clusters-config', EXAMPLE], { SWG_NODE_NAME: 'node-a', SWG_LOG_LEVEL: 'warn' });
+    assert.equal(quiet.code, 3);
+    assert.equal(quiet.stdout, '', 'an info line is not logged at level warn');
+  });
+
+  it('run with a bad config: exit 1 before anything else', async () => {
+    const { code, stdout, stderr } = await clusterwire(['-clusters-config', join(dir, 'absent.json'), '-node-name', 'n']);
+    assert.equal(code, 1);
+    assert.equal(stdout, '');
+    assert.match(stderr, /^clusterwire: clusters config .*absent\.json has 1 problem/);
+  });
+});
