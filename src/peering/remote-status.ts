@@ -12,6 +12,8 @@ export type SkipReason =
 export interface SkippedNode {
   node: string;
   reason: SkipReason;
+  /** True when the node is still a peer with the rest of its data (a pod CIDR was dropped). */
+  peered: boolean;
   /** Human-readable, safe to log: never contains secrets. */
   detail: string;
 }
