@@ -79,7 +79,7 @@ for (const c of cases) {
     const keepalive = c.keepalive ?? 25;
     const decision = desiredPeers({ podSubnets: c.subnets ?? ['10.4.0.0/16'], persistentKeepaliveSeconds: keepalive, nodes: c.nodes });
     const byKey = new Map(c.nodes.map((n) => [n.publicKey, n.name]));
-    const got = Object.fromEntries(decision.peers.map((p) => [byKey.get(p.publicKey), p.allowedIPs]));
+    const got: Record<string, string[]> = Object.fromEntries(decision.peers.map((p) => [byKey.get(p.publicKey) ?? '?', p.allowedIPs]));
     assert.deepEqual(got, c.peers);
     for (const p of decision.peers) assert.equal(p.persistentKeepaliveSeconds, keepalive);
     for (const [name, endpoint] of Object.entries(c.endpoints ?? {})) {
