@@ -1,7 +1,7 @@
 import type { RemoteStatus } from '../../src/peering/remote-status.ts';
 
 /** A remote in the state of a healthy, synced, connected daemon; override what a case changes. */
-export function remoteStatus(overrides: Partial<RemoteStatus> & { watch?: Partial<RemoteStatus['watch']> } = {}): RemoteStatus {
+export function remoteStatus(overrides: Partial<Omit<RemoteStatus, 'watch'>> & { watch?: Partial<RemoteStatus['watch']> } = {}): RemoteStatus {
   const { watch, ...rest } = overrides;
   return {
     remote: 'c2',
