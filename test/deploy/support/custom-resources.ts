@@ -1,0 +1,66 @@
+import { parseCidr } from '../../../src/net/cidr.ts';
+import type { Manifest } from './manifests.ts';
+
+/**
+ * Hand checks for the custom resources in deploy/ that kubernetes-models
+ * has no schema for: the fields their CRDs require and the types of the
+ * fields we use. Each returns the problems found, empty when none.
+ */
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Prometheus durations, as the ServiceMonitor CRD's pattern has them. */
+const PROMETHEUS_DURATION = /^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$/;
+
+/** The IPPoolSpec fields of projectcalico.org/v3. */
+const IPPOOL_SPEC_FIELDS = new Set(['cidr', 'vxlanMode', 'ipipMode', 'natOutgoing', 'disabled', 'disableBGPExport', 'blockSize', 'nodeSelector', 'allowedUses', 'assignmentMode']);
+const ENCAPSULATION_MODES = ['Never', 'Always', 'CrossSubnet'];
+
+type Fields = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Fields => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function nameProblems(m: Manifest): string[] {
+  const name = m.metadata?.name;
+  if (typeof name !== 'string' || name === '') return ['metadata.name is required'];
+  return DNS_SUBDOMAIN.test(name) && name.length <= 253 ? [] : [`metadata.name '${name}' is not a DNS subdomain`];
+}
+
+export function ipPoolProblems(m: Manifest): string[] {
+  const problems = nameProblems(m);
+  const spec = m.spec;
+  if (!isObject(spec)) return [...problems, 'spec is required'];
+  for (const key of Object.keys(spec)) if (!IPPOOL_SPEC_FIELDS.has(key)) problems.push(`spec.${key} is not an IPPool field`);
+  if (typeof spec.cidr !== 'string') problems.push('spec.cidr is required');
+  else if (!parseCidr(spec.cidr).ok) problems.push(`spec.cidr '${spec.cidr}' is not a CIDR`);
+  for (const key of ['ipipMode', 'vxlanMode']) {
+    if (spec[key] !== undefined && !ENCAPSULATION_MODES.includes(spec[key] as string)) problems.push(`spec.${key} must be one of ${ENCAPSULATION_MODES.join(', ')}`);
+  }
+  for (const key of ['natOutgoing', 'disabled', 'disableBGPExport']) {
+    if (spec[key] !== undefined && typeof spec[key] !== 'boolean') problems.push(`spec.${key} must be a boolean`);
+  }
+  return problems;
+}
+
+export function serviceMonitorProblems(m: Manifest): string[] {
+  const problems = nameProblems(m);
+  const spec = m.spec;
+  if (!isObject(spec)) return [...problems, 'spec is required'];
+  if (!isObject(spec.selector)) problems.push('spec.selector is required');
+  if (!Array.isArray(spec.endpoints) || spec.endpoints.length === 0) return [...problems, 'spec.endpoints must list at least one endpoint'];
+  spec.endpoints.forEach((endpoint: unknown, i) => {
+    const at = `spec.endpoints[${i}]`;
+    if (!isObject(endpoint)) {
+      problems.push(`${at} must be an object`);
+      return;
+    }
+    if (typeof endpoint.port !== 'string' && endpoint.targetPort === undefined) problems.push(`${at} needs port (a Service port name) or targetPort`);
+    if (endpoint.path !== undefined && (typeof endpoint.path !== 'string' || !endpoint.path.startsWith('/'))) problems.push(`${at}.path must start with /`);
+    if (endpoint.interval !== undefined && (typeof endpoint.interval !== 'string' || !PROMETHEUS_DURATION.test(endpoint.interval))) {
+      problems.push(`${at}.interval must be a Prometheus duration`);
+    }
+    if (endpoint.relabelings !== undefined && !(Array.isArray(endpoint.relabelings) && endpoint.relabelings.every(isObject))) {
+      problems.push(`${at}.relabelings must be a list of objects`);
+    }
+  });
+  return problems;
+}

@@ -1,0 +1,54 @@
+import { DaemonSet } from 'kubernetes-models/apps/v1';
+import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ipPoolProblems, serviceMonitorProblems } from './custom-resources.ts';
+import { describeManifest, type Manifest } from './manifests.ts';
+
+interface Validatable {
+  validate(): void;
+}
+
+/** kubernetes-models' classes for the kinds deploy/ uses, by apiVersion and kind. */
+const MODELS: Record<string, (data: never) => Validatable> = {
+  'v1/Namespace': (data) => new Namespace(data),
+  'v1/ServiceAccount': (data) => new ServiceAccount(data),
+  'v1/Secret': (data) => new Secret(data),
+  'v1/ConfigMap': (data) => new ConfigMap(data),
+  'v1/Service': (data) => new Service(data),
+  'apps/v1/DaemonSet': (data) => new DaemonSet(data),
+  'rbac.authorization.k8s.io/v1/ClusterRole': (data) => new ClusterRole(data),
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': (data) => new ClusterRoleBinding(data),
+};
+
+const CUSTOM_RESOURCES: Record<string, (m: Manifest) => string[]> = {
+  'monitoring.coreos.com/v1/ServiceMonitor': serviceMonitorProblems,
+  'projectcalico.org/v3/IPPool': ipPoolProblems,
+};
+
+/** Kustomize's own files: checked by rendering them. */
+export const KUSTOMIZE_TYPES = new Set(['kustomize.config.k8s.io/v1beta1/Kustomization', 'kustomize.config.k8s.io/v1alpha1/Component']);
+
+export const typeOf = (m: Manifest) => `${m.apiVersion}/${m.kind}`;
+
+/**
+ * Throws, naming the object, when it does not validate against its schema.
+ * A kind nobody taught this function is an error too, so a new manifest
+ * cannot slip through unchecked.
+ */
+export function validateManifest(m: Manifest): void {
+  const type = typeOf(m);
+  const model = MODELS[type];
+  const custom = CUSTOM_RESOURCES[type];
+  if (model !== undefined) {
+    try {
+      model(m as never).validate();
+    } catch (error) {
+      throw new Error(`${describeManifest(m)} does not validate as ${type}`, { cause: error });
+    }
+  } else if (custom !== undefined) {
+    const problems = custom(m);
+    if (problems.length > 0) throw new Error(`${describeManifest(m)} is not a valid ${type}: ${problems.join('; ')}`);
+  } else {
+    throw new Error(`${describeManifest(m)}: no schema check for ${type}; add its model to test/deploy/support/validate-manifest.ts`);
+  }
+}
