@@ -2,6 +2,7 @@ import { calicoIPPoolsCommand } from './calico-ippools.ts';
 import type { CommandSpec } from './command-spec.ts';
 import type { CliIO } from './io.ts';
 import { runCommand } from './run.ts';
+import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
 import { versionCommand } from './version.ts';
 
@@ -10,6 +11,7 @@ export const COMMANDS = {
   run: runCommand,
   validate: validateCommand,
   'calico-ippools': calicoIPPoolsCommand,
+  status: statusCommand,
   version: versionCommand,
 };
 
