@@ -1,0 +1,174 @@
+import { rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Logger } from '../../src/log.ts';
+import type { Emulator } from './emulator.ts';
+import { readJsonBody } from './http-io.ts';
+import { isJsonObject, type JsonObject, type JsonValue } from './json.ts';
+import { seedNode, type SeedSpec } from './nodes.ts';
+import { ApiError, errors } from './status.ts';
+
+/**
+ * The emulator's control methods as JSON over HTTP on a unix socket, so a
+ * lab can drive an emulator running in another network namespace.
+ *
+ *   GET    /info                  endpoints (url, caURL, kubeconfigPath, tokenPath, caFile)
+ *   GET    /nodes, /nodes/NAME    list / get (404 when absent)
+ *   POST   /nodes                 create (body: Node)
+ *   PUT    /nodes/NAME            update (body: Node)
+ *   PATCH  /nodes/NAME            JSON merge patch of the whole node
+ *   DELETE /nodes/NAME            delete
+ *   POST   /seed                  {count, spec?: SeedSpec}
+ *   POST   /heartbeats            {eventsPerSecond}; DELETE /heartbeats stops them
+ *   POST   /compact, /expire-watches
+ *   POST   /outage                {ms}; answers once the API serves again
+ *   POST   /rotate-token          {graceMs?}; the new token is in tokenPath, never in the answer
+ *   GET    /counters
+ */
+export type ControlAction =
+  | { kind: 'info' | 'listNodes' | 'createNode' | 'seed' | 'startHeartbeats' | 'stopHeartbeats' | 'compact' | 'expireWatches' | 'outage' | 'rotateToken' | 'counters' }
+  | { kind: 'getNode' | 'updateNode' | 'patchNode' | 'deleteNode'; name: string };
+
+export function controlAction(method: string, path: string): ControlAction | null {
+  const node = /^\/nodes\/([^/]+)$/.exec(path);
+  if (node !== null) {
+    const name = decodeURIComponent(node[1] ?? '');
+    const kinds: Record<string, 'getNode' | 'updateNode' | 'patchNode' | 'deleteNode'> = {
+      GET: 'getNode',
+      PUT: 'updateNode',
+      PATCH: 'patchNode',
+      DELETE: 'deleteNode',
+    };
+    const kind = kinds[method];
+    return kind === undefined ? null : { kind, name };
+  }
+  const routes: Record<string, ControlAction['kind']> = {
+    'GET /info': 'info',
+    'GET /nodes': 'listNodes',
+    'POST /nodes': 'createNode',
+    'POST /seed': 'seed',
+    'POST /heartbeats': 'startHeartbeats',
+    'DELETE /heartbeats': 'stopHeartbeats',
+    'POST /compact': 'compact',
+    'POST /expire-watches': 'expireWatches',
+    'POST /outage': 'outage',
+    'POST /rotate-token': 'rotateToken',
+    'GET /counters': 'counters',
+  };
+  const kind = routes[`${method} ${path}`];
+  return kind === undefined ? null : ({ kind } as ControlAction);
+}
+
+function body(value: JsonValue | undefined): JsonObject {
+  if (!isJsonObject(value)) throw errors.badRequest('the control request needs a JSON object body');
+  return value;
+}
+
+function positiveNumber(value: JsonValue | undefined, field: string): number {
+  if (typeof value !== 'number' || !(value >= 0)) throw errors.badRequest(`${field} must be a non-negative number`);
+  return value;
+}
+
+/** Runs one action; the result is what the control API answers with (undefined: 204). */
+async function perform(emulator: Emulator, action: ControlAction, request: IncomingMessage): Promise<unknown> {
+  switch (action.kind) {
+    case 'info':
+      return {
+        url: emulator.url,
+        caURL: emulator.caURL,
+        kubeconfigPath: emulator.kubeconfigPath,
+        tokenPath: emulator.tokenPath,
+        caFile: emulator.caFile,
+      };
+    case 'listNodes':
+      return emulator.listNodes();
+    case 'getNode': {
+      const node = emulator.getNode(action.name);
+      if (node === undefined) throw errors.notFound(action.name);
+      return node;
+    }
+    case 'createNode':
+      return emulator.createNode(body(await readJsonBody(request)));
+    case 'updateNode':
+      return emulator.updateNode(body(await readJsonBody(request)));
+    case 'patchNode':
+      return emulator.patchNode(action.name, body(await readJsonBody(request)));
+    case 'deleteNode':
+      emulator.deleteNode(action.name);
+      return undefined;
+    case 'seed': {
+      const { count, spec } = body(await readJsonBody(request));
+      const seedSpec = (isJsonObject(spec) ? spec : {}) as SeedSpec;
+      emulator.seedNodes(positiveNumber(count, 'count'), (i) => seedNode(seedSpec, i));
+      return undefined;
+    }
+    case 'startHeartbeats':
+      emulator.startHeartbeats(positiveNumber(body(await readJsonBody(request)).eventsPerSecond, 'eventsPerSecond'));
+      return undefined;
+    case 'stopHeartbeats':
+      emulator.stopHeartbeats();
+      return undefined;
+    case 'compact':
+      emulator.compactHistory();
+      return undefined;
+    case 'expireWatches':
+      emulator.expireWatches();
+      return undefined;
+    case 'outage':
+      await emulator.outage(positiveNumber(body(await readJsonBody(request)).ms, 'ms'));
+      return undefined;
+    case 'rotateToken': {
+      const { graceMs } = body((await readJsonBody(request)) ?? {});
+      await emulator.rotateToken({ graceMs: graceMs === undefined ? 0 : positiveNumber(graceMs, 'graceMs') });
+      return undefined;
+    }
+    case 'counters':
+      return emulator.counters();
+  }
+}
+
+function answer(response: ServerResponse, code: number, value: unknown): void {
+  if (value === undefined) {
+    response.writeHead(204).end();
+    return;
+  }
+  const text = JSON.stringify(value);
+  response.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) }).end(text);
+}
+
+export interface ControlServer {
+  close(): Promise<void>;
+}
+
+export async function startControlServer(emulator: Emulator, socketPath: string, logger: Logger): Promise<ControlServer> {
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://control.invalid');
+    const action = controlAction(request.method ?? 'GET', url.pathname);
+    const run = action === null ? Promise.reject(errors.pathNotFound()) : perform(emulator, action, request);
+    run.then(
+      (value) => answer(response, 200, value),
+      (error: unknown) => {
+        if (error instanceof ApiError) {
+          answer(response, error.code, error.status);
+          return;
+        }
+        logger.error({ err: error, method: request.method, url: request.url }, 'emulator control request failed');
+        answer(response, 500, { message: (error as Error).message });
+      },
+    );
+  });
+  // A socket file left by a killed emulator would make listen fail.
+  await rm(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => reject(new Error(`emulator: listening on control socket ${socketPath}`, { cause: error })));
+    server.listen(socketPath, () => resolve());
+  });
+  return {
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await rm(socketPath, { force: true });
+    },
+  };
+}
