@@ -1,0 +1,86 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { Registry } from 'prom-client';
+import { runCommand } from '../../src/cli/run.ts';
+import { knownKeysAt } from '../../src/config/schema.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { registerDeviceMetrics } from '../../src/server/device-metrics.ts';
+import { findFiles } from './support/manifests.ts';
+import { anchorsOf, headingAnchor, relativeLinksOf } from './support/markdown.ts';
+import { REPO_ROOT } from './support/repo.ts';
+
+const DOCS_DIR = join(REPO_ROOT, 'docs');
+const docs = await findFiles(DOCS_DIR, (name) => name.endsWith('.md'));
+const read = (name: string) => readFile(join(DOCS_DIR, name), 'utf8');
+
+/** The table row that documents `name` (written as `name` in its first cell). */
+function rowOf(markdown: string, name: string): string | undefined {
+  return markdown.split('\n').find((line) => line.startsWith(`| \`${name}\``));
+}
+
+describe('docs/', () => {
+  test('has the operator guides', () => {
+    const names = docs.map((file) => relative(DOCS_DIR, file)).sort();
+    assert.deepEqual(names, ['configuration.md', 'how-it-works.md', 'http-and-metrics.md', 'install.md', 'migration.md', 'troubleshooting.md']);
+  });
+
+  test('the guides link to each other', async () => {
+    const links = await Promise.all(docs.map(async (file) => relativeLinksOf(await readFile(file, 'utf8')).length));
+    assert.ok(links.every((count) => count > 0), `links per guide: ${links.join(', ')}`);
+  });
+
+  for (const file of docs) {
+    test(`${relative(REPO_ROOT, file)}: relative links and anchors resolve`, async () => {
+      const markdown = await readFile(file, 'utf8');
+      for (const link of relativeLinksOf(markdown)) {
+        const target = link.target === '' ? file : join(dirname(file), link.target);
+        assert.ok(existsSync(target), `${link.target} does not exist`);
+        if (link.anchor !== null) {
+          assert.ok(anchorsOf(await readFile(target, 'utf8')).has(link.anchor), `no heading #${link.anchor} in ${relative(REPO_ROOT, target)}`);
+        }
+      }
+    });
+  }
+
+  test('http-and-metrics.md documents every exported metric with its labels', async () => {
+    const markdown = await read('http-and-metrics.md');
+    const { registry } = createMetrics(new Registry());
+    registerDeviceMetrics(registry, { statuses: () => [], readDevice: () => Promise.reject(new Error('no device in this test')) });
+    const ours = registry
+      .getMetricsAsArray()
+      .map((metric) => metric as unknown as { name: string; labelNames: readonly string[] })
+      .filter(({ name }) => /^(semaphore_wg|clusterwire)_/.test(name));
+    assert.ok(ours.length >= 18, `found only ${ours.length} metrics`);
+    for (const { name, labelNames } of ours) {
+      const row = rowOf(markdown, name);
+      assert.ok(row, `${name} is not documented`);
+      for (const label of labelNames) assert.ok(row.includes(`\`${label}\``), `${name}: label ${label} is not documented`);
+    }
+  });
+
+  test('configuration.md documents every flag of run with its variable and default', async () => {
+    const markdown = await read('configuration.md');
+    for (const flag of runCommand.flags) {
+      const row = rowOf(markdown, `-${flag.name}`);
+      assert.ok(row, `-${flag.name} is not documented`);
+      assert.ok(row.includes(`\`${flag.env}\``), `-${flag.name}: ${flag.env} is not documented`);
+      assert.ok(row.includes(flag.defaultText === null ? '(required)' : `\`${flag.defaultText}\``), `-${flag.name}: its default is not documented`);
+    }
+  });
+
+  test('configuration.md documents every key of the clusters config', async () => {
+    const markdown = await read('configuration.md');
+    const keys = [...knownKeysAt([]), ...knownKeysAt(['local']), ...knownKeysAt(['remotes'])];
+    assert.ok(keys.includes('podSubnets'));
+    for (const key of keys) assert.ok(rowOf(markdown, key), `${key} is not documented`);
+  });
+});
+
+test('headingAnchor makes GitHub anchors', () => {
+  assert.equal(headingAnchor("3. Give each cluster the other's token"), '3-give-each-cluster-the-others-token');
+  assert.equal(headingAnchor('Interface names: IFNAMSIZ and the 5-character limit'), 'interface-names-ifnamsiz-and-the-5-character-limit');
+  assert.equal(headingAnchor('`GET /healthz`: liveness'), 'get-healthz-liveness');
+});
