@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { execCommand } from '../../src/process/exec.ts';
+import {
+  generatePrivateKey,
+  isValidWireGuardKey,
+  keyFromHex,
+  keyToHex,
+  loadOrCreateDeviceKey,
+  publicKeyOf,
+} from '../../src/wireguard/keys.ts';
+
+async function temporaryDirectory(t: TestContext): Promise<string> {
+  const directory = await mkdtemp(path.join(tmpdir(), 'cw-keys-'));
+  t.after(() => rm(directory, { recursive: true, force: true }));
+  return directory;
+}
+
+describe('isValidWireGuardKey', () => {
+  const cases: Array<[string, string, boolean]> = [
+    ['a wg genkey key', 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW4=', true],
+    ['a public key', 'XoUZh4pf05mz9KnBbCIy2nFeHA6nT4ZcgiZCvGnvkDc=', true],
+    ['all zero bytes', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', true],
+    ['empty', '', false],
+    ['no padding', 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW4', false],
+    ['43 characters of data', 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW4A=', false],
+    ['31 bytes', 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW==', false],
+    ['non-canonical last character', 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW5=', false],
+    ['url-safe alphabet', 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjW_4=', false],
+    ['trailing newline', 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW4=\n', false],
+    ['hex', '60fee2e1d9a6d11bcc90412a0d7588841a1e92f158c988eb8c2d38a806e3596e', false],
+  ];
+  for (const [name, text, valid] of cases) {
+    it(`${name} → ${valid}`, () => assert.equal(isValidWireGuardKey(text), valid));
+  }
+});
+
+describe('keys', () => {
+  it('generates clamped, valid, distinct keys', () => {
+    const keys = new Set(Array.from({ length: 20 }, generatePrivateKey));
+    assert.equal(keys.size, 20);
+    for (const key of keys) {
+      assert.ok(isValidWireGuardKey(key), key);
+      const raw = Buffer.from(key, 'base64');
+      assert.equal(raw[0]! & 7, 0);
+      assert.equal(raw[31]! & 0xc0, 0x40);
+    }
+  });
+
+  it('derives the public key `wg pubkey` derives, for our keys and for `wg genkey` keys', async () => {
+    const ours = generatePrivateKey();
+    const { stdout: theirs } = await execCommand('wg', ['genkey']);
+    for (const privateKey of [ours, theirs.trim()]) {
+      const { stdout } = await execCommand('wg', ['pubkey'], { input: `${privateKey}\n` });
+      assert.equal(publicKeyOf(privateKey), stdout.trim());
+    }
+  });
+
+  it('converts between base64 and the UAPI hex form', () => {
+    const key = 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW4=';
+    assert.equal(keyToHex(key), '60fee2e1d9a6d11bcc90412a0d7588841a1e92f158c988eb8c2d38a806e3596e');
+    assert.equal(keyFromHex(keyToHex(key)), key);
+    assert.throws(() => keyFromHex('60fe'), /32-byte hex/);
+  });
+
+  it('refuses to derive from a malformed key', () => {
+    assert.throws(() => publicKeyOf('not a key'), /not 32 bytes/);
+  });
+});
+
+describe('loadOrCreateDeviceKey', () => {
+  it('creates the directory 0700 and the key file 0600 in wg genkey format, then loads it again', async (t) => {
+    const base = await temporaryDirectory(t);
+    const directory = path.join(base, 'var', 'lib', 'semaphore-wireguard');
+    const first = await loadOrCreateDeviceKey(directory, 'wireguard.c2');
+    assert.equal(first.created, true);
+    assert.equal(first.path, path.join(directory, 'wireguard.c2.key'));
+    assert.equal((await stat(directory)).mode & 0o777, 0o700);
+    assert.equal((await stat(first.path)).mode & 0o777, 0o600);
+    assert.equal(await readFile(first.path, 'utf8'), `${first.privateKey}\n`);
+    assert.equal(first.publicKey, publicKeyOf(first.privateKey));
+
+    const second = await loadOrCreateDeviceKey(directory, 'wireguard.c2');
+    assert.deepEqual(second, { ...first, created: false });
+  });
+
+  it('loads a key written by `wg genkey`', async (t) => {
+    const directory = await temporaryDirectory(t);
+    const { stdout } = await execCommand('wg', ['genkey']);
+    await writeFile(path.join(directory, 'wg-c3.key'), stdout, { mode: 0o600 });
+    const key = await loadOrCreateDeviceKey(directory, 'wg-c3');
+    assert.equal(key.privateKey, stdout.trim());
+    assert.equal(key.created, false);
+    const { stdout: pub } = await execCommand('wg', ['pubkey'], { input: stdout });
+    assert.equal(key.publicKey, pub.trim());
+  });
+
+  for (const [name, content] of [
+    ['empty', ''],
+    ['truncated', 'YP7i4dmm0RvMkEEqDXWIhBo\n'],
+    ['two keys', 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW4=\nXoUZh4pf05mz9KnBbCIy2nFeHA6nT4ZcgiZCvGnvkDc=\n'],
+    ['a config file', '[Interface]\nPrivateKey = YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW4=\n'],
+  ]) {
+    it(`fails on a malformed (${name}) key file, naming it, and leaves it untouched`, async (t) => {
+      const directory = await temporaryDirectory(t);
+      const file = path.join(directory, 'wg-c2.key');
+      await writeFile(file, content!, { mode: 0o600 });
+      await assert.rejects(loadOrCreateDeviceKey(directory, 'wg-c2'), (error: Error) => {
+        assert.match(error.message, new RegExp(`${file.replaceAll('.', '\\.')} is malformed`));
+        return true;
+      });
+      assert.equal(await readFile(file, 'utf8'), content);
+    });
+  }
+
+  it('reports an unreadable key path with the path', async (t) => {
+    const directory = await temporaryDirectory(t);
+    await mkdir(path.join(directory, 'wg-c2.key'));
+    await assert.rejects(loadOrCreateDeviceKey(directory, 'wg-c2'), /reading WireGuard key file .*wg-c2\.key failed/);
+  });
+
+  it('gives concurrent callers the same key and leaves no temporary file', async (t) => {
+    const directory = await temporaryDirectory(t);
+    const keys = await Promise.all([1, 2, 3, 4].map(() => loadOrCreateDeviceKey(directory, 'wg-c4')));
+    assert.equal(new Set(keys.map((key) => key.privateKey)).size, 1);
+    assert.equal(keys.filter((key) => key.created).length, 1);
+    const { readdir } = await import('node:fs/promises');
+    assert.deepEqual(await readdir(directory), ['wg-c4.key']);
+  });
+});
