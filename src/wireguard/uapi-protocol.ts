@@ -1,0 +1,119 @@
+import { constants } from 'node:os';
+import { keyFromHex, keyToHex, publicKeyOf } from './keys.ts';
+import type { DeviceChange, ObservedDevice, ObservedPeer } from './types.ts';
+
+/**
+ * The text of WireGuard's cross-platform configuration protocol
+ * (https://www.wireguard.com/xplatform/), spoken on a userspace
+ * implementation's `/run/wireguard/<dev>.sock`. Keys are hex there.
+ */
+
+export const UAPI_GET_REQUEST = 'get=1\n\n';
+
+/** The `set=1` request for a change, or null when there is nothing to send. */
+export function uapiSetRequest(change: DeviceChange): string | null {
+  if (change.privateKey === undefined && change.listenPort === undefined && change.peers.length === 0) {
+    return null;
+  }
+  const lines = ['set=1'];
+  if (change.privateKey !== undefined) lines.push(`private_key=${keyToHex(change.privateKey)}`);
+  if (change.listenPort !== undefined) lines.push(`listen_port=${change.listenPort}`);
+  for (const peer of change.peers) {
+    lines.push(`public_key=${keyToHex(peer.publicKey)}`);
+    if (peer.remove) {
+      lines.push('remove=true');
+      continue;
+    }
+    if (peer.endpoint !== undefined) lines.push(`endpoint=${peer.endpoint}`);
+    if (peer.persistentKeepaliveSeconds !== undefined) {
+      lines.push(`persistent_keepalive_interval=${peer.persistentKeepaliveSeconds}`);
+    }
+    if (peer.replaceAllowedIPs !== undefined) {
+      lines.push('replace_allowed_ips=true');
+      for (const cidr of peer.replaceAllowedIPs) lines.push(`allowed_ip=${cidr}`);
+    }
+  }
+  return `${lines.join('\n')}\n\n`;
+}
+
+/**
+ * The errno of a response: every response ends with `errno=N` and a blank
+ * line. Implementations send negative values (wireguard-go: -EINVAL).
+ */
+export function uapiErrno(response: string): number {
+  const match = /(?:^|\n)errno=(-?\d+)\n\n$/.exec(response);
+  if (!match) throw new Error(`UAPI response does not end with errno: ${JSON.stringify(response.slice(-80))}`);
+  return Number(match[1]);
+}
+
+/** `-22` → `EINVAL (22)`, for error messages. */
+export function describeErrno(errno: number): string {
+  const code = Math.abs(errno);
+  const name = Object.entries(constants.errno).find(([, value]) => value === code)?.[0];
+  return name ? `${name} (${code})` : String(code);
+}
+
+/** Parses a `get=1` response into what `wg show dump` would report. */
+export function parseUapiGet(device: string, response: string): ObservedDevice {
+  const errno = uapiErrno(response);
+  if (errno !== 0) throw new Error(`UAPI get on ${device} answered errno ${describeErrno(errno)}`);
+
+  let publicKey: string | null = null;
+  let listenPort = 0;
+  const peers: ObservedPeer[] = [];
+  let peer: ObservedPeer | null = null;
+  for (const line of response.split('\n')) {
+    if (line === '') continue;
+    const equals = line.indexOf('=');
+    if (equals < 0) throw new Error(`UAPI get on ${device}: malformed line ${JSON.stringify(line)}`);
+    const key = line.slice(0, equals);
+    const value = line.slice(equals + 1);
+    if (key === 'public_key') {
+      peer = {
+        publicKey: keyFromHex(value),
+        endpoint: null,
+        allowedIPs: [],
+        persistentKeepaliveSeconds: 0,
+        lastHandshakeSeconds: 0,
+        receiveBytes: 0,
+        transmitBytes: 0,
+      };
+      peers.push(peer);
+    } else if (peer === null) {
+      if (key === 'private_key') publicKey = publicKeyOf(keyFromHex(value));
+      else if (key === 'listen_port') listenPort = parseCount(device, line, value);
+    } else {
+      applyPeerField(device, peer, line, key, value);
+    }
+  }
+  return { name: device, publicKey, listenPort, peers };
+}
+
+function applyPeerField(device: string, peer: ObservedPeer, line: string, key: string, value: string): void {
+  switch (key) {
+    case 'endpoint':
+      peer.endpoint = value;
+      break;
+    case 'allowed_ip':
+      peer.allowedIPs.push(value);
+      break;
+    case 'persistent_keepalive_interval':
+      peer.persistentKeepaliveSeconds = parseCount(device, line, value);
+      break;
+    case 'last_handshake_time_sec':
+      peer.lastHandshakeSeconds = parseCount(device, line, value);
+      break;
+    case 'rx_bytes':
+      peer.receiveBytes = parseCount(device, line, value);
+      break;
+    case 'tx_bytes':
+      peer.transmitBytes = parseCount(device, line, value);
+      break;
+    // preshared_key, protocol_version, last_handshake_time_nsec, errno: not observed.
+  }
+}
+
+function parseCount(device: string, line: string, value: string): number {
+  if (!/^\d+$/.test(value)) throw new Error(`UAPI get on ${device}: not a number in ${JSON.stringify(line)}`);
+  return Number(value);
+}

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { UapiClient } from '../../src/wireguard/uapi-client.ts';
+
+const A = 'XoUZh4pf05mz9KnBbCIy2nFeHA6nT4ZcgiZCvGnvkDc=';
+const A_HEX = '5e8519878a5fd399b3f4a9c16c2232da715e1c0ea74f865c822642bc69ef9037';
+
+/** A UAPI socket that records requests and answers with `respond` (split into pieces to exercise reassembly). */
+async function fakeSocket(t: TestContext, device: string, respond: (request: string) => string | null) {
+  const directory = await mkdtemp(path.join(tmpdir(), 'cw-uapi-'));
+  const requests: string[] = [];
+  const server = createServer((socket: Socket) => {
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      if (!buffer.endsWith('\n\n')) return;
+      requests.push(buffer);
+      const response = respond(buffer);
+      buffer = '';
+      if (response === null) {
+        socket.end();
+        return;
+      }
+      const middle = Math.floor(response.length / 2);
+      socket.write(response.slice(0, middle));
+      setImmediate(() => socket.write(response.slice(middle)));
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(path.join(directory, `${device}.sock`), resolve));
+  t.after(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await rm(directory, { recursive: true, force: true });
+  });
+  return { directory, requests };
+}
+
+describe('UapiClient', () => {
+  it('reads a device with get=1', async (t) => {
+    const { directory, requests } = await fakeSocket(t, 'wg0', () =>
+      `listen_port=51820\npublic_key=${A_HEX}\nendpoint=198.18.0.2:51820\npersistent_keepalive_interval=25\nallowed_ip=10.0.0.0/24\nerrno=0\n\n`,
+    );
+    const device = await new UapiClient(directory).device('wg0');
+    assert.deepEqual(requests, ['get=1\n\n']);
+    assert.equal(device.listenPort, 51820);
+    assert.deepEqual(device.peers.map((peer) => [peer.publicKey, peer.endpoint, peer.allowedIPs]), [
+      [A, '198.18.0.2:51820', ['10.0.0.0/24']],
+    ]);
+  });
+
+  it('sends set=1 and accepts errno=0', async (t) => {
+    const { directory, requests } = await fakeSocket(t, 'wg0', () => 'errno=0\n\n');
+    await new UapiClient(directory).configure('wg0', { peers: [{ publicKey: A, remove: true }] });
+    assert.deepEqual(requests, [`set=1\npublic_key=${A_HEX}\nremove=true\n\n`]);
+  });
+
+  it('sends nothing for an empty change', async (t) => {
+    const { directory, requests } = await fakeSocket(t, 'wg0', () => 'errno=0\n\n');
+    await new UapiClient(directory).configure('wg0', { peers: [] });
+    assert.deepEqual(requests, []);
+  });
+
+  it('turns an errno into an error naming the device and the errno', async (t) => {
+    const { directory } = await fakeSocket(t, 'wg0', () => 'errno=-22\n\n');
+    await assert.rejects(
+      new UapiClient(directory).configure('wg0', { listenPort: 1, peers: [] }),
+      /UAPI set on wg0 \(0 peer changes\) answered errno EINVAL \(22\)/,
+    );
+  });
+
+  it('fails with the socket path when nothing listens', async () => {
+    const directory = path.join(tmpdir(), `cw-uapi-missing-${process.pid}`);
+    await assert.rejects(new UapiClient(directory).device('wg9'), (error: Error) => {
+      assert.match(error.message, new RegExp(`UAPI get on wg9 via ${directory}/wg9\\.sock failed`));
+      assert.match(String((error.cause as Error).message), /ENOENT/);
+      return true;
+    });
+  });
+
+  it('fails when the connection closes mid-response', async (t) => {
+    const { directory } = await fakeSocket(t, 'wg0', () => null);
+    await assert.rejects(new UapiClient(directory).device('wg0'), (error: Error) => {
+      assert.match((error.cause as Error).message, /closed before the response ended/);
+      return true;
+    });
+  });
+
+  it('times out on a silent socket', async (t) => {
+    const { directory } = await fakeSocket(t, 'wg0', () => '');
+    await assert.rejects(new UapiClient(directory, 100).device('wg0'), (error: Error) => {
+      assert.match((error.cause as Error).message, /no complete response within 100 ms/);
+      return true;
+    });
+  });
+});

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { describeErrno, parseUapiGet, uapiErrno, uapiSetRequest } from '../../src/wireguard/uapi-protocol.ts';
+
+const PRIVATE = 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW4=';
+const PRIVATE_HEX = '60fee2e1d9a6d11bcc90412a0d7588841a1e92f158c988eb8c2d38a806e3596e';
+const PUBLIC = 'F+TIJYHDLqEbKG4QNWfvpwgKcRSAoSeWlAvDqxnYAEA=';
+const A = 'XoUZh4pf05mz9KnBbCIy2nFeHA6nT4ZcgiZCvGnvkDc=';
+const A_HEX = '5e8519878a5fd399b3f4a9c16c2232da715e1c0ea74f865c822642bc69ef9037';
+const B = '7FtuVdfSnMr86+PJ6UX8J0K0GYVY99jq9z07U+qCEGc=';
+const B_HEX = 'ec5b6e55d7d29ccafcebe3c9e945fc2742b4198558f7d8eaf73d3b53ea821067';
+
+describe('uapiSetRequest', () => {
+  it('is null for an empty change', () => {
+    assert.equal(uapiSetRequest({ peers: [] }), null);
+  });
+
+  it('writes the key and port in hex and decimal', () => {
+    assert.equal(
+      uapiSetRequest({ privateKey: PRIVATE, listenPort: 51820, peers: [] }),
+      `set=1\nprivate_key=${PRIVATE_HEX}\nlisten_port=51820\n\n`,
+    );
+  });
+
+  it('writes an added peer, an update and a removal', () => {
+    const request = uapiSetRequest({
+      peers: [
+        { publicKey: A, remove: true },
+        {
+          publicKey: B,
+          endpoint: '[fd00:1::2]:51820',
+          persistentKeepaliveSeconds: 25,
+          replaceAllowedIPs: ['10.4.1.0/24', 'fd00:4:0:1::/64'],
+        },
+        { publicKey: A, endpoint: '198.18.0.2:51820' },
+        { publicKey: B, persistentKeepaliveSeconds: 0, replaceAllowedIPs: [] },
+      ],
+    });
+    assert.equal(
+      request,
+      [
+        'set=1',
+        `public_key=${A_HEX}`,
+        'remove=true',
+        `public_key=${B_HEX}`,
+        'endpoint=[fd00:1::2]:51820',
+        'persistent_keepalive_interval=25',
+        'replace_allowed_ips=true',
+        'allowed_ip=10.4.1.0/24',
+        'allowed_ip=fd00:4:0:1::/64',
+        `public_key=${A_HEX}`,
+        'endpoint=198.18.0.2:51820',
+        `public_key=${B_HEX}`,
+        'persistent_keepalive_interval=0',
+        'replace_allowed_ips=true',
+        '',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('uapiErrno', () => {
+  it('reads success and failure', () => {
+    assert.equal(uapiErrno('errno=0\n\n'), 0);
+    assert.equal(uapiErrno('listen_port=1\nerrno=0\n\n'), 0);
+    assert.equal(uapiErrno('errno=-22\n\n'), -22);
+  });
+
+  it('rejects a response without errno', () => {
+    assert.throws(() => uapiErrno('listen_port=1\n'), /does not end with errno/);
+  });
+
+  it('names errno values', () => {
+    assert.equal(describeErrno(-22), 'EINVAL (22)');
+    assert.equal(describeErrno(-98), 'EADDRINUSE (98)');
+  });
+});
+
+describe('parseUapiGet', () => {
+  it('parses what wireguard-go answers (captured), deriving the public key', () => {
+    const response = [
+      `private_key=${PRIVATE_HEX}`,
+      'listen_port=51820',
+      `public_key=${A_HEX}`,
+      'preshared_key=0000000000000000000000000000000000000000000000000000000000000000',
+      'protocol_version=1',
+      'endpoint=198.18.0.2:51820',
+      'last_handshake_time_sec=1700000000',
+      'last_handshake_time_nsec=5',
+      'tx_bytes=92',
+      'rx_bytes=148',
+      'persistent_keepalive_interval=25',
+      'allowed_ip=10.9.0.0/24',
+      'allowed_ip=fd00:9::/64',
+      `public_key=${B_HEX}`,
+      'preshared_key=0000000000000000000000000000000000000000000000000000000000000000',
+      'protocol_version=1',
+      'last_handshake_time_sec=0',
+      'last_handshake_time_nsec=0',
+      'tx_bytes=0',
+      'rx_bytes=0',
+      'persistent_keepalive_interval=0',
+      'errno=0',
+      '',
+      '',
+    ].join('\n');
+    assert.deepEqual(parseUapiGet('wg-c2', response), {
+      name: 'wg-c2',
+      publicKey: PUBLIC,
+      listenPort: 51820,
+      peers: [
+        {
+          publicKey: A,
+          endpoint: '198.18.0.2:51820',
+          allowedIPs: ['10.9.0.0/24', 'fd00:9::/64'],
+          persistentKeepaliveSeconds: 25,
+          lastHandshakeSeconds: 1700000000,
+          receiveBytes: 148,
+          transmitBytes: 92,
+        },
+        {
+          publicKey: B,
+          endpoint: null,
+          allowedIPs: [],
+          persistentKeepaliveSeconds: 0,
+          lastHandshakeSeconds: 0,
+          receiveBytes: 0,
+          transmitBytes: 0,
+        },
+      ],
+    });
+  });
+
+  it('parses a device without key or port', () => {
+    assert.deepEqual(parseUapiGet('wg0', 'errno=0\n\n'), { name: 'wg0', publicKey: null, listenPort: 0, peers: [] });
+  });
+
+  it('fails on an errno, with its name', () => {
+    assert.throws(() => parseUapiGet('wg0', 'errno=-5\n\n'), /UAPI get on wg0 answered errno EIO \(5\)/);
+  });
+
+  it('fails on a malformed line or number', () => {
+    assert.throws(() => parseUapiGet('wg0', 'garbage\nerrno=0\n\n'), /malformed line "garbage"/);
+    assert.throws(() => parseUapiGet('wg0', 'listen_port=x\nerrno=0\n\n'), /not a number/);
+  });
+});
