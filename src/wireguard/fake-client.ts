@@ -1,0 +1,89 @@
+import { applyDeviceChange, EMPTY_CONFIGURED_DEVICE, type ConfiguredDevice } from './configured-device.ts';
+import { publicKeyOf } from './keys.ts';
+import type { DeviceChange, ObservedDevice, WireGuardClient } from './types.ts';
+
+interface FakeDevice {
+  config: ConfiguredDevice;
+  /** Endpoints WireGuard "learned" (roaming), overriding the configured ones. */
+  roamed: Map<string, string>;
+}
+
+/**
+ * An in-memory WireGuard for unit tests of the layers above: it keeps what
+ * was configured with WireGuard's semantics, records every change, and can
+ * be made to fail or to roam a peer.
+ */
+export class FakeWireGuardClient implements WireGuardClient {
+  readonly #devices = new Map<string, FakeDevice>();
+  readonly #failures: Error[] = [];
+  /** Every successful `configure`, in order. */
+  readonly changes: Array<{ device: string; change: DeviceChange }> = [];
+
+  addDevice(name: string): void {
+    if (!this.#devices.has(name)) this.#devices.set(name, { config: EMPTY_CONFIGURED_DEVICE, roamed: new Map() });
+  }
+
+  deleteDevice(name: string): void {
+    this.#devices.delete(name);
+  }
+
+  hasDevice(name: string): boolean {
+    return this.#devices.has(name);
+  }
+
+  /** The next `configure` rejects with this error and changes nothing. */
+  failNextConfigure(error: Error): void {
+    this.#failures.push(error);
+  }
+
+  /** Makes a peer's observed endpoint differ, as when WireGuard follows a roaming (NATed) peer. */
+  roam(device: string, publicKey: string, endpoint: string): void {
+    const fake = this.#get(device);
+    if (!fake.config.peers.has(publicKey)) throw new Error(`fake WireGuard: ${device} has no peer ${publicKey}`);
+    fake.roamed.set(publicKey, endpoint);
+  }
+
+  device(name: string): Promise<ObservedDevice> {
+    // Through then(): a throw becomes a rejection, as with a real client.
+    return Promise.resolve().then(() => this.#observe(name));
+  }
+
+  configure(name: string, change: DeviceChange): Promise<void> {
+    return Promise.resolve().then(() => this.#apply(name, change));
+  }
+
+  #observe(name: string): ObservedDevice {
+    const { config, roamed } = this.#get(name);
+    return {
+      name,
+      publicKey: config.privateKey === null ? null : publicKeyOf(config.privateKey),
+      listenPort: config.listenPort,
+      peers: [...config.peers.values()].map((peer) => ({
+        publicKey: peer.publicKey,
+        endpoint: roamed.get(peer.publicKey) ?? peer.endpoint,
+        allowedIPs: [...peer.allowedIPs],
+        persistentKeepaliveSeconds: peer.persistentKeepaliveSeconds,
+        lastHandshakeSeconds: 0,
+        receiveBytes: 0,
+        transmitBytes: 0,
+      })),
+    };
+  }
+
+  #apply(name: string, change: DeviceChange): void {
+    const fake = this.#get(name);
+    const failure = this.#failures.shift();
+    if (failure) throw failure;
+    fake.config = applyDeviceChange(fake.config, change);
+    for (const peer of change.peers) {
+      if (peer.remove || peer.endpoint !== undefined) fake.roamed.delete(peer.publicKey);
+    }
+    this.changes.push({ device: name, change });
+  }
+
+  #get(name: string): FakeDevice {
+    const device = this.#devices.get(name);
+    if (!device) throw new Error(`fake WireGuard: no device ${name}`);
+    return device;
+  }
+}
