@@ -1,0 +1,34 @@
+import { canonicalDestination, type Route, type RoutePlan, type Routes } from './routes.ts';
+
+/** In-memory routes for unit tests of the layers above. */
+export class FakeRoutes implements Routes {
+  readonly #byDevice = new Map<string, Map<string, Route>>();
+  /** Every applied plan, in order. */
+  readonly applied: Array<{ device: string; plan: RoutePlan }> = [];
+
+  list(device: string): Promise<Route[]> {
+    return Promise.resolve([...(this.#byDevice.get(device)?.values() ?? [])]);
+  }
+
+  apply(device: string, plan: RoutePlan): Promise<void> {
+    const routes = this.#byDevice.get(device) ?? new Map<string, Route>();
+    for (const cidr of plan.remove) routes.delete(canonicalDestination(cidr));
+    for (const cidr of plan.replace) {
+      const destination = canonicalDestination(cidr);
+      routes.set(destination, { destination, protocol: null, scope: destination.includes(':') ? null : 'link' });
+    }
+    this.#byDevice.set(device, routes);
+    this.applied.push({ device, plan });
+    return Promise.resolve();
+  }
+
+  /** Drops a route behind our back, as an operator or another agent would. */
+  deleteRoute(device: string, cidr: string): void {
+    this.#byDevice.get(device)?.delete(canonicalDestination(cidr));
+  }
+
+  /** What the kernel does when a link goes: its routes go with it. */
+  dropDevice(device: string): void {
+    this.#byDevice.delete(device);
+  }
+}
