@@ -1,0 +1,238 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createConnection, Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from '../log.ts';
+
+/** Starts a long-running program; the lab passes one that enters a namespace first. */
+export type Launcher = (file: string, args: readonly string[], env: Readonly<Record<string, string>>) => ChildProcess;
+
+export const spawnLauncher: Launcher = (file, args, env) =>
+  spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+
+export interface UserspaceProcessOptions {
+  device: string;
+  /** `-wg-userspace-binary`: wireguard-go or a compatible implementation. */
+  binary: string;
+  /** Where the implementation puts its UAPI socket: `<dir>/<device>.sock`. */
+  socketPath: string;
+  launch: Launcher;
+  logger: Logger;
+  /**
+   * Runs once a restarted process listens again: the device is new (new
+   * link, no key, no peers) and must be set up again.
+   */
+  onRestart: () => Promise<void>;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  readyTimeoutMs?: number;
+}
+
+type State = 'idle' | 'running' | 'restarting' | 'stopped' | 'detached';
+
+const RESTART_BASE_DELAY_MS = 100;
+const RESTART_MAX_DELAY_MS = 10_000;
+// A process that lived this long is healthy: its next crash restarts at once.
+const STABLE_AFTER_MS = 30_000;
+const STOP_GRACE_MS = 3_000;
+const OUTPUT_LINES_KEPT = 10;
+
+/**
+ * Runs a userspace WireGuard (`wireguard-go -f <device>`) and keeps it
+ * running: when it dies it is started again (with capped exponential delay
+ * while it keeps dying young) and `onRestart` restores the device. It is
+ * stopped only by `stop()`; `detach()` leaves it running when the daemon exits.
+ */
+export class UserspaceProcess {
+  readonly #options: UserspaceProcessOptions;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #now: () => number;
+  #state: State = 'idle';
+  #child: ChildProcess | null = null;
+  #exited: Promise<void> = Promise.resolve();
+  #startedAt = 0;
+  #quickDeaths = 0;
+  readonly #recentOutput: string[] = [];
+
+  constructor(options: UserspaceProcessOptions) {
+    this.#options = options;
+    this.#sleep = options.sleep ?? ((ms) => delay(ms));
+    this.#now = options.now ?? Date.now;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Starts the process and resolves once its UAPI socket answers. */
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') throw new Error(`userspace WireGuard for ${this.#options.device} was already started`);
+    this.#state = 'running';
+    try {
+      await this.#launch();
+    } catch (error) {
+      this.#state = 'stopped';
+      throw error;
+    }
+  }
+
+  /** Explicit teardown: SIGTERM, SIGKILL after a grace period; resolves when it has exited. */
+  async stop(): Promise<void> {
+    this.#state = 'stopped';
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    try {
+      await this.#exited;
+    } finally {
+      clearTimeout(killer);
+    }
+  }
+
+  /** Stops supervising and lets this process exit while the device keeps running. */
+  detach(): void {
+    this.#state = 'detached';
+    const child = this.#child;
+    child?.unref();
+    for (const stream of [child?.stdout, child?.stderr]) {
+      // Pipes to a child are sockets: unref'd, they no longer keep us alive.
+      if (stream instanceof Socket) stream.unref();
+    }
+  }
+
+  async #launch(): Promise<void> {
+    const { device, binary, launch, socketPath } = this.#options;
+    const child = launch(binary, ['-f', device], { WG_PROCESS_FOREGROUND: '1' });
+    this.#child = child;
+    this.#startedAt = this.#now();
+    this.#recentOutput.length = 0;
+    this.#forwardOutput(child);
+    this.#exited = new Promise((resolve) => {
+      child.once('error', (error) => {
+        this.#remember(`spawn failed: ${error.message}`);
+        resolve();
+      });
+      // 'close' comes after the output streams end: the last lines are logged by then.
+      child.once('close', () => resolve());
+    });
+    const exit = this.#exited.then(() => {
+      throw new Error(
+        `userspace WireGuard ${binary} for ${device} exited (${describeExit(child)}) before its control socket ${socketPath} answered; last output: ${this.#recentOutput.join(' | ') || 'none'}`,
+      );
+    });
+    const stopWaiting = new AbortController();
+    const ready = waitForSocket(socketPath, this.#options.readyTimeoutMs ?? 10_000, stopWaiting.signal);
+    try {
+      await Promise.race([ready, exit]);
+    } catch (error) {
+      child.kill('SIGKILL');
+      await this.#exited;
+      throw error;
+    } finally {
+      stopWaiting.abort();
+      // Whichever lost the race settles later, unobserved: it is meaningless now.
+      ready.catch(() => {});
+      exit.catch(() => {});
+    }
+    this.#exited
+      .then(() => this.#onExit(child))
+      .catch((error: unknown) => {
+        this.#options.logger.error({ device, err: error }, 'handling the exit of userspace WireGuard failed');
+      });
+  }
+
+  #onExit(child: ChildProcess): void {
+    if (this.#child !== child || this.#state !== 'running') return;
+    const lived = this.#now() - this.#startedAt;
+    this.#quickDeaths = lived >= STABLE_AFTER_MS ? 0 : this.#quickDeaths + 1;
+    this.#options.logger.warn(
+      { device: this.#options.device, exit: describeExit(child), livedMs: lived, lastOutput: this.#recentOutput },
+      'userspace WireGuard exited: restarting it',
+    );
+    this.#state = 'restarting';
+    this.#restart().catch((error: unknown) => {
+      this.#options.logger.error({ device: this.#options.device, err: error }, 'restarting userspace WireGuard failed');
+    });
+  }
+
+  async #restart(): Promise<void> {
+    let attempt = this.#quickDeaths;
+    while (this.#state === 'restarting') {
+      await this.#sleep(restartDelayMs(attempt));
+      if (this.#state !== 'restarting') return;
+      try {
+        await this.#launch();
+      } catch (error) {
+        attempt += 1;
+        this.#options.logger.error({ device: this.#options.device, err: error, attempt }, 'userspace WireGuard did not come back');
+        continue;
+      }
+      if (this.#state !== 'restarting') {
+        // stop() or detach() came while we were starting it.
+        if (this.#state === 'stopped') await this.stop();
+        else this.detach();
+        return;
+      }
+      this.#state = 'running';
+      this.#options.logger.info({ device: this.#options.device, pid: this.#child?.pid }, 'userspace WireGuard restarted');
+      await this.#options.onRestart();
+      return;
+    }
+  }
+
+  #forwardOutput(child: ChildProcess): void {
+    const { logger, device } = this.#options;
+    for (const [stream, name] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']] as const) {
+      if (!stream) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        this.#remember(line);
+        // wireguard-go logs its errors on stdout; stderr carries crashes.
+        if (name === 'stderr') logger.warn({ device, stream: name }, line);
+        else logger.info({ device, stream: name }, line);
+      });
+    }
+  }
+
+  #remember(line: string): void {
+    this.#recentOutput.push(line);
+    if (this.#recentOutput.length > OUTPUT_LINES_KEPT) this.#recentOutput.shift();
+  }
+}
+
+/** 100 ms, 200 ms, 400 ms ... capped at 10 s. */
+export function restartDelayMs(attempt: number): number {
+  return Math.min(RESTART_BASE_DELAY_MS * 2 ** attempt, RESTART_MAX_DELAY_MS);
+}
+
+function describeExit(child: ChildProcess): string {
+  if (child.signalCode) return `signal ${child.signalCode}`;
+  if (child.exitCode !== null) return `code ${child.exitCode}`;
+  return 'did not start';
+}
+
+/**
+ * Resolves when something accepts connections on the socket. A stale socket
+ * file left by a killed process refuses them, so its mere presence is not
+ * enough.
+ */
+async function waitForSocket(socketPath: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!signal.aborted) {
+    if (await socketAnswers(socketPath)) return;
+    if (Date.now() > deadline) throw new Error(`control socket ${socketPath} did not answer within ${timeoutMs} ms`);
+    await delay(20);
+  }
+}
+
+/** True when a UAPI socket accepts a connection: its process is alive. */
+export function socketAnswers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection(socketPath);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

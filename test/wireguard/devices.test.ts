@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { describe, it, type TestContext } from 'node:test';
+import { FakeLinks } from '../../src/ip/fake-links.ts';
+import { WireGuardDevices, type DeviceSpec, type WireGuardBackend } from '../../src/wireguard/devices.ts';
+import { FakeWireGuardClient } from '../../src/wireguard/fake-client.ts';
+import { generatePrivateKey, keyToHex, publicKeyOf } from '../../src/wireguard/keys.ts';
+import type { Launcher } from '../../src/wireguard/userspace-process.ts';
+import { memoryLogger } from '../support/memory-logger.ts';
+
+const FAKE_BINARY = path.join(import.meta.dirname, '..', 'support', 'fake-wireguard-go.ts');
+const PEER = 'XoUZh4pf05mz9KnBbCIy2nFeHA6nT4ZcgiZCvGnvkDc=';
+
+function spec(overrides: Partial<DeviceSpec> = {}): DeviceSpec {
+  return { name: 'wg-c2', remote: 'c2', mtu: 1380, listenPort: 51821, privateKey: PRIVATE, ...overrides };
+}
+const PRIVATE = generatePrivateKey();
+
+/** Kernel-backend world in memory: links and WireGuard kept in step as the kernel does. */
+function kernelWorld(backend: WireGuardBackend = 'kernel', kernelWireGuard = true) {
+  const wg = new FakeWireGuardClient();
+  const links = new FakeLinks({ kernelWireGuard, onAdded: (name) => wg.addDevice(name), onRemoved: (name) => wg.deleteDevice(name) });
+  const { logger, lines } = memoryLogger();
+  const devices = new WireGuardDevices({
+    backend,
+    links,
+    kernelClient: wg,
+    userspace: { binary: 'wireguard-go', socketDirectory: '/nonexistent', launch: () => assert.fail('no userspace expected') },
+    logger,
+  });
+  return { wg, links, devices, lines };
+}
+
+describe('WireGuardDevices (kernel backend, in memory)', () => {
+  it('creates the link with its settings, key and port', async () => {
+    const { links, devices } = kernelWorld();
+    const device = await devices.ensure(spec());
+    assert.equal(device.created, true);
+    assert.equal(device.backend, 'kernel');
+    assert.equal(device.publicKey, publicKeyOf(PRIVATE));
+    assert.deepEqual(await links.get('wg-c2'), {
+      name: 'wg-c2', index: device.index, kind: 'wireguard', alias: 'clusterwire:c2', mtu: 1380, txQueueLength: 1000, up: true,
+    });
+    const observed = await device.client.device('wg-c2');
+    assert.equal(observed.publicKey, publicKeyOf(PRIVATE));
+    assert.equal(observed.listenPort, 51821);
+  });
+
+  it('adopts its own link on the next call: same index, nothing rewritten', async () => {
+    const { wg, devices } = kernelWorld();
+    const first = await devices.ensure(spec());
+    const second = await devices.ensure(spec());
+    assert.equal(second.created, false);
+    assert.equal(second.index, first.index);
+    assert.equal(wg.changes.length, 1, 'the key is written once: rewriting it would expire sessions');
+  });
+
+  it('adopts an unmarked WireGuard link (semaphore-wireguard\'s), marks it, keeps its peers and fixes its key', async () => {
+    const { wg, links, devices } = kernelWorld();
+    const existing = links.addLink('wg-c2', 'wireguard');
+    await wg.configure('wg-c2', { privateKey: generatePrivateKey(), listenPort: 51821, peers: [{ publicKey: PEER, replaceAllowedIPs: ['10.4.1.0/24'] }] });
+    const device = await devices.ensure(spec());
+    assert.equal(device.created, false);
+    assert.equal(device.index, existing.index);
+    assert.equal((await links.get('wg-c2'))!.alias, 'clusterwire:c2');
+    const observed = await wg.device('wg-c2');
+    assert.equal(observed.publicKey, publicKeyOf(PRIVATE));
+    assert.deepEqual(observed.peers.map((peer) => peer.publicKey), [PEER]);
+    assert.deepEqual(wg.changes.at(-1)!.change, { privateKey: PRIVATE, peers: [] });
+  });
+
+  it('recreates a link deleted behind its back, with a new index', async () => {
+    const { links, devices } = kernelWorld();
+    const first = await devices.ensure(spec());
+    await links.remove('wg-c2');
+    const again = await devices.ensure(spec());
+    assert.equal(again.created, true);
+    assert.notEqual(again.index, first.index);
+  });
+
+  it('refuses a link that belongs to another remote or is not WireGuard', async () => {
+    const { links, devices } = kernelWorld();
+    links.addLink('wg-c2', 'wireguard', 'clusterwire:c9');
+    links.addLink('wg-c3', 'veth');
+    await assert.rejects(devices.ensure(spec()), /cannot use link wg-c2 for remote c2: .*for remote c9/);
+    await assert.rejects(devices.ensure(spec({ name: 'wg-c3', remote: 'c3' })), /wg-c3 exists and is a veth link/);
+  });
+
+  it('fails clearly with the kernel backend when the kernel has no WireGuard', async () => {
+    const { devices } = kernelWorld('kernel', false);
+    await assert.rejects(devices.ensure(spec()), (error: Error) => {
+      assert.match(error.message, /creating WireGuard link wg-c2 \(kernel backend\) failed/);
+      assert.match((error.cause as Error).message, /Unknown device type/);
+      return true;
+    });
+  });
+
+  it('removes stale links it owns and nothing else', async () => {
+    const { links, devices, lines } = kernelWorld();
+    await devices.ensure(spec());
+    await devices.ensure(spec({ name: 'wg-old', remote: 'old', listenPort: 51822 }));
+    links.addLink('wg-x', 'wireguard', 'not ours');
+    assert.deepEqual(await devices.removeOwnedLinks(['c2']), ['wg-old']);
+    assert.deepEqual((await links.list()).map((link) => link.name).sort(), ['wg-c2', 'wg-x']);
+    assert.ok(lines().some((line) => line.msg === 'removed WireGuard links we own'));
+    assert.deepEqual(await devices.removeOwnedLinks([]), ['wg-c2']);
+  });
+
+  it('never logs the private key', async () => {
+    const { devices, lines } = kernelWorld();
+    await devices.ensure(spec());
+    assert.ok(!JSON.stringify(lines()).includes(PRIVATE));
+  });
+});
+
+/** A userspace world: the fake wireguard-go binary, with FakeLinks showing its tun link while it runs. */
+async function userspaceWorld(t: TestContext) {
+  const directory = await mkdtemp(path.join(tmpdir(), 'cw-devices-'));
+  t.after(() => rm(directory, { recursive: true, force: true }));
+  const wg = new FakeWireGuardClient();
+  const links = new FakeLinks({ kernelWireGuard: false });
+  const pids: number[] = [];
+  const launch: Launcher = (_file, args, env) => {
+    const child = spawn(process.execPath, [FAKE_BINARY, ...args], {
+      env: { ...process.env, ...env, FAKE_WG_SOCKET_DIR: directory },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const name = args.at(-1)!;
+    links.addLink(name, 'tun');
+    pids.push(child.pid!);
+    child.once('exit', () => void links.remove(name));
+    return child;
+  };
+  const restarts: string[] = [];
+  const { logger, lines } = memoryLogger();
+  const devices = new WireGuardDevices({
+    backend: 'auto',
+    links,
+    kernelClient: wg,
+    userspace: { binary: 'wireguard-go', socketDirectory: directory, launch, sleep: () => Promise.resolve() },
+    logger,
+    onUserspaceRestart: (device) => restarts.push(device),
+  });
+  t.after(() => devices.stop());
+  const requests = async () => {
+    try {
+      return await readFile(path.join(directory, 'wg-c2.requests'), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return { links, devices, pids, restarts, requests, lines };
+}
+
+describe('WireGuardDevices (userspace fallback, fake wireguard-go)', () => {
+  it('falls back to userspace, configures over UAPI, and restores key and peers after a crash', async (t) => {
+    const { links, devices, pids, restarts, requests, lines } = await userspaceWorld(t);
+    const device = await devices.ensure(spec());
+    assert.equal(device.backend, 'userspace');
+    assert.equal(device.created, true);
+    assert.equal((await links.get('wg-c2'))!.alias, 'clusterwire:c2');
+    assert.ok(lines().some((line) => line.msg === 'the kernel has no WireGuard: using the userspace implementation'));
+    assert.match(await requests(), new RegExp(`set=1\nprivate_key=${keyToHex(PRIVATE)}\nlisten_port=51821\n\n`));
+
+    await device.client.configure('wg-c2', {
+      peers: [{ publicKey: PEER, endpoint: '198.18.0.2:51820', replaceAllowedIPs: ['10.4.1.0/24'], persistentKeepaliveSeconds: 25 }],
+    });
+    assert.equal(devices.userspacePid('wg-c2'), pids[0]);
+    process.kill(pids[0]!, 'SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (restarts.length === 0 && Date.now() < deadline) await delay(10);
+    assert.deepEqual(restarts, ['wg-c2']);
+    assert.equal(pids.length, 2);
+    assert.equal((await links.get('wg-c2'))!.alias, 'clusterwire:c2', 'link settings restored on the new link');
+    const restore = (await requests()).split('set=1\n').at(-1)!;
+    assert.equal(
+      restore,
+      `private_key=${keyToHex(PRIVATE)}\nlisten_port=51821\npublic_key=${keyToHex(PEER)}\nendpoint=198.18.0.2:51820\n` +
+        'persistent_keepalive_interval=25\nreplace_allowed_ips=true\nallowed_ip=10.4.1.0/24\n\n',
+    );
+  });
+
+  it('adopts its running userspace device on the next call without restarting it', async (t) => {
+    const { devices, pids } = await userspaceWorld(t);
+    const first = await devices.ensure(spec());
+    const second = await devices.ensure(spec());
+    assert.equal(second.created, false);
+    assert.equal(second.index, first.index);
+    assert.equal(pids.length, 1);
+  });
+
+  it('remove() stops the process it runs', async (t) => {
+    const { devices, pids, links } = await userspaceWorld(t);
+    await devices.ensure(spec());
+    assert.equal(await devices.remove('wg-c2'), true);
+    assert.throws(() => process.kill(pids[0]!, 0), /ESRCH/);
+    assert.equal(await links.get('wg-c2'), null);
+  });
+});

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { describe, it, type TestContext } from 'node:test';
+import { restartDelayMs, socketAnswers, UserspaceProcess, type Launcher } from '../../src/wireguard/userspace-process.ts';
+import { memoryLogger } from '../support/memory-logger.ts';
+
+const FAKE_BINARY = path.join(import.meta.dirname, '..', 'support', 'fake-wireguard-go.ts');
+
+interface Harness {
+  directory: string;
+  launches: Array<{ file: string; args: readonly string[]; env: Readonly<Record<string, string>> }>;
+  launch: Launcher;
+  /** Launch numbers (1-based) at which the fake binary fails at once. */
+  failAt: Set<number>;
+}
+
+async function harness(t: TestContext): Promise<Harness> {
+  const directory = await mkdtemp(path.join(tmpdir(), 'cw-wgproc-'));
+  t.after(() => rm(directory, { recursive: true, force: true }));
+  const h: Harness = {
+    directory,
+    launches: [],
+    failAt: new Set(),
+    launch: (file, args, env) => {
+      h.launches.push({ file, args, env });
+      const fail = h.failAt.has(h.launches.length) ? '1' : '0';
+      return spawn(process.execPath, [FAKE_BINARY, ...args], {
+        env: { ...process.env, ...env, FAKE_WG_SOCKET_DIR: directory, FAKE_WG_FAIL: fail },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    },
+  };
+  return h;
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(10);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('UserspaceProcess', () => {
+  it('starts `<binary> -f <device>` in foreground mode, ready once its socket answers, output logged', async (t) => {
+    const h = await harness(t);
+    const { logger, lines } = memoryLogger();
+    const proc = new UserspaceProcess({
+      device: 'wg-c2',
+      binary: 'wireguard-go',
+      socketPath: path.join(h.directory, 'wg-c2.sock'),
+      launch: h.launch,
+      logger,
+      onRestart: () => Promise.resolve(),
+    });
+    t.after(() => proc.stop());
+    await proc.start();
+    assert.equal(await socketAnswers(path.join(h.directory, 'wg-c2.sock')), true);
+    assert.deepEqual(h.launches.map((l) => [l.file, l.args, l.env]), [['wireguard-go', ['-f', 'wg-c2'], { WG_PROCESS_FOREGROUND: '1' }]]);
+    await until(() => lines().some((line) => line.msg === 'INFO: (wg-c2) UAPI listener started'), 'the output line');
+    const pid = proc.pid!;
+    await proc.stop();
+    assert.equal(isAlive(pid), false);
+    assert.equal(h.launches.length, 1, 'an explicit stop is not restarted');
+  });
+
+  it('restarts a killed process and calls onRestart once it answers again', async (t) => {
+    const h = await harness(t);
+    const socketPath = path.join(h.directory, 'wg-c2.sock');
+    const restored: boolean[] = [];
+    const proc = new UserspaceProcess({
+      device: 'wg-c2',
+      binary: 'wireguard-go',
+      socketPath,
+      launch: h.launch,
+      logger: memoryLogger().logger,
+      onRestart: async () => {
+        restored.push(await socketAnswers(socketPath));
+      },
+    });
+    t.after(() => proc.stop());
+    await proc.start();
+    const first = proc.pid!;
+    const started = performance.now();
+    process.kill(first, 'SIGKILL');
+    await until(() => restored.length === 1, 'the restart');
+    t.diagnostic(`restart after SIGKILL took ${(performance.now() - started).toFixed(0)} ms (fake binary under node)`);
+    assert.deepEqual(restored, [true]);
+    assert.notEqual(proc.pid, first);
+    assert.equal(isAlive(proc.pid!), true);
+    assert.equal(h.launches.length, 2);
+  });
+
+  it('backs off while the binary keeps failing, then restores', async (t) => {
+    const h = await harness(t);
+    h.failAt = new Set([2, 3, 4]);
+    const sleeps: number[] = [];
+    let restarts = 0;
+    const { logger, lines } = memoryLogger();
+    const proc = new UserspaceProcess({
+      device: 'wg-c2',
+      binary: 'wireguard-go',
+      socketPath: path.join(h.directory, 'wg-c2.sock'),
+      launch: h.launch,
+      logger,
+      onRestart: () => {
+        restarts += 1;
+        return Promise.resolve();
+      },
+      sleep: (ms) => {
+        sleeps.push(ms);
+        return Promise.resolve();
+      },
+    });
+    t.after(() => proc.stop());
+    await proc.start();
+    process.kill(proc.pid!, 'SIGKILL');
+    await until(() => restarts === 1, 'the restart');
+    assert.deepEqual(sleeps, [200, 400, 800, 1600], 'a young death escalates the delay from the first restart');
+    assert.equal(h.launches.length, 5);
+    const failures = lines().filter((line) => line.msg === 'userspace WireGuard did not come back');
+    assert.equal(failures.length, 3);
+    assert.match(JSON.stringify(failures[0]), /Failed to create TUN device/);
+  });
+
+  it('fails to start with the exit status and the last output', async (t) => {
+    const h = await harness(t);
+    h.failAt = new Set([1]);
+    const proc = new UserspaceProcess({
+      device: 'wg-c2',
+      binary: 'wireguard-go',
+      socketPath: path.join(h.directory, 'wg-c2.sock'),
+      launch: h.launch,
+      logger: memoryLogger().logger,
+      onRestart: () => Promise.resolve(),
+    });
+    await assert.rejects(proc.start(), /exited \(code 1\) before its control socket .* answered; last output: ERROR: \(wg-c2\) Failed to create TUN device/);
+    assert.equal(h.launches.length, 1);
+  });
+
+  it('does not take a stale socket file for a live process', async (t) => {
+    const h = await harness(t);
+    const socketPath = path.join(h.directory, 'stale.sock');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    assert.equal(await socketAnswers(socketPath), true);
+    // Closing a listener unlinks its socket: put a dead one back, as SIGKILL leaves it.
+    await new Promise((resolve) => server.close(resolve));
+    await writeFile(socketPath, '');
+    assert.equal(await socketAnswers(socketPath), false);
+    assert.equal(await socketAnswers(path.join(h.directory, 'missing.sock')), false);
+  });
+});
+
+describe('restartDelayMs', () => {
+  it('doubles from 100 ms up to 10 s', () => {
+    assert.deepEqual([0, 1, 2, 3, 6, 7, 20].map(restartDelayMs), [100, 200, 400, 800, 6400, 10000, 10000]);
+  });
+});
