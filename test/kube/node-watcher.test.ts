@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Registry } from 'prom-client';
+import type { KubeRequest } from '../../src/kube/client.ts';
+import { KubeRequestError } from '../../src/kube/kube-request-error.ts';
+import type { NodeChange } from '../../src/kube/node-changes.ts';
+import { NodeWatcher, type NodeWatcherOptions } from '../../src/kube/node-watcher.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { eventually, FakeKubeClient, nodeObject } from './helpers/fake-client.ts';
+import { captureLogs } from './helpers/log-capture.ts';
+
+const D = 'wireguard.semaphore.uw.io';
+const KEY = `c1.${D}/pubKey`;
+
+/** A paged list answer: all `items`, served `limit` at a time with numeric continue tokens. */
+function pagedList(items: () => unknown[], rv: () => string) {
+  return (req: KubeRequest) => {
+    const limit = Number(req.query?.limit);
+    const from = Number(req.query?.continue ?? '0');
+    const all = items();
+    const next = from + limit < all.length ? String(from + limit) : undefined;
+    return { kind: 'NodeList', metadata: { resourceVersion: rv(), continue: next }, items: all.slice(from, from + limit) };
+  };
+}
+
+function setup(options: Partial<NodeWatcherOptions> = {}) {
+  const client = new FakeKubeClient();
+  const changes: NodeChange[] = [];
+  const sleeps: number[] = [];
+  const metrics = createMetrics(new Registry());
+  const { logger, lines } = captureLogs();
+  const watcher = new NodeWatcher({
+    client,
+    localClusterName: 'c1',
+    annotationDomain: D,
+    logger,
+    metrics,
+    onChange: (c) => changes.push(c),
+    backoff: { baseMs: 100, capMs: 1000 },
+    random: () => 0.5,
+    // Sleeps are recorded, and end on the next turn of the event loop so tests run at full speed.
+    sleep: (ms) => {
+      sleeps.push(ms);
+      return new Promise((resolve) => setImmediate(resolve));
+    },
+    ...options,
+  });
+  return { client, changes, sleeps, metrics, lines, watcher };
+}
+
+const summary = (changes: NodeChange[]) => changes.map((c) => `${c.type} ${c.node.name}`);
+
+async function failures(metrics: ReturnType<typeof createMetrics>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await metrics.nodeWatcherFailures.get()).values) out[String(v.labels.verb)] = v.value;
+  return out;
+}
+
+test('lists in pages of 500, then watches from the list resourceVersion; events arrive in order', async (t) => {
+  const { client, changes, watcher, metrics, lines } = setup();
+  t.after(() => watcher.stop());
+  const nodes = Array.from({ length: 1001 }, (_, i) => nodeObject(`n${i}`));
+  client.onJson = pagedList(() => nodes, () => '100');
+  watcher.start();
+  await watcher.whenSynced();
+
+  const lists = client.requests.filter((r) => r.query?.watch === undefined);
+  assert.deepEqual(
+    lists.map((r) => [r.path, r.query?.limit, r.query?.continue]),
+    [['/api/v1/nodes', '500', undefined], ['/api/v1/nodes', '500', '500'], ['/api/v1/nodes', '500', '1000']],
+  );
+  assert.equal(changes.length, 1001);
+  assert.ok(changes.every((c) => c.type === 'added'));
+  assert.equal(watcher.nodes.size, 1001);
+  assert.equal(watcher.status().synced, true);
+
+  const watch = await client.watchAt(0);
+  assert.equal(watch.request.query?.watch, '1');
+  assert.equal(watch.request.query?.resourceVersion, '100');
+  assert.equal(watch.request.query?.allowWatchBookmarks, 'true');
+  assert.ok(Number(watch.request.query?.timeoutSeconds) >= 300);
+  await eventually(() => watcher.status().state === 'connected');
+  assert.equal((await metrics.watchConnected.get()).values[0]?.value, 1);
+
+  changes.length = 0;
+  watch.send('ADDED', nodeObject('n2000', { rv: '101' }));
+  watch.send('MODIFIED', nodeObject('n1', { rv: '102', annotations: { [KEY]: 'K1' } }));
+  watch.send('MODIFIED', nodeObject('n2', { rv: '103', heartbeat: '2024-01-01T00:05:00Z' }));
+  watch.send('DELETED', nodeObject('n3', { rv: '104' }));
+  watch.send('DELETED', nodeObject('never-seen', { rv: '105' }));
+  watch.send('BOOKMARK', { kind: 'Node', metadata: { resourceVersion: '110' } });
+  await eventually(() => watcher.status().lastEventAt !== null && changes.length === 3);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(summary(changes), ['added n2000', 'updated n1', 'deleted n3']);
+  assert.equal(watcher.nodes.get('n1')?.publicKey, 'K1');
+  assert.equal(watcher.nodes.has('n3'), false);
+
+  // The server ends the watch (timeoutSeconds): resume from the last bookmark, no relist, no backoff.
+  watch.end();
+  const next = await client.watchAt(1);
+  assert.equal(next.request.query?.resourceVersion, '110');
+  assert.equal(client.requests.filter((r) => r.query?.watch === undefined).length, 3);
+  assert.deepEqual(await failures(metrics), {});
+  const messages = lines.map((l) => l.msg);
+  assert.deepEqual(messages, ['first list of nodes complete', 'watching nodes'], 'one line per state change, none per event');
+});
+
+test('410 Expired: relist and report the difference, nodes deleted during the gap included', async (t) => {
+  const { client, changes, watcher, metrics, lines } = setup();
+  t.after(() => watcher.stop());
+  let nodes = [nodeObject('a'), nodeObject('b'), nodeObject('c')];
+  let rv = '10';
+  client.onJson = pagedList(() => nodes, () => rv);
+  watcher.start();
+  const first = await client.watchAt(0);
+  first.send('BOOKMARK', { metadata: { resourceVersion: '11' } });
+
+  // During the gap: b deleted, c changed, d added, a untouched.
+  nodes = [nodeObject('a'), nodeObject('c', { annotations: { [KEY]: 'KC' } }), nodeObject('d')];
+  rv = '50';
+  changes.length = 0;
+  first.send('ERROR', { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'too old resource version: 11 (40)', reason: 'Expired', code: 410 });
+  const second = await client.watchAt(1);
+  assert.equal(second.request.query?.resourceVersion, '50');
+  assert.deepEqual(summary(changes), ['updated c', 'added d', 'deleted b']);
+  assert.deepEqual([...watcher.nodes.keys()].sort(), ['a', 'c', 'd']);
+  assert.deepEqual(await failures(metrics), {});
+  assert.ok(lines.some((l) => l.msg === 'resourceVersion expired (410), relisting nodes'));
+
+  // The same through an HTTP 410 on the watch request itself.
+  nodes = [nodeObject('a')];
+  rv = '60';
+  changes.length = 0;
+  let refuse = true;
+  client.onStream = () => {
+    if (refuse) {
+      refuse = false;
+      throw new KubeRequestError({ cluster: 'c2', method: 'GET', path: '/api/v1/nodes' }, 410, 'Expired', 'too old');
+    }
+  };
+  second.send('BOOKMARK', { metadata: { resourceVersion: '51' } });
+  second.end();
+  const third = await client.watchAt(2);
+  assert.equal(third.request.query?.resourceVersion, '60');
+  assert.deepEqual(summary(changes), ['deleted c', 'deleted d']);
+});
+
+test('failures back off exponentially up to the cap, logged once, reset by a watch that delivers', async (t) => {
+  let tick = 0;
+  const { client, watcher, sleeps, metrics, lines } = setup({ now: () => ++tick });
+  t.after(() => watcher.stop());
+  let down = true;
+  client.onJson = (req) => {
+    if (down) throw new KubeRequestError({ cluster: 'c2', method: 'GET', path: req.path }, null, null, 'connect ECONNREFUSED 198.18.0.1:6443');
+    return pagedList(() => [nodeObject('a')], () => '5')(req);
+  };
+  watcher.start();
+  await eventually(() => sleeps.length >= 6);
+  assert.equal(watcher.status().state, 'disconnected');
+  assert.match(watcher.status().lastError ?? '', /ECONNREFUSED/);
+  down = false;
+  const watch = await client.watchAt(0);
+  // random 0.5 → three quarters of 100, 200, 400, 800, then the 1000 cap.
+  assert.deepEqual(sleeps.slice(0, 6), [75, 150, 300, 600, 750, 750]);
+  const failed = sleeps.length;
+  assert.deepEqual(await failures(metrics), { list: failed });
+  await eventually(() => watcher.status().state === 'connected');
+  assert.deepEqual(
+    lines.filter((l) => l.level !== 'debug').map((l) => l.msg),
+    ['node watch disconnected, retrying with backoff', 'first list of nodes complete', 'watching nodes'],
+  );
+
+  // A watch that delivered an event then broke starts the backoff over.
+  const listedAt = watcher.status().lastEventAt;
+  watch.send('BOOKMARK', { metadata: { resourceVersion: '6' } });
+  await eventually(() => watcher.status().lastEventAt !== listedAt);
+  watch.body.destroy(new Error('socket hang up'));
+  const again = await client.watchAt(1);
+  assert.equal(sleeps.at(-1), 75);
+  assert.equal(again.request.query?.resourceVersion, '6');
+  assert.deepEqual(await failures(metrics), { list: failed, watch: 1 });
+  assert.match(watcher.status().lastError ?? '', /watch stream broke: socket hang up/);
+});
+
+test('a silent connection is dropped after the idle timeout and the watch resumes', async (t) => {
+  const { client, watcher, metrics } = setup({ idleTimeoutMs: 60 });
+  t.after(() => watcher.stop());
+  client.onJson = pagedList(() => [nodeObject('a')], () => '7');
+  watcher.start();
+  const silent = await client.watchAt(0);
+  const next = await client.watchAt(1);
+  assert.ok(silent.closed);
+  assert.equal(next.request.query?.resourceVersion, '7');
+  assert.deepEqual(await failures(metrics), { watch: 1 });
+  assert.match(watcher.status().lastError ?? '', /no data for 60 ms/);
+});
+
+test('a malformed event or an empty watch counts as a watch failure', async (t) => {
+  const { client, watcher, metrics, sleeps } = setup();
+  t.after(() => watcher.stop());
+  client.onJson = pagedList(() => [nodeObject('a')], () => '7');
+  watcher.start();
+  const first = await client.watchAt(0);
+  first.body.write('{"type":"ADDED","object":\n');
+  const second = await client.watchAt(1);
+  second.end();
+  await client.watchAt(2);
+  assert.deepEqual(await failures(metrics), { watch: 2 });
+  assert.deepEqual(sleeps, [75, 150]);
+  assert.match(watcher.status().lastError ?? '', /closed the watch without sending anything/);
+});
+
+test('a failing listener does not stop the watch', async (t) => {
+  const { client, watcher, lines } = setup({
+    onChange: () => {
+      throw new Error('listener bug');
+    },
+  });
+  t.after(() => watcher.stop());
+  client.onJson = pagedList(() => [nodeObject('a')], () => '7');
+  watcher.start();
+  const watch = await client.watchAt(0);
+  watch.send('ADDED', nodeObject('b', { rv: '8' }));
+  await eventually(() => watcher.nodes.has('b'));
+  assert.equal(lines.filter((l) => l.msg === 'node change listener failed').length, 2);
+  assert.equal(client.watches.length, 1);
+});
+
+test('stop() ends an open watch promptly; whenSynced rejects when stopped first', async () => {
+  const { client, watcher, metrics } = setup();
+  client.onJson = pagedList(() => [nodeObject('a')], () => '7');
+  watcher.start();
+  const watch = await client.watchAt(0);
+  const started = Date.now();
+  await watcher.stop();
+  assert.ok(Date.now() - started < 500);
+  assert.ok(watch.closed);
+  assert.equal((await metrics.watchConnected.get()).values[0]?.value, 0);
+
+  const never = setup();
+  never.client.onJson = () => new Promise(() => {});
+  never.watcher.start();
+  const synced = never.watcher.whenSynced();
+  await never.watcher.stop().catch(() => {});
+  await assert.rejects(synced, /stopped before its first list/);
+});
