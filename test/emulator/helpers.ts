@@ -1,9 +1,11 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import { ControlClient, parseReadyLine, type EmulatorEndpoints } from '../../lab/emulator/control-client.ts';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../lab/emulator/emulator.ts';
 
 /** Where cleanups go: a TestContext, or a suite's list. */
@@ -256,4 +258,68 @@ export function smallNode(name: string, extra: { labels?: Record<string, string>
 export function asNode(value: object | undefined): WireNode {
   if (value === undefined) throw new Error('expected a node');
   return value as WireNode;
+}
+
+export interface EmulatorProcess {
+  child: ChildProcess;
+  endpoints: EmulatorEndpoints;
+  control: ControlClient;
+  caPem: string;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
+}
+
+/**
+ * Runs lab/emulator/main.ts as its own process, as the lab does, and waits
+ * for its ready line. The process is sent SIGTERM at cleanup if still running.
+ */
+export async function spawnEmulator(t: Cleanups, extraArgs: string[] = []): Promise<EmulatorProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'cw-emulator-main-'));
+  const socket = join(dir, 'control.sock');
+  const child = spawn(
+    process.execPath,
+    [join(import.meta.dirname, '../../lab/emulator/main.ts'), '--dir', join(dir, 'cluster'), '--host', '127.0.0.1', '--port', '0', '--ca-port', '0', '--control-socket', socket, ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const newline = out.indexOf('\n');
+      if (newline >= 0) {
+        child.stdout?.off('data', onData);
+        resolve(out.slice(0, newline));
+      }
+    };
+    child.stdout?.on('data', onData);
+    exited.then((code) => reject(new Error(`emulator exited ${code} before it was ready: ${stderr}`)), reject);
+  });
+  const endpoints = parseReadyLine(line);
+  const caPem = await readFile(join(dir, 'cluster', 'ca.crt'), 'utf8');
+  return { child, endpoints, control: new ControlClient(socket), caPem, exited };
+}
+
+/** An HTTPS GET against a spawned emulator with its current token. */
+export async function getFromProcess(emulator: EmulatorProcess, path: string): Promise<{ status: number; text: string }> {
+  const token = await readFile(emulator.endpoints.tokenPath, 'utf8');
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, emulator.endpoints.url), { headers: { authorization: `Bearer ${token}` }, ca: emulator.caPem, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

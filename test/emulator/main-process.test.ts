@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ControlError } from '../../lab/emulator/control-client.ts';
+import { derivedPublicKey } from '../../lab/emulator/nodes.ts';
+import { asNode, getFromProcess, smallNode, spawnEmulator, type WireList } from './helpers.ts';
+
+describe('standalone emulator (lab/emulator/main.ts)', () => {
+  it('prints its endpoints, is driven through the control socket and exits 0 on SIGTERM', async (t) => {
+    const emulator = await spawnEmulator(t, ['--seed', '3', '--cluster-name', 'c2']);
+    const { control, endpoints } = emulator;
+    assert.match(endpoints.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(endpoints.caURL, /^http:\/\/127\.0\.0\.1:\d+\/ca\.crt$/);
+    assert.deepEqual(await control.info(), { ...endpoints, caFile: endpoints.kubeconfigPath.replace(/kubeconfig$/, 'ca.crt') });
+
+    await control.seedNodes(2, { namePrefix: 'peer-', annotations: { 'c1.wireguard.semaphore.uw.io/pubKey': '{key}' } });
+    await control.createNode(smallNode('manual'));
+    await control.patchNode('manual', { metadata: { labels: { patched: 'yes' } } });
+    const listed = JSON.parse((await getFromProcess(emulator, '/api/v1/nodes')).text) as WireList;
+    assert.deepEqual(listed.items.map((n) => n.metadata.name), ['manual', 'node-00000', 'node-00001', 'node-00002', 'peer-00003', 'peer-00004']);
+    assert.equal(listed.items.find((n) => n.metadata.name === 'manual')?.metadata.labels?.patched, 'yes');
+    assert.equal(asNode(await control.getNode('peer-00003')).metadata.annotations?.['c1.wireguard.semaphore.uw.io/pubKey'], derivedPublicKey('peer-00003'));
+
+    await control.deleteNode('manual');
+    assert.equal(await control.getNode('manual'), undefined);
+    await assert.rejects(control.createNode(smallNode('node-00000')), (error: unknown) => error instanceof ControlError && error.code === 409);
+    await assert.rejects(control.deleteNode('manual'), (error: unknown) => error instanceof ControlError && error.code === 404);
+
+    const before = await getFromProcess(emulator, '/api/v1/nodes/node-00000');
+    assert.equal(before.status, 200);
+    await control.rotateToken();
+    await control.compactHistory();
+    await control.expireWatches();
+    await control.startHeartbeats(100);
+    await control.stopHeartbeats();
+    await control.outage(50);
+    assert.equal((await getFromProcess(emulator, '/api/v1/nodes/node-00000')).status, 200, 'serves again with the rotated token');
+    const counters = await control.counters();
+    assert.equal(counters.byVerb.list, 1);
+    assert.equal(counters.byVerb.get, 2);
+
+    assert.ok(emulator.child.pid);
+    process.kill(emulator.child.pid, 'SIGTERM');
+    assert.equal(await emulator.exited, 0);
+  });
+});
