@@ -1,0 +1,261 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { FakeLinks } from '../../src/ip/fake-links.ts';
+import { FakeRoutes } from '../../src/ip/fake-routes.ts';
+import type { NodeChange } from '../../src/kube/node-changes.ts';
+import type { WatchStatus } from '../../src/kube/node-watcher.ts';
+import type { RemoteNode } from '../../src/kube/remote-node.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { RemotePeering, type NodeSource } from '../../src/peering/remote-peering.ts';
+import type { RemoteCluster } from '../../src/config/types.ts';
+import { FakeWireGuardClient } from '../../src/wireguard/fake-client.ts';
+import { generatePrivateKey, publicKeyOf } from '../../src/wireguard/keys.ts';
+import { WireGuardDevices } from '../../src/wireguard/devices.ts';
+import { ManualTimers } from '../support/manual-timers.ts';
+
+const DEVICE = 'wireguard.c2';
+const remote: RemoteCluster = {
+  name: 'c2',
+  access: { kind: 'kubeconfig', path: '/dev/null' },
+  podSubnets: ['10.4.0.0/16'],
+  mtu: 1420,
+  listenPort: 51821,
+  deviceName: DEVICE,
+  persistentKeepaliveSeconds: 25,
+  reconcileIntervalMs: null,
+};
+
+class FakeNodeSource implements NodeSource {
+  readonly nodes = new Map<string, RemoteNode>();
+  synced = false;
+  onChange: (change: NodeChange) => void = () => undefined;
+  status(): WatchStatus {
+    return { state: this.synced ? 'connected' : 'starting', synced: this.synced, connectedAt: null, disconnectedAt: null, lastEventAt: null, lastError: null };
+  }
+  start(): void {}
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+  put(node: RemoteNode): void {
+    const previous = this.nodes.get(node.name);
+    this.nodes.set(node.name, node);
+    this.onChange(previous ? { type: 'updated', node, previous } : { type: 'added', node });
+  }
+  delete(name: string): void {
+    const node = this.nodes.get(name);
+    if (!node) return;
+    this.nodes.delete(name);
+    this.onChange({ type: 'deleted', node });
+  }
+  list(): void {
+    this.synced = true;
+    this.onChange({ type: 'added', node: [...this.nodes.values()][0] as RemoteNode });
+  }
+}
+
+function remoteNode(i: number, overrides: Partial<RemoteNode> = {}): RemoteNode {
+  return { name: `n${i}`, podCIDRs: [`10.4.${i}.0/24`], internalIPs: [`198.18.0.${i}`], publicKey: publicKeyOf(generatePrivateKey()), endpoint: `198.18.0.${i}:51821`, ...overrides };
+}
+
+function setup() {
+  const wg = new FakeWireGuardClient();
+  const routes = new FakeRoutes();
+  const links = new FakeLinks({ onAdded: (name) => wg.addDevice(name), onRemoved: (name) => { wg.deleteDevice(name); routes.dropDevice(name); } });
+  const logger = pino({ level: 'silent' });
+  const devices = new WireGuardDevices({ backend: 'kernel', links, kernelClient: wg, userspace: { binary: 'wireguard-go', socketDirectory: '/nonexistent', launch: () => { throw new Error('no userspace in unit tests'); } }, logger });
+  const source = new FakeNodeSource();
+  const timers = new ManualTimers();
+  const metrics = createMetrics();
+  const privateKey = generatePrivateKey();
+  const peering = new RemotePeering({
+    remote,
+    privateKey,
+    publicKey: publicKeyOf(privateKey),
+    devices,
+    routes,
+    createNodeSource: (onChange) => {
+      source.onChange = onChange;
+      return source;
+    },
+    lookup: (host) => (host === 'node.c2.example' ? Promise.resolve('198.18.5.5') : Promise.reject(new Error(`ENOTFOUND ${host}`))),
+    metrics,
+    logger,
+    timers,
+    reconcileIntervalMs: 30_000,
+  });
+  const peers = async () => (await wg.device(DEVICE)).peers;
+  const metric = async (name: string, labels: Record<string, string>) => {
+    const m = (await metrics.registry.getMetricsAsJSON()).find((x) => x.name === name);
+    return m?.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))?.value ?? 0;
+  };
+  const tick = async () => {
+    timers.advance(30_000);
+    await peering.idle();
+  };
+  return { wg, routes, links, source, timers, metrics, peering, peers, metric, tick };
+}
+
+test('sets up device and routes at once, but applies no peers before the first full list', async () => {
+  const s = setup();
+  s.source.nodes.set('n1', remoteNode(1));
+  s.peering.start();
+  await s.peering.idle();
+  assert.equal(s.peering.status().deviceReady, true);
+  assert.deepEqual((await s.routes.list(DEVICE)).map((r) => r.destination), ['10.4.0.0/16']);
+  assert.deepEqual(await s.peers(), []);
+  assert.equal(s.peering.status().lastSyncAt, null);
+  await s.peering.stop();
+});
+
+test('after the first list the device holds exactly the remote nodes as peers', async () => {
+  const s = setup();
+  const nodes = [remoteNode(1), remoteNode(2), remoteNode(3, { publicKey: 'garbage' })];
+  for (const n of nodes) s.source.nodes.set(n.name, n);
+  s.peering.start();
+  s.source.list();
+  await s.peering.idle();
+  const peers = await s.peers();
+  assert.deepEqual(peers.map((p) => [p.publicKey, p.endpoint, p.allowedIPs, p.persistentKeepaliveSeconds]).sort(), [
+    [nodes[0]?.publicKey, '198.18.0.1:51821', ['10.4.1.0/24'], 25],
+    [nodes[1]?.publicKey, '198.18.0.2:51821', ['10.4.2.0/24'], 25],
+  ].sort());
+  const status = s.peering.status();
+  assert.deepEqual(status.peers, { desired: 2, applied: 2 });
+  assert.deepEqual(status.skipped.map((x) => [x.node, x.reason]), [['n3', 'bad-public-key']]);
+  assert.equal(await s.metric('clusterwire_remote_nodes_skipped', { cluster: 'c2', reason: 'bad-public-key' }), 1);
+  assert.equal(await s.metric('semaphore_wg_sync_peers_total', { device: DEVICE, success: 'true' }), 1);
+  await s.peering.stop();
+});
+
+test('node added, changed and deleted reach the device; a burst costs few applies', async () => {
+  const s = setup();
+  s.peering.start();
+  s.source.list();
+  await s.peering.idle();
+  const n1 = remoteNode(1);
+  s.source.put(n1);
+  await s.peering.idle();
+  assert.equal((await s.peers()).length, 1);
+
+  s.source.put({ ...n1, endpoint: '198.18.0.99:51821' });
+  await s.peering.idle();
+  assert.equal((await s.peers())[0]?.endpoint, '198.18.0.99:51821');
+
+  const before = s.wg.changes.length;
+  for (let i = 2; i < 52; i++) s.source.put(remoteNode(i));
+  await s.peering.idle();
+  assert.equal((await s.peers()).length, 51);
+  assert.ok(s.wg.changes.length - before <= 2, `50 events took ${s.wg.changes.length - before} applies`);
+
+  s.source.delete('n1');
+  await s.peering.idle();
+  assert.ok(!(await s.peers()).some((p) => p.publicKey === n1.publicKey));
+  await s.peering.stop();
+});
+
+test('drift: a peer removed by hand, a deleted route and a deleted link are repaired on the next tick', async () => {
+  const s = setup();
+  const n1 = remoteNode(1);
+  s.source.nodes.set('n1', n1);
+  s.peering.start();
+  s.source.list();
+  await s.peering.idle();
+
+  await s.wg.configure(DEVICE, { peers: [{ publicKey: n1.publicKey ?? '', remove: true }] });
+  s.routes.deleteRoute(DEVICE, '10.4.0.0/16');
+  await s.tick();
+  assert.equal((await s.peers()).length, 1);
+  assert.equal((await s.routes.list(DEVICE)).length, 1);
+  assert.equal(await s.metric('clusterwire_drift_repairs_total', { device: DEVICE, kind: 'peer' }), 1);
+  assert.equal(await s.metric('clusterwire_drift_repairs_total', { device: DEVICE, kind: 'route' }), 1);
+
+  await s.links.remove(DEVICE);
+  await s.tick();
+  assert.ok(await s.links.get(DEVICE));
+  assert.equal((await s.peers()).length, 1);
+  assert.equal((await s.routes.list(DEVICE)).length, 1);
+  assert.equal(await s.metric('clusterwire_drift_repairs_total', { device: DEVICE, kind: 'link' }), 1);
+  await s.peering.stop();
+});
+
+test('an endpoint learned by roaming is left alone until the advertised endpoint changes', async () => {
+  const s = setup();
+  const n1 = remoteNode(1);
+  s.source.nodes.set('n1', n1);
+  s.peering.start();
+  s.source.list();
+  await s.peering.idle();
+  s.wg.roam(DEVICE, n1.publicKey ?? '', '203.0.113.7:40000');
+  const applies = s.wg.changes.length;
+  await s.tick();
+  await s.tick();
+  assert.equal((await s.peers())[0]?.endpoint, '203.0.113.7:40000');
+  assert.equal(s.wg.changes.length, applies);
+
+  s.source.put({ ...n1, endpoint: '198.18.0.50:51821' });
+  await s.peering.idle();
+  assert.equal((await s.peers())[0]?.endpoint, '198.18.0.50:51821');
+  await s.peering.stop();
+});
+
+test('a hostname endpoint is resolved before it reaches the device', async () => {
+  const s = setup();
+  s.source.nodes.set('n1', remoteNode(1, { endpoint: 'node.c2.example:51821' }));
+  s.peering.start();
+  s.source.list();
+  await s.peering.idle();
+  assert.equal((await s.peers())[0]?.endpoint, '198.18.5.5:51821');
+  await s.peering.stop();
+});
+
+test('a failing apply is counted, reported and retried until it succeeds', async () => {
+  const s = setup();
+  s.source.nodes.set('n1', remoteNode(1));
+  s.peering.start();
+  await s.peering.idle();
+  s.wg.failNextConfigure(new Error('UAPI errno 22'));
+  s.source.list();
+  await s.peering.idle();
+  assert.match(s.peering.status().lastSyncError ?? '', /errno 22/);
+  assert.equal(await s.metric('semaphore_wg_sync_peers_total', { device: DEVICE, success: 'false' }), 1);
+  assert.equal(await s.metric('semaphore_wg_sync_requeue_total', { device: DEVICE }), 1);
+  assert.deepEqual(await s.peers(), []);
+  s.timers.advance(1_000);
+  await s.peering.idle();
+  assert.equal((await s.peers()).length, 1);
+  assert.equal(s.peering.status().lastSyncError, null);
+  await s.peering.stop();
+});
+
+test('a restarted daemon keeps the peers already on the device until the first list says otherwise', async () => {
+  const s = setup();
+  const n1 = remoteNode(1);
+  s.source.nodes.set('n1', n1);
+  s.peering.start();
+  s.source.list();
+  await s.peering.idle();
+  await s.peering.stop();
+
+  // The same host, a new process whose remote apiserver is unreachable: the device must keep its peers.
+  const again = setup();
+  const fresh = new RemotePeering({
+    remote,
+    privateKey: generatePrivateKey(),
+    publicKey: 'x',
+    devices: { ensure: () => Promise.resolve({ name: DEVICE, index: 2, backend: 'kernel', publicKey: 'x', created: false, client: s.wg }) },
+    routes: s.routes,
+    createNodeSource: () => again.source,
+    lookup: () => Promise.reject(new Error('no dns')),
+    metrics: again.metrics,
+    logger: pino({ level: 'silent' }),
+    timers: again.timers,
+    reconcileIntervalMs: 30_000,
+  });
+  fresh.start();
+  await fresh.idle();
+  again.timers.advance(120_000);
+  await fresh.idle();
+  assert.equal((await s.peers()).length, 1);
+  await fresh.stop();
+});
