@@ -1,4 +1,5 @@
-import { canonicalDestination, type Route, type RoutePlan, type Routes } from './routes.ts';
+import { canonicalCidr } from './cidr.ts';
+import type { Route, RoutePlan, Routes } from './routes.ts';
 
 /** In-memory routes for unit tests of the layers above. */
 export class FakeRoutes implements Routes {
@@ -12,9 +13,9 @@ export class FakeRoutes implements Routes {
 
   apply(device: string, plan: RoutePlan): Promise<void> {
     const routes = this.#byDevice.get(device) ?? new Map<string, Route>();
-    for (const cidr of plan.remove) routes.delete(canonicalDestination(cidr));
+    for (const cidr of plan.remove) routes.delete(canonicalCidr(cidr));
     for (const cidr of plan.replace) {
-      const destination = canonicalDestination(cidr);
+      const destination = canonicalCidr(cidr);
       routes.set(destination, { destination, protocol: null, scope: destination.includes(':') ? null : 'link' });
     }
     this.#byDevice.set(device, routes);
@@ -24,7 +25,7 @@ export class FakeRoutes implements Routes {
 
   /** Drops a route behind our back, as an operator or another agent would. */
   deleteRoute(device: string, cidr: string): void {
-    this.#byDevice.get(device)?.delete(canonicalDestination(cidr));
+    this.#byDevice.get(device)?.delete(canonicalCidr(cidr));
   }
 
   /** What the kernel does when a link goes: its routes go with it. */

@@ -44,13 +44,15 @@ export function linkOwner(link: Pick<Link, 'alias'>): string | null {
   return link.alias?.startsWith(OWNER_PREFIX) ? link.alias.slice(OWNER_PREFIX.length) : null;
 }
 
+/** The links clusterwire marked as its own. */
+export function ownedLinks(links: readonly Link[]): Link[] {
+  return links.filter((link) => linkOwner(link) !== null);
+}
+
 /** Links we own whose remote is not among `remotes`: garbage (SPEC §3.9). */
 export function staleLinks(links: readonly Link[], remotes: readonly string[]): Link[] {
   const configured = new Set(remotes);
-  return links.filter((link) => {
-    const owner = linkOwner(link);
-    return owner !== null && !configured.has(owner);
-  });
+  return ownedLinks(links).filter((link) => !configured.has(linkOwner(link)!));
 }
 
 /**

@@ -1,5 +1,5 @@
-import { isIPv6 } from 'node:net';
 import type { Runner } from '../process/exec.ts';
+import { canonicalCidr } from './cidr.ts';
 
 /** A route of the main table through one device, as `ip -j route show dev` reports it. */
 export interface Route {
@@ -32,7 +32,7 @@ export interface Routes {
  * desired is removed; the kernel's own routes (IPv6 link-local) are left be.
  */
 export function planRoutes(desired: readonly string[], observed: readonly Route[]): RoutePlan {
-  const wanted = new Set(desired.map(canonicalDestination));
+  const wanted = new Set(desired.map(canonicalCidr));
   const present = new Map(observed.map((route) => [route.destination, route]));
   const replace = [...wanted].filter((cidr) => {
     const route = present.get(cidr);
@@ -44,12 +44,6 @@ export function planRoutes(desired: readonly string[], observed: readonly Route[
   return { replace, remove };
 }
 
-/** `ip` prints a host route without its prefix length and IPv6 in lowercase. */
-export function canonicalDestination(destination: string): string {
-  const [address = '', prefix] = destination.split('/');
-  const v6 = isIPv6(address);
-  return `${v6 ? address.toLowerCase() : address}/${prefix ?? (v6 ? 128 : 32)}`;
-}
 
 /** The `ip -batch` text of a plan; the address family follows from each CIDR. */
 export function routeBatch(device: string, plan: RoutePlan): string {
@@ -73,7 +67,7 @@ export function parseIpRoutes(json: string): Route[] {
   return entries
     .filter((entry) => entry.dst !== 'default')
     .map((entry) => ({
-      destination: canonicalDestination(entry.dst),
+      destination: canonicalCidr(entry.dst),
       protocol: entry.protocol ?? null,
       scope: entry.scope ?? null,
     }));

@@ -1,3 +1,4 @@
+import { canonicalCidr } from '../ip/cidr.ts';
 import type { DesiredPeer, ObservedPeer, PeerChange } from './types.ts';
 
 /**
@@ -63,16 +64,11 @@ function endpointNeedsWrite(desired: string, observed: string | null, lastApplie
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  const left = new Set(a.map(canonicalCidrText));
-  const right = new Set(b.map(canonicalCidrText));
+  const left = new Set(a.map(canonicalCidr));
+  const right = new Set(b.map(canonicalCidr));
   if (left.size !== right.size) return false;
   for (const cidr of left) if (!right.has(cidr)) return false;
   return true;
-}
-
-// `wg` prints IPv6 in lowercase; desired CIDRs may come in either case.
-function canonicalCidrText(cidr: string): string {
-  return cidr.toLowerCase();
 }
 
 /**

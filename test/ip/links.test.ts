@@ -5,6 +5,7 @@ import {
   isKernelWireGuardMissing,
   linkOwner,
   linkSetupBatch,
+  ownedLinks,
   ownerAlias,
   parseIpLinks,
   staleLinks,
@@ -60,6 +61,10 @@ describe('ownership', () => {
     assert.equal(linkOwner({ alias: 'clusterwire:c2' }), 'c2');
     assert.equal(linkOwner({ alias: 'someone else' }), null);
     assert.equal(linkOwner({ alias: null }), null);
+  });
+
+  it('lists the links we own', () => {
+    assert.deepEqual(ownedLinks(links).map((link) => link.name), ['wg-c2', 'wg-old']);
   });
 
   it('finds stale links: ours, for remotes no longer configured', () => {

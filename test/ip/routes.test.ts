@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeRoutes } from '../../src/ip/fake-routes.ts';
 import {
-  canonicalDestination,
   IpRoutes,
   parseIpRoutes,
   planRoutes,
@@ -38,14 +37,6 @@ describe('planRoutes', () => {
   }
 });
 
-describe('canonicalDestination', () => {
-  it('adds the prefix length ip leaves out and lowercases IPv6', () => {
-    assert.equal(canonicalDestination('10.4.0.1'), '10.4.0.1/32');
-    assert.equal(canonicalDestination('fd00::1'), 'fd00::1/128');
-    assert.equal(canonicalDestination('FD00:4::/56'), 'fd00:4::/56');
-    assert.equal(canonicalDestination('10.4.0.0/16'), '10.4.0.0/16');
-  });
-});
 
 describe('routeBatch', () => {
   it('writes deletions then replacements, family taken from each CIDR', () => {

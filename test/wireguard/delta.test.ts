@@ -48,8 +48,8 @@ const cases: Case[] = [
     expected: [{ publicKey: A, endpoint: '198.18.0.2:51820', replaceAllowedIPs: ['10.4.1.0/24'], persistentKeepaliveSeconds: 0 }],
   },
   {
-    name: 'leaves an identical peer alone (allowed IPs in another order, IPv6 case aside)',
-    desired: [desired(A, '198.18.0.2:51820', ['FD00:4:0:1::/64', '10.4.1.0/24'])],
+    name: 'leaves an identical peer alone (allowed IPs in another order, IPv6 spelt differently)',
+    desired: [desired(A, '198.18.0.2:51820', ['FD00:4:0:1:0:0:0:0/64', '10.4.1.0/24'])],
     observed: [observed(A, '198.18.0.2:51820', ['10.4.1.0/24', 'fd00:4:0:1::/64'])],
     expected: [],
   },
