@@ -1,10 +1,14 @@
 import type { DeviceChange, PeerChange } from './types.ts';
 
-/** One run of `wg`: its arguments and what goes to its stdin. */
+/** One run of `wg`: its arguments, and what to write first to the input file they name. */
 export interface WgInvocation {
   args: string[];
-  /** The private key or a config text; never put on the command line. */
-  input?: string;
+  /**
+   * The private key or a config text; never on the command line. `wg` reads
+   * it with fopen(), which cannot open a socket, and Node gives children
+   * sockets for stdin: so it goes to a private file, not /dev/stdin.
+   */
+  inputFileContent?: string;
 }
 
 /**
@@ -19,23 +23,25 @@ export const ARGUMENT_BUDGET_BYTES = 100 * 1024;
  * arguments would be too long: removals (and allowed-IP clears, which a
  * config file cannot express) go as `wg set` runs within the budget, and
  * every other peer plus the interface settings through one
- * `wg addconf <dev> /dev/stdin` (whose `AllowedIPs` replaces a peer's list, as
- * `wg set ... allowed-ips` does).
+ * `wg addconf <dev> <inputFile>` (whose `AllowedIPs` replaces a peer's list,
+ * as `wg set ... allowed-ips` does).
  */
-export function wgInvocations(device: string, change: DeviceChange): WgInvocation[] {
+export function wgInvocations(device: string, change: DeviceChange, inputFile: string): WgInvocation[] {
   if (change.privateKey === undefined && change.listenPort === undefined && change.peers.length === 0) {
     return [];
   }
-  const single = setInvocation(device, change.privateKey, change.listenPort, change.peers);
+  const single = setInvocation(device, change.privateKey, change.listenPort, change.peers, inputFile);
   if (argumentBytes(single.args) <= ARGUMENT_BUDGET_BYTES) return [single];
 
   const viaArguments = change.peers.filter((peer) => peer.remove || peer.replaceAllowedIPs?.length === 0);
   const viaConfig = change.peers.filter((peer) => !(peer.remove || peer.replaceAllowedIPs?.length === 0));
-  const invocations = chunkByBudget(viaArguments, device).map((peers) => setInvocation(device, undefined, undefined, peers));
+  const invocations = chunkByBudget(viaArguments, device).map((peers) =>
+    setInvocation(device, undefined, undefined, peers, inputFile),
+  );
   if (change.privateKey !== undefined || change.listenPort !== undefined || viaConfig.length > 0) {
     invocations.push({
-      args: ['addconf', device, '/dev/stdin'],
-      input: wgConfigText(change.privateKey, change.listenPort, viaConfig),
+      args: ['addconf', device, inputFile],
+      inputFileContent: wgConfigText(change.privateKey, change.listenPort, viaConfig),
     });
   }
   return invocations;
@@ -46,12 +52,13 @@ function setInvocation(
   privateKey: string | undefined,
   listenPort: number | undefined,
   peers: readonly PeerChange[],
+  inputFile: string,
 ): WgInvocation {
   const args = ['set', device];
-  if (privateKey !== undefined) args.push('private-key', '/dev/stdin');
+  if (privateKey !== undefined) args.push('private-key', inputFile);
   if (listenPort !== undefined) args.push('listen-port', String(listenPort));
   for (const peer of peers) args.push(...peerArguments(peer));
-  return privateKey === undefined ? { args } : { args, input: `${privateKey}\n` };
+  return privateKey === undefined ? { args } : { args, inputFileContent: `${privateKey}\n` };
 }
 
 /** `peer <key> ...` arguments of `wg set` for one change. */

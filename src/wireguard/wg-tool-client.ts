@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Runner } from '../process/exec.ts';
 import type { DeviceChange, ObservedDevice, WireGuardClient } from './types.ts';
 import { parseWgDump } from './wg-dump.ts';
@@ -8,6 +12,15 @@ const READ_TIMEOUT_MS = 10_000;
 // take a few seconds on a busy machine.
 const APPLY_TIMEOUT_MS = 60_000;
 
+export interface WgToolClientOptions {
+  wg?: string;
+  /**
+   * Where private input files (key, config text) are written for the
+   * moment `wg` reads them; must be visible to `wg` (same mount namespace).
+   */
+  temporaryDirectory?: string;
+}
+
 /**
  * Drives a device with wireguard-tools' `wg`: the kernel backend's client
  * (`wg` also reaches a userspace device through its UAPI socket).
@@ -15,10 +28,12 @@ const APPLY_TIMEOUT_MS = 60_000;
 export class WgToolClient implements WireGuardClient {
   readonly #run: Runner;
   readonly #wg: string;
+  readonly #temporaryDirectory: string;
 
-  constructor(run: Runner, wg = 'wg') {
+  constructor(run: Runner, options: WgToolClientOptions = {}) {
     this.#run = run;
-    this.#wg = wg;
+    this.#wg = options.wg ?? 'wg';
+    this.#temporaryDirectory = options.temporaryDirectory ?? tmpdir();
   }
 
   async device(name: string): Promise<ObservedDevice> {
@@ -32,15 +47,29 @@ export class WgToolClient implements WireGuardClient {
   }
 
   async configure(name: string, change: DeviceChange): Promise<void> {
-    for (const invocation of wgInvocations(name, change)) {
-      try {
-        await this.#run(this.#wg, invocation.args, { input: invocation.input, timeoutMs: APPLY_TIMEOUT_MS });
-      } catch (error) {
-        throw new Error(
-          `configuring WireGuard device ${name} with wg ${invocation.args[0]} (${change.peers.length} peer changes) failed`,
-          { cause: error },
-        );
+    // A directory only we can enter: the key inside is never readable by others.
+    const directory = path.join(this.#temporaryDirectory, `clusterwire-wg-${randomBytes(8).toString('hex')}`);
+    const inputFile = path.join(directory, 'input');
+    const invocations = wgInvocations(name, change, inputFile);
+    if (invocations.some((invocation) => invocation.inputFileContent !== undefined)) {
+      await mkdir(directory, { mode: 0o700 });
+    }
+    try {
+      for (const invocation of invocations) {
+        if (invocation.inputFileContent !== undefined) {
+          await writeFile(inputFile, invocation.inputFileContent, { mode: 0o600 });
+        }
+        try {
+          await this.#run(this.#wg, invocation.args, { timeoutMs: APPLY_TIMEOUT_MS });
+        } catch (error) {
+          throw new Error(
+            `configuring WireGuard device ${name} with wg ${invocation.args[0]} (${change.peers.length} peer changes) failed`,
+            { cause: error },
+          );
+        }
       }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
     }
   }
 }

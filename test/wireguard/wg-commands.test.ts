@@ -6,6 +6,7 @@ import { ARGUMENT_BUDGET_BYTES, argumentBytes, wgConfigText, wgInvocations } fro
 const PRIVATE = 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW4=';
 const A = 'XoUZh4pf05mz9KnBbCIy2nFeHA6nT4ZcgiZCvGnvkDc=';
 const B = '7FtuVdfSnMr86+PJ6UX8J0K0GYVY99jq9z07U+qCEGc=';
+const FILE = '/tmp/clusterwire-wg-0123/input';
 
 function keyOf(i: number): string {
   return Buffer.alloc(32, 0).fill(String(i).padStart(8, '0')).toString('base64');
@@ -13,7 +14,7 @@ function keyOf(i: number): string {
 
 describe('wgInvocations', () => {
   it('does nothing for an empty change', () => {
-    assert.deepEqual(wgInvocations('wg-c2', { peers: [] }), []);
+    assert.deepEqual(wgInvocations('wg-c2', { peers: [] }, FILE), []);
   });
 
   it('builds one `wg set` for a small change, every kind of peer change included', () => {
@@ -23,7 +24,7 @@ describe('wgInvocations', () => {
       { publicKey: A, persistentKeepaliveSeconds: 0 },
       { publicKey: B, replaceAllowedIPs: [] },
     ];
-    assert.deepEqual(wgInvocations('wg-c2', { listenPort: 51821, peers }), [
+    assert.deepEqual(wgInvocations('wg-c2', { listenPort: 51821, peers }, FILE), [
       {
         args: [
           'set', 'wg-c2', 'listen-port', '51821',
@@ -36,10 +37,10 @@ describe('wgInvocations', () => {
     ]);
   });
 
-  it('passes the private key through stdin, never as an argument', () => {
-    const [invocation, ...rest] = wgInvocations('wg-c2', { privateKey: PRIVATE, peers: [] });
+  it('passes the private key through the input file, never as an argument', () => {
+    const [invocation, ...rest] = wgInvocations('wg-c2', { privateKey: PRIVATE, peers: [] }, FILE);
     assert.deepEqual(rest, []);
-    assert.deepEqual(invocation, { args: ['set', 'wg-c2', 'private-key', '/dev/stdin'], input: `${PRIVATE}\n` });
+    assert.deepEqual(invocation, { args: ['set', 'wg-c2', 'private-key', FILE], inputFileContent: `${PRIVATE}\n` });
   });
 
   it('moves a large change to stdin (addconf) and keeps removals and clears as arguments within the budget', () => {
@@ -51,22 +52,22 @@ describe('wgInvocations', () => {
     }));
     const removals: PeerChange[] = Array.from({ length: 10_000 }, (_, i) => ({ publicKey: keyOf(20_000 + i), remove: true }));
     const clear: PeerChange = { publicKey: A, replaceAllowedIPs: [] };
-    const invocations = wgInvocations('wg-c2', { privateKey: PRIVATE, listenPort: 51820, peers: [...removals, clear, ...adds] });
+    const invocations = wgInvocations('wg-c2', { privateKey: PRIVATE, listenPort: 51820, peers: [...removals, clear, ...adds] }, FILE);
 
     const sets = invocations.slice(0, -1);
     const addconf = invocations.at(-1)!;
     assert.ok(sets.length > 1, 'removals are split over several runs');
     for (const set of sets) {
       assert.ok(argumentBytes(set.args) <= ARGUMENT_BUDGET_BYTES, `${argumentBytes(set.args)} bytes`);
-      assert.equal(set.input, undefined);
+      assert.equal(set.inputFileContent, undefined);
       assert.ok(!set.args.includes(PRIVATE));
     }
     const removedKeys = sets.flatMap((set) => set.args.filter((_, i, args) => args[i - 1] === 'peer'));
     assert.deepEqual(removedKeys, [...removals.map((peer) => peer.publicKey), A]);
-    assert.deepEqual(addconf.args, ['addconf', 'wg-c2', '/dev/stdin']);
-    assert.ok(addconf.input!.startsWith(`[Interface]\nPrivateKey = ${PRIVATE}\nListenPort = 51820\n[Peer]\n`));
-    assert.equal(addconf.input!.match(/\[Peer\]/g)!.length, 10_000);
-    assert.ok(addconf.input!.includes(`PublicKey = ${keyOf(9999)}\nEndpoint = 198.18.39.15:51820\nPersistentKeepalive = 25\nAllowedIPs = 10.39.15.0/24\n`));
+    assert.deepEqual(addconf.args, ['addconf', 'wg-c2', FILE]);
+    assert.ok(addconf.inputFileContent!.startsWith(`[Interface]\nPrivateKey = ${PRIVATE}\nListenPort = 51820\n[Peer]\n`));
+    assert.equal(addconf.inputFileContent!.match(/\[Peer\]/g)!.length, 10_000);
+    assert.ok(addconf.inputFileContent!.includes(`PublicKey = ${keyOf(9999)}\nEndpoint = 198.18.39.15:51820\nPersistentKeepalive = 25\nAllowedIPs = 10.39.15.0/24\n`));
   });
 });
 
