@@ -196,7 +196,7 @@ async function serveList(exchange: Exchange): Promise<void> {
 }
 
 function serveWatch(exchange: Exchange): void {
-  const { context, query, request, response } = exchange;
+  const { context, query, response } = exchange;
   const shape = representation(exchange, true);
   const rvText = query.get('resourceVersion') ?? '';
   if (rvText !== '' && !/^\d+$/.test(rvText)) throw errors.badRequest(`invalid resource version: ${rvText}`);
@@ -213,10 +213,8 @@ function serveWatch(exchange: Exchange): void {
     timeoutMs,
     render,
   });
-  if (watcher !== null) {
-    request.on('close', () => watcher.detach());
-    response.on('close', () => watcher.detach());
-  }
+  // The response closes when the client goes away (the request's 'close' only means its body was read).
+  if (watcher !== null) response.on('close', () => watcher.detach());
 }
 
 function serveGet(exchange: Exchange, name: string): void {

@@ -63,10 +63,14 @@ function body(value: JsonValue | undefined): JsonObject {
   return value;
 }
 
-function positiveNumber(value: JsonValue | undefined, field: string): number {
-  if (typeof value !== 'number' || !(value >= 0)) throw errors.badRequest(`${field} must be a non-negative number`);
+function numberIn(value: JsonValue | undefined, field: string, check: (n: number) => boolean, what: string): number {
+  if (typeof value !== 'number' || !check(value)) throw errors.badRequest(`${field} must be ${what}, got ${JSON.stringify(value)}`);
   return value;
 }
+
+const nonNegativeInteger = (value: JsonValue | undefined, field: string) =>
+  numberIn(value, field, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
+const positive = (value: JsonValue | undefined, field: string) => numberIn(value, field, (n) => n > 0 && Number.isFinite(n), 'a positive number');
 
 /** Runs one action; the result is what the control API answers with (undefined: 204). */
 async function perform(emulator: Emulator, action: ControlAction, request: IncomingMessage): Promise<unknown> {
@@ -98,11 +102,16 @@ async function perform(emulator: Emulator, action: ControlAction, request: Incom
     case 'seed': {
       const { count, spec } = body(await readJsonBody(request));
       const seedSpec = (isJsonObject(spec) ? spec : {}) as SeedSpec;
-      emulator.seedNodes(positiveNumber(count, 'count'), (i) => seedNode(seedSpec, i));
+      try {
+        seedNode(seedSpec, 0);
+      } catch (error) {
+        throw errors.badRequest(`bad seed spec: ${(error as Error).message}`);
+      }
+      emulator.seedNodes(nonNegativeInteger(count, 'count'), (i) => seedNode(seedSpec, i));
       return undefined;
     }
     case 'startHeartbeats':
-      emulator.startHeartbeats(positiveNumber(body(await readJsonBody(request)).eventsPerSecond, 'eventsPerSecond'));
+      emulator.startHeartbeats(positive(body(await readJsonBody(request)).eventsPerSecond, 'eventsPerSecond'));
       return undefined;
     case 'stopHeartbeats':
       emulator.stopHeartbeats();
@@ -114,11 +123,11 @@ async function perform(emulator: Emulator, action: ControlAction, request: Incom
       emulator.expireWatches();
       return undefined;
     case 'outage':
-      await emulator.outage(positiveNumber(body(await readJsonBody(request)).ms, 'ms'));
+      await emulator.outage(nonNegativeInteger(body(await readJsonBody(request)).ms, 'ms'));
       return undefined;
     case 'rotateToken': {
       const { graceMs } = body((await readJsonBody(request)) ?? {});
-      await emulator.rotateToken({ graceMs: graceMs === undefined ? 0 : positiveNumber(graceMs, 'graceMs') });
+      await emulator.rotateToken({ graceMs: graceMs === undefined ? 0 : nonNegativeInteger(graceMs, 'graceMs') });
       return undefined;
     }
     case 'counters':

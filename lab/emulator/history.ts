@@ -18,7 +18,7 @@ export interface NodeEvent {
  * get 410 Expired.
  */
 export class EventHistory {
-  readonly limit: number;
+  private readonly limit: number;
   private events: NodeEvent[] = [];
   private start = 0;
   private resumableFrom: number;

@@ -60,10 +60,6 @@ export class NodeStore {
     return this.history.firstResumable;
   }
 
-  get size(): number {
-    return this.nodes.size;
-  }
-
   subscribe(listener: (event: NodeEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -210,6 +206,6 @@ export class NodeStore {
 }
 
 /** Byte order of names, as etcd orders keys (names are ASCII). */
-export function compareNames(a: string, b: string): number {
+function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

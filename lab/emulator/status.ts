@@ -30,7 +30,7 @@ export class ApiError extends Error {
   }
 }
 
-export function failureStatus(
+function failureStatus(
   code: number,
   reason: string,
   message: string,

@@ -45,10 +45,6 @@ export class TokenIssuer {
     return token;
   }
 
-  get token(): string {
-    return this.current;
-  }
-
   stop(): void {
     for (const timer of this.graceTimers) clearTimeout(timer);
     this.graceTimers.clear();

@@ -24,6 +24,10 @@ describe('standalone emulator (lab/emulator/main.ts)', () => {
     assert.equal(await control.getNode('manual'), undefined);
     await assert.rejects(control.createNode(smallNode('node-00000')), (error: unknown) => error instanceof ControlError && error.code === 409);
     await assert.rejects(control.deleteNode('manual'), (error: unknown) => error instanceof ControlError && error.code === 404);
+    const badRequest = (error: unknown) => error instanceof ControlError && error.code === 400;
+    await assert.rejects(control.startHeartbeats(0), badRequest);
+    await assert.rejects(control.seedNodes(1.5), badRequest);
+    await assert.rejects(control.seedNodes(1, { podCIDRBlock: 'not-a-cidr' }), badRequest);
 
     const before = await getFromProcess(emulator, '/api/v1/nodes/node-00000');
     assert.equal(before.status, 200);
