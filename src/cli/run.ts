@@ -1,6 +1,7 @@
 import type { LevelWithSilent } from 'pino';
 import { loadClustersConfig } from '../config/load.ts';
 import type { ClustersConfig } from '../config/types.ts';
+import { startDaemon } from '../daemon.ts';
 import { createLogger } from '../log.ts';
 import type { CommandSpec } from './command-spec.ts';
 import {
@@ -57,13 +58,39 @@ export const runCommand: CommandSpec<RunOptions> = {
   execute: runDaemon,
 };
 
-/** The daemon's entry point; the peering daemon plugs in here once its issue lands. */
+/** A stop that takes longer than this is cut short: SPEC §3.11 gives 5 s in all. */
+const STOP_DEADLINE_MS = 4_000;
+
+/** The daemon's entry point: starts it, then stops it on SIGTERM or SIGINT and exits 0. */
 export async function runDaemon(options: RunOptions, io: CliIO): Promise<number> {
   const config = await loadClustersConfig(options.clustersConfigPath);
   const logger = createLogger(options.logLevel, io.stdout);
-  logger.info(startupSummary(options, config), `clusterwire would peer node ${options.nodeName} with ${config.remotes.length} remote cluster(s)`);
-  io.stderr.write('clusterwire: run is not implemented yet (the peering daemon comes with a later issue)\n');
-  return ExitCode.notImplemented;
+  logger.info(startupSummary(options, config), `starting: node ${options.nodeName}, ${config.remotes.length} remote cluster(s)`);
+  const daemon = await startDaemon({
+    config,
+    nodeName: options.nodeName,
+    wgKeyPath: options.wgKeyPath,
+    listen: options.listenAddress,
+    wgBackend: options.wgBackend,
+    wgUserspaceBinary: options.wgUserspaceBinary,
+    reconcileIntervalMs: options.reconcileIntervalMs,
+    logger,
+  });
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  logger.info({ signal }, 'stopping');
+  const deadline = setTimeout(() => {
+    logger.warn({ deadlineMs: STOP_DEADLINE_MS }, 'stop took too long; exiting anyway');
+    process.exit(ExitCode.ok);
+  }, STOP_DEADLINE_MS);
+  deadline.unref();
+  await daemon.stop();
+  clearTimeout(deadline);
+  // Supervised userspace processes stay running (detached) and their pipes must not hold the exit.
+  setTimeout(() => process.exit(ExitCode.ok), 200).unref();
+  return ExitCode.ok;
 }
 
 function startupSummary(options: RunOptions, config: ClustersConfig) {

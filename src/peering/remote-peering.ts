@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { appliedEndpoints, peerDelta } from '../wireguard/delta.ts';
 import type { DeviceSpec, EnsuredDevice } from '../wireguard/devices.ts';
+import type { ObservedDevice } from '../wireguard/types.ts';
 import { desiredPeers } from './desired-peers.ts';
 import type { RemoteStatus, SkippedNode, SkipReason } from './remote-status.ts';
 import { resolveEndpoints, type Lookup } from './resolve-endpoints.ts';
@@ -121,6 +122,12 @@ export class RemotePeering {
     if (kind) this.#o.metrics.driftRepairs.inc({ device: this.#device, kind });
     this.#checkDevice = true;
     this.#runner.request();
+  }
+
+  /** The device as it is now (for /status and scrape-time metrics). */
+  readDevice(): Promise<ObservedDevice> {
+    if (!this.#ensured) return Promise.reject(new Error(`device ${this.#device} is not set up yet`));
+    return this.#ensured.client.device(this.#device);
   }
 
   /** Resolves when no pass is running or queued. */

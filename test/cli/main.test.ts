@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -100,21 +100,24 @@ describe('clusterwire as a process', () => {
     });
   });
 
-  it('run: loads the config, logs at -log-level what it would run, then exits 3 (the daemon comes later)', async () => {
-    const { code, stdout, stderr } = await clusterwire(['--log-level=debug', '-clusters-config', EXAMPLE], { SWG_NODE_NAME: 'node-a' });
-    assert.equal(stderr, 'clusterwire: run is not implemented yet (the peering daemon comes with a later issue)\n');
-    assert.equal(code, 3);
-    const [line, ...rest] = stdout.trim().split('\n');
-    assert.equal(rest.length, 0, 'one log line');
-    const log = JSON.parse(line ?? '') as { level: string; node: string; remotes: { device: string }[] };
+  it('run: logs its start at -log-level, and a malformed key file stops it (exit 1) without being overwritten', async () => {
+    const keyDir = join(dir, 'keys');
+    await mkdir(keyDir, { recursive: true, mode: 0o700 });
+    const keyFile = join(keyDir, 'wireguard.c2.key');
+    await writeFile(keyFile, 'not a key\n', { mode: 0o600 });
+    const { code, stdout, stderr } = await clusterwire(['--log-level=debug', '-clusters-config', EXAMPLE, '-wg-key-path', keyDir], { SWG_NODE_NAME: 'node-a' });
+    assert.equal(code, 1);
+    assert.match(stderr, /wireguard\.c2\.key/);
+    assert.equal(await readFile(keyFile, 'utf8'), 'not a key\n');
+    const log = JSON.parse(stdout.trim().split('\n')[0] ?? '') as { level: string; node: string; remotes: { device: string }[] };
     assert.equal(log.level, 'info');
     assert.equal(log.node, 'node-a');
     assert.deepEqual(
       log.remotes.map((remote) => remote.device),
       ['wireguard.c2', 'wg-gcp-eu1'],
     );
-    const quiet = await clusterwire(['-clusters-config', EXAMPLE], { SWG_NODE_NAME: 'node-a', SWG_LOG_LEVEL: 'warn' });
-    assert.equal(quiet.code, 3);
+    const quiet = await clusterwire(['-clusters-config', EXAMPLE, '-wg-key-path', keyDir], { SWG_NODE_NAME: 'node-a', SWG_LOG_LEVEL: 'warn' });
+    assert.equal(quiet.code, 1);
     assert.equal(quiet.stdout, '', 'an info line is not logged at level warn');
   });
 

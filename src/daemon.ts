@@ -1,0 +1,149 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import type { FastifyInstance } from 'fastify';
+import { realTimers } from './clock/timers.ts';
+import type { ClustersConfig, RemoteCluster } from './config/types.ts';
+import { IpLinks } from './ip/links.ts';
+import { IpRoutes } from './ip/routes.ts';
+import { connectionSettings, createKubeClient, type ClusterAccess, type KubeClient } from './kube/client.ts';
+import { NodeAdvertiser } from './kube/node-advertiser.ts';
+import { NodeWatcher } from './kube/node-watcher.ts';
+import type { Logger } from './log.ts';
+import { createMetrics } from './metrics.ts';
+import { RemotePeering } from './peering/remote-peering.ts';
+import { execCommand } from './process/exec.ts';
+import { buildHttpServer } from './server/http-server.ts';
+import { WireGuardDevices, type WireGuardBackend } from './wireguard/devices.ts';
+import { loadOrCreateDeviceKey, type DeviceKey } from './wireguard/keys.ts';
+import { DEFAULT_SOCKET_DIRECTORY } from './wireguard/uapi-client.ts';
+import { spawnLauncher } from './wireguard/userspace-process.ts';
+import { WgToolClient } from './wireguard/wg-tool-client.ts';
+
+export interface DaemonOptions {
+  config: ClustersConfig;
+  nodeName: string;
+  wgKeyPath: string;
+  listen: { host: string; port: number };
+  wgBackend: WireGuardBackend;
+  wgUserspaceBinary: string;
+  reconcileIntervalMs: number;
+  logger: Logger;
+}
+
+export interface RunningDaemon {
+  /** The address the HTTP server listens on. */
+  readonly address: { host: string; port: number };
+  /** Stops watches, loops and the server; leaves links, routes and peers in place. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds the daemon from real implementations and starts it (SPEC §3):
+ * keys first (a malformed key file stops start-up), garbage links removed,
+ * then per remote an independent peering loop, one advertiser for the
+ * local Node, and the HTTP server.
+ */
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  const { config, logger } = options;
+  const metrics = createMetrics();
+  const keys = new Map<string, DeviceKey>();
+  for (const remote of config.remotes) keys.set(remote.name, await loadOrCreateDeviceKey(options.wgKeyPath, remote.deviceName));
+
+  const peerings = new Map<string, RemotePeering>();
+  const devices = new WireGuardDevices({
+    backend: options.wgBackend,
+    links: new IpLinks(execCommand),
+    kernelClient: new WgToolClient(execCommand),
+    userspace: { binary: options.wgUserspaceBinary, socketDirectory: DEFAULT_SOCKET_DIRECTORY, launch: spawnLauncher },
+    logger,
+    onUserspaceRestart: (device) => peerings.get(device)?.checkDevice('process'),
+  });
+  try {
+    await devices.removeOwnedLinks(config.remotes.map((r) => r.name));
+  } catch (error) {
+    // Garbage is worth a warning, not an outage: the configured remotes do not depend on it.
+    logger.warn({ err: error }, 'removing links of remotes no longer configured failed');
+  }
+
+  const clients: KubeClient[] = [];
+  const kubeClient = (cluster: string, access: ClusterAccess) => {
+    const client = createKubeClient({ cluster, settings: connectionSettings(access), requests: metrics.kubeHttpRequests });
+    clients.push(client);
+    return client;
+  };
+
+  const routes = new IpRoutes(execCommand);
+  for (const remote of config.remotes) {
+    const key = keys.get(remote.name) as DeviceKey;
+    peerings.set(remote.deviceName, remotePeering(remote, key, kubeClient(remote.name, remote.access)));
+  }
+  function remotePeering(remote: RemoteCluster, key: DeviceKey, client: KubeClient): RemotePeering {
+    const log = logger.child({ remote: remote.name, device: remote.deviceName });
+    return new RemotePeering({
+      remote,
+      privateKey: key.privateKey,
+      publicKey: key.publicKey,
+      devices,
+      routes,
+      createNodeSource: (onChange) =>
+        new NodeWatcher({ client, localClusterName: config.local.name, annotationDomain: config.annotationDomain, logger: log, metrics, onChange }),
+      lookup: async (host) => (await dnsLookup(host)).address,
+      metrics,
+      logger: log,
+      timers: realTimers,
+      reconcileIntervalMs: remote.reconcileIntervalMs ?? options.reconcileIntervalMs,
+    });
+  }
+
+  const local = config.local;
+  const advertiser = new NodeAdvertiser({
+    client: kubeClient(local.name, local.kubeConfigPath === null ? { kind: 'in-cluster' } : { kind: 'kubeconfig', path: local.kubeConfigPath }),
+    nodeName: options.nodeName,
+    annotationDomain: config.annotationDomain,
+    adverts: config.remotes.map((r) => ({ remote: r.name, device: r.deviceName, publicKey: (keys.get(r.name) as DeviceKey).publicKey, listenPort: r.listenPort })),
+    logger: logger.child({ node: options.nodeName }),
+    metrics,
+  });
+
+  const server = buildHttpServer(
+    {
+      statuses: () => [...peerings.values()].map((p) => p.status()),
+      readDevice: (name) => {
+        const peering = peerings.get(name);
+        return peering ? peering.readDevice() : Promise.reject(new Error(`no device ${name} is configured`));
+      },
+    },
+    metrics.registry,
+  );
+  const address = await listen(server, options.listen);
+
+  for (const peering of peerings.values()) peering.start();
+  advertiser.start();
+  logger.info({ node: options.nodeName, remotes: config.remotes.map((r) => r.name), listen: address }, 'clusterwire started');
+
+  return {
+    address,
+    async stop() {
+      await Promise.all([...[...peerings.values()].map((p) => p.stop()), advertiser.stop(), server.close()]);
+      devices.detach();
+      for (const client of clients) client.close();
+      logger.info('clusterwire stopped; devices, routes and peers left in place');
+    },
+  };
+}
+
+/** Go's `:7773` means every interface: IPv6 and IPv4 where the host has IPv6, else IPv4. */
+async function listen(server: FastifyInstance, { host, port }: { host: string; port: number }): Promise<{ host: string; port: number }> {
+  const hosts = host === '' ? ['::', '0.0.0.0'] : [host];
+  for (const [i, candidate] of hosts.entries()) {
+    try {
+      await server.listen({ host: candidate, port });
+      const bound = server.server.address();
+      return { host: candidate, port: typeof bound === 'object' && bound ? bound.port : port };
+    } catch (error) {
+      const noIPv6 = (error as NodeJS.ErrnoException).code === 'EAFNOSUPPORT' || (error as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL';
+      if (i === hosts.length - 1 || !noIPv6) throw new Error(`listening on ${candidate}:${port} failed`, { cause: error });
+    }
+  }
+  throw new Error('no address to listen on');
+}
+
