@@ -87,6 +87,7 @@ class HttpKubeClient implements KubeClient {
   readonly #ca: CASource;
   readonly #token: TokenSource;
   #transport: { ca: string | null; transport: HttpTransport } | null = null;
+  #clientPems: Promise<{ cert: string; key: string } | null> | null = null;
 
   constructor(options: KubeClientOptions, ca: CASource, token: TokenSource) {
     this.cluster = options.cluster;
@@ -208,18 +209,28 @@ class HttpKubeClient implements KubeClient {
 
   /** One keep-alive pool per CA: a new CA means new connections. */
   async #transportFor(ca: string | null): Promise<HttpTransport> {
+    this.#clientPems ??= this.#readClientPems();
+    let client: { cert: string; key: string } | null;
+    try {
+      client = await this.#clientPems;
+    } catch (err) {
+      // A missing file may be mounted later: the next request reads again.
+      this.#clientPems = null;
+      throw err;
+    }
+    // No await between the check and the swap: concurrent requests share one pool.
     if (this.#transport && this.#transport.ca === ca) return this.#transport.transport;
-    const client = this.#settings.clientCertificate;
-    const transport = this.#makeTransport({
-      ca,
-      cert: client ? await readPem(client.cert, 'client certificate') : null,
-      key: client ? await readPem(client.key, 'client key') : null,
-      servername: this.#settings.tlsServerName,
-    });
-    // Another request may have built one meanwhile: keep the newest, close the other.
+    const transport = this.#makeTransport({ ca, cert: client?.cert ?? null, key: client?.key ?? null, servername: this.#settings.tlsServerName });
     this.#transport?.transport.close();
     this.#transport = { ca, transport };
     return transport;
+  }
+
+  /** Client certificate and key, read once. */
+  async #readClientPems(): Promise<{ cert: string; key: string } | null> {
+    const client = this.#settings.clientCertificate;
+    if (!client) return null;
+    return { cert: await readPem(client.cert, 'client certificate'), key: await readPem(client.key, 'client key') };
   }
 
   #url(request: KubeRequest): URL {
