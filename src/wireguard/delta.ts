@@ -64,8 +64,14 @@ function endpointNeedsWrite(desired: string, observed: string | null, lastApplie
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  const left = new Set(a.map(canonicalCidr));
-  const right = new Set(b.map(canonicalCidr));
+  // Text equality is the common case and cheap; canonical forms (an IPv6
+  // parse each) only when the spellings differ.
+  return sameTextSet(a, b) || sameTextSet(a.map(canonicalCidr), b.map(canonicalCidr));
+}
+
+function sameTextSet(a: readonly string[], b: readonly string[]): boolean {
+  const left = new Set(a);
+  const right = new Set(b);
   if (left.size !== right.size) return false;
   for (const cidr of left) if (!right.has(cidr)) return false;
   return true;
