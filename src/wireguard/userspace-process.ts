@@ -23,9 +23,9 @@ export interface UserspaceProcessOptions {
    * link, no key, no peers) and must be set up again.
    */
   onRestart: () => Promise<void>;
+  /** Backoff delays and the clock that tells a young death from a healthy run; injected by tests. */
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
-  readyTimeoutMs?: number;
 }
 
 type State = 'idle' | 'running' | 'restarting' | 'stopped' | 'detached';
@@ -36,6 +36,7 @@ const RESTART_MAX_DELAY_MS = 10_000;
 const STABLE_AFTER_MS = 30_000;
 const STOP_GRACE_MS = 3_000;
 const OUTPUT_LINES_KEPT = 10;
+const READY_TIMEOUT_MS = 10_000;
 
 /**
  * Runs a userspace WireGuard (`wireguard-go -f <device>`) and keeps it
@@ -122,7 +123,7 @@ export class UserspaceProcess {
       );
     });
     const stopWaiting = new AbortController();
-    const ready = waitForSocket(socketPath, this.#options.readyTimeoutMs ?? 10_000, stopWaiting.signal);
+    const ready = waitForSocket(socketPath, READY_TIMEOUT_MS, stopWaiting.signal);
     try {
       await Promise.race([ready, exit]);
     } catch (error) {

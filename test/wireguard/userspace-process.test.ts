@@ -137,6 +137,35 @@ describe('UserspaceProcess', () => {
     assert.match(JSON.stringify(failures[0]), /Failed to create TUN device/);
   });
 
+  it('restarts at once after a process that had run long enough', async (t) => {
+    const h = await harness(t);
+    let now = 0;
+    const sleeps: number[] = [];
+    let restarts = 0;
+    const proc = new UserspaceProcess({
+      device: 'wg-c2',
+      binary: 'wireguard-go',
+      socketPath: path.join(h.directory, 'wg-c2.sock'),
+      launch: h.launch,
+      logger: memoryLogger().logger,
+      onRestart: () => {
+        restarts += 1;
+        return Promise.resolve();
+      },
+      sleep: (ms) => {
+        sleeps.push(ms);
+        return Promise.resolve();
+      },
+      now: () => now,
+    });
+    t.after(() => proc.stop());
+    await proc.start();
+    now = 30_000;
+    process.kill(proc.pid!, 'SIGKILL');
+    await until(() => restarts === 1, 'the restart');
+    assert.deepEqual(sleeps, [100]);
+  });
+
   it('fails to start with the exit status and the last output', async (t) => {
     const h = await harness(t);
     h.failAt = new Set([1]);
