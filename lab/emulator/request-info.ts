@@ -18,6 +18,15 @@ function isWatch(query: URLSearchParams): boolean {
   return watch === 'true' || watch === '1';
 }
 
+/** null for a malformed %-escape: no resource has such a name. */
+function decodeSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
 export function requestInfo(method: string, path: string, query: URLSearchParams): RequestInfo {
   const verb = method.toLowerCase();
   if (path === COLLECTION) {
@@ -26,7 +35,9 @@ export function requestInfo(method: string, path: string, query: URLSearchParams
     return { kind: 'notAllowed', verb: method === 'DELETE' ? 'deletecollection' : verb };
   }
   if (path.startsWith(`${COLLECTION}/`)) {
-    const [name = '', subresource, ...rest] = path.slice(COLLECTION.length + 1).split('/').map(decodeURIComponent);
+    const segments = path.slice(COLLECTION.length + 1).split('/').map(decodeSegment);
+    if (segments.includes(null)) return { kind: 'notFound', verb };
+    const [name = '', subresource, ...rest] = segments as string[];
     if (name === '' || rest.length > 0 || (subresource !== undefined && subresource !== 'status')) {
       return { kind: 'notFound', verb };
     }

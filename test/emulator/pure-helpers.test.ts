@@ -118,6 +118,7 @@ describe('request routing and negotiation', () => {
     assert.deepEqual(requestInfo('DELETE', '/api/v1/nodes/n1', q()), { kind: 'nodes', verb: 'delete', name: 'n1' });
     assert.equal(requestInfo('DELETE', '/api/v1/nodes/n1/status', q()).kind, 'notAllowed');
     assert.equal(requestInfo('GET', '/api/v1/nodes/n1/proxy', q()).kind, 'notFound');
+    assert.equal(requestInfo('GET', '/api/v1/nodes/%E0%A4%A', q()).kind, 'notFound');
     assert.deepEqual(requestInfo('GET', '/version', q()), { kind: 'nonResource', path: '/version', verb: 'get' });
   });
   it('negotiates JSON or Tables from Accept headers', () => {
