@@ -1,4 +1,5 @@
 import { calicoIPPoolsCommand } from './calico-ippools.ts';
+import { cleanupCommand } from './cleanup.ts';
 import type { CommandSpec } from './command-spec.ts';
 import type { CliIO } from './io.ts';
 import { runCommand } from './run.ts';
@@ -11,6 +12,7 @@ export const COMMANDS = {
   run: runCommand,
   validate: validateCommand,
   'calico-ippools': calicoIPPoolsCommand,
+  cleanup: cleanupCommand,
   status: statusCommand,
   version: versionCommand,
 };

@@ -112,7 +112,7 @@ describe('usage errors: one line, what is wrong', () => {
     [[], { ...REQUIRED_ENV, SWG_LOG_LEVEL: 'verbose' }, 'invalid value "verbose" for SWG_LOG_LEVEL (-log-level): must be one of fatal, error, warn, info, debug, trace, silent'],
     [['-wg-backend', 'boringtun'], REQUIRED_ENV, 'invalid value "boringtun" for flag -wg-backend: must be one of kernel, userspace, auto'],
     [['-listen-address', '7773'], REQUIRED_ENV, 'invalid value "7773" for flag -listen-address: missing port (e.g. :7773 or 127.0.0.1:7773)'],
-    [['frobnicate'], REQUIRED_ENV, 'unknown command "frobnicate" (commands: run, validate, calico-ippools, status, version; see clusterwire --help)'],
+    [['frobnicate'], REQUIRED_ENV, 'unknown command "frobnicate" (commands: run, validate, calico-ippools, cleanup, status, version; see clusterwire --help)'],
     [
       ['-node-name', 'n', 'run'],
       REQUIRED_ENV,

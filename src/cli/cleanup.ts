@@ -1,0 +1,94 @@
+import { loadClustersConfig } from '../config/load.ts';
+import type { ClustersConfig } from '../config/types.ts';
+import { IpLinks } from '../ip/links.ts';
+import { connectionSettings, createKubeClient } from '../kube/client.ts';
+import { NodeAdvertiser } from '../kube/node-advertiser.ts';
+import { createLogger } from '../log.ts';
+import { createMetrics } from '../metrics.ts';
+import { execCommand } from '../process/exec.ts';
+import { WireGuardDevices } from '../wireguard/devices.ts';
+import { DEFAULT_SOCKET_DIRECTORY } from '../wireguard/uapi-client.ts';
+import { spawnLauncher } from '../wireguard/userspace-process.ts';
+import { WgToolClient } from '../wireguard/wg-tool-client.ts';
+import type { CommandSpec } from './command-spec.ts';
+import { clustersConfigFlag, nodeNameFlag } from './daemon-flags.ts';
+import { ExitCode, type CliIO } from './io.ts';
+
+export interface CleanupOptions {
+  clustersConfigPath: string;
+  nodeName: string;
+}
+
+/** What cleanup needs from the host and the local cluster; real ones below, fakes in tests. */
+export interface CleanupTargets {
+  /** Removes every link marked as clusterwire's; returns their names. */
+  removeOwnedLinks(): Promise<string[]>;
+  /** Removes our annotations for these remotes from the local Node; returns the keys removed. */
+  removeAnnotations(remotes: readonly string[]): Promise<string[]>;
+}
+
+export const cleanupCommand: CommandSpec<CleanupOptions> = {
+  summary: 'remove what clusterwire made on this node (for uninstall)',
+  description:
+    'Removes the WireGuard links clusterwire owns on this host (their routes go with them) and its annotations on the local Node.\n' +
+    'Stop the daemon first (delete the DaemonSet), or it puts them back. Private key files are kept.',
+  flags: [clustersConfigFlag, nodeNameFlag],
+  options: (read) => ({ clustersConfigPath: read(clustersConfigFlag), nodeName: read(nodeNameFlag) }),
+  async execute(options, io) {
+    const config = await loadClustersConfig(options.clustersConfigPath);
+    return cleanup(config, realTargets(config, options.nodeName), io);
+  },
+};
+
+/**
+ * Tries both parts even when one fails, and says what it removed, so an
+ * operator can finish by hand what could not be done.
+ */
+export async function cleanup(config: ClustersConfig, targets: CleanupTargets, io: CliIO): Promise<number> {
+  let failed = false;
+  try {
+    const links = await targets.removeOwnedLinks();
+    io.stdout.write(links.length === 0 ? 'no links of clusterwire on this host\n' : links.map((l) => `removed link ${l} and its routes\n`).join(''));
+  } catch (error) {
+    failed = true;
+    io.stderr.write(`clusterwire: removing links failed: ${describe(error)}\n`);
+  }
+  try {
+    const keys = await targets.removeAnnotations(config.remotes.map((r) => r.name));
+    io.stdout.write(keys.length === 0 ? 'no annotations of clusterwire on the local Node\n' : keys.map((k) => `removed annotation ${k}\n`).join(''));
+  } catch (error) {
+    failed = true;
+    io.stderr.write(`clusterwire: removing annotations failed: ${describe(error)}\n`);
+  }
+  return failed ? ExitCode.failed : ExitCode.ok;
+}
+
+function realTargets(config: ClustersConfig, nodeName: string): CleanupTargets {
+  const logger = createLogger('warn', process.stderr);
+  const metrics = createMetrics();
+  const devices = new WireGuardDevices({
+    backend: 'auto',
+    links: new IpLinks(execCommand),
+    kernelClient: new WgToolClient(execCommand),
+    userspace: { binary: 'wireguard-go', socketDirectory: DEFAULT_SOCKET_DIRECTORY, launch: spawnLauncher },
+    logger,
+  });
+  return {
+    removeOwnedLinks: () => devices.removeOwnedLinks([]),
+    async removeAnnotations(remotes) {
+      const access = config.local.kubeConfigPath === null ? ({ kind: 'in-cluster' } as const) : ({ kind: 'kubeconfig', path: config.local.kubeConfigPath } as const);
+      const client = createKubeClient({ cluster: config.local.name, settings: connectionSettings(access), requests: metrics.kubeHttpRequests });
+      try {
+        const advertiser = new NodeAdvertiser({ client, nodeName, annotationDomain: config.annotationDomain, adverts: [], logger, metrics });
+        return await advertiser.removeAnnotations(remotes);
+      } finally {
+        client.close();
+      }
+    },
+  };
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message;
+}
