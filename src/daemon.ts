@@ -118,11 +118,16 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 
   for (const peering of peerings.values()) peering.start();
   advertiser.start();
+  // The advertiser's watch repairs at once; this pass covers a watch that is down or missed an edit.
+  const advertiserCheck = setInterval(() => {
+    advertiser.ensure().catch((error: unknown) => logger.warn({ err: error }, 'checking the local Node annotations failed; retrying next interval'));
+  }, options.reconcileIntervalMs);
   logger.info({ node: options.nodeName, remotes: config.remotes.map((r) => r.name), listen: address }, 'clusterwire started');
 
   return {
     address,
     async stop() {
+      clearInterval(advertiserCheck);
       await Promise.all([...[...peerings.values()].map((p) => p.stop()), advertiser.stop(), server.close()]);
       devices.detach();
       for (const client of clients) client.close();

@@ -32,6 +32,13 @@ export class CommandError extends Error {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** A bulk `wg set` can carry ~100 KB of arguments: errors keep the start, which names the command. */
+const MAX_COMMAND_TEXT = 300;
+
+function commandText(file: string, args: readonly string[]): string {
+  const text = [file, ...args].join(' ');
+  return text.length <= MAX_COMMAND_TEXT ? text : `${text.slice(0, MAX_COMMAND_TEXT)}… (${args.length} arguments)`;
+}
 
 /**
  * Runs a program with an argument array (never through a shell) and a
@@ -52,7 +59,7 @@ export const execCommand: Runner = (file, args, options = {}) =>
         const code = typeof error.code === 'number' ? error.code : null;
         const timedOut = error.killed === true && code === null;
         const detail = timedOut ? `timed out after ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms` : stderr;
-        reject(new CommandError([file, ...args].join(' '), code, detail || error.message, error));
+        reject(new CommandError(commandText(file, args), code, detail || error.message, error));
       },
     );
     child.stdin?.on('error', () => {
