@@ -51,7 +51,15 @@ test('annotations advertised by merge patch, restored when someone removes or ch
   emulator.patchNode('local-1', { metadata: { annotations: { [`c2.${D}/pubKey`]: null, [`c3.${D}/endpoint`]: '203.0.113.1:1', 'other/x': '1' } } });
   await eventually(() => Object.entries(WANT).every(([key, value]) => annotations()[key] === value), 5000, 'restored');
   assert.deepEqual(annotations(), { ...initial, 'other/x': '1', ...WANT });
-  const repairs = (await metrics.driftRepairs.get()).values.map((v) => `${v.labels.device}/${v.labels.kind}=${v.value}`).sort();
+  // The emulator applies the restoring patch before the advertiser has its answer and counts the repair.
+  let repairs: string[] = [];
+  const countRepairs = async () => {
+    repairs = (await metrics.driftRepairs.get()).values.map((v) => `${v.labels.device}/${v.labels.kind}=${v.value}`).sort();
+  };
+  for (const deadline = Date.now() + 5000; repairs.length < 2 && Date.now() < deadline; ) {
+    await countRepairs();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   assert.deepEqual(repairs, ['wireguard.c2/annotation=1', 'wireguard.c3/annotation=1']);
 
   // Changes to other nodes and heartbeats of this one cause no writes.
