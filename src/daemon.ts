@@ -26,6 +26,8 @@ export interface DaemonOptions {
   wgBackend: WireGuardBackend;
   wgUserspaceBinary: string;
   reconcileIntervalMs: number;
+  watchBackoffCapMs: number;
+  readyWatchGraceMs: number;
   logger: Logger;
 }
 
@@ -72,6 +74,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   };
 
   const routes = new IpRoutes(execCommand);
+  const backoff = { baseMs: Math.min(800, options.watchBackoffCapMs), capMs: options.watchBackoffCapMs };
   for (const remote of config.remotes) {
     const key = keys.get(remote.name) as DeviceKey;
     peerings.set(remote.deviceName, remotePeering(remote, key, kubeClient(remote.name, remote.access)));
@@ -85,7 +88,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       devices,
       routes,
       createNodeSource: (onChange) =>
-        new NodeWatcher({ client, localClusterName: config.local.name, annotationDomain: config.annotationDomain, logger: log, metrics, onChange }),
+        new NodeWatcher({ client, localClusterName: config.local.name, annotationDomain: config.annotationDomain, logger: log, metrics, onChange, backoff }),
       lookup: async (host) => (await dnsLookup(host)).address,
       metrics,
       logger: log,
@@ -102,6 +105,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     adverts: config.remotes.map((r) => ({ remote: r.name, device: r.deviceName, publicKey: (keys.get(r.name) as DeviceKey).publicKey, listenPort: r.listenPort })),
     logger: logger.child({ node: options.nodeName }),
     metrics,
+    backoff,
   });
 
   const server = buildHttpServer(
@@ -113,6 +117,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       },
     },
     metrics.registry,
+    { readyWatchGraceMs: options.readyWatchGraceMs },
   );
   const address = await listen(server, options.listen);
 

@@ -95,6 +95,24 @@ export const wgUserspaceBinaryFlag: FlagSpec<string> = {
   parse: nonEmpty,
 };
 
+export const watchBackoffCapFlag: FlagSpec<number> = {
+  name: 'watch-backoff-cap',
+  env: 'SWG_WATCH_BACKOFF_CAP',
+  valueName: 'duration',
+  description: 'longest wait between retries of a failed list or watch (jittered, doubling from 800ms)',
+  defaultText: '30s',
+  parse: intervalMs,
+};
+
+export const readyWatchGraceFlag: FlagSpec<number> = {
+  name: 'ready-watch-grace',
+  env: 'SWG_READY_WATCH_GRACE',
+  valueName: 'duration',
+  description: 'how long a remote watch may be disconnected before /readyz fails',
+  defaultText: '1m',
+  parse: intervalMs,
+};
+
 export const reconcileIntervalFlag: FlagSpec<number> = {
   name: 'reconcile-interval',
   env: 'SWG_RECONCILE_INTERVAL',

@@ -9,7 +9,9 @@ import {
   listenAddressFlag,
   logLevelFlag,
   nodeNameFlag,
+  readyWatchGraceFlag,
   reconcileIntervalFlag,
+  watchBackoffCapFlag,
   wgBackendFlag,
   wgKeyPathFlag,
   wgUserspaceBinaryFlag,
@@ -28,6 +30,8 @@ export interface RunOptions {
   wgBackend: WgBackend;
   wgUserspaceBinary: string;
   reconcileIntervalMs: number;
+  watchBackoffCapMs: number;
+  readyWatchGraceMs: number;
 }
 
 const flags = [
@@ -39,6 +43,8 @@ const flags = [
   wgBackendFlag,
   wgUserspaceBinaryFlag,
   reconcileIntervalFlag,
+  watchBackoffCapFlag,
+  readyWatchGraceFlag,
 ];
 
 export const runCommand: CommandSpec<RunOptions> = {
@@ -54,6 +60,8 @@ export const runCommand: CommandSpec<RunOptions> = {
     wgBackend: read(wgBackendFlag),
     wgUserspaceBinary: read(wgUserspaceBinaryFlag),
     reconcileIntervalMs: read(reconcileIntervalFlag),
+    watchBackoffCapMs: read(watchBackoffCapFlag),
+    readyWatchGraceMs: read(readyWatchGraceFlag),
   }),
   execute: runDaemon,
 };
@@ -74,6 +82,8 @@ export async function runDaemon(options: RunOptions, io: CliIO): Promise<number>
     wgBackend: options.wgBackend,
     wgUserspaceBinary: options.wgUserspaceBinary,
     reconcileIntervalMs: options.reconcileIntervalMs,
+    watchBackoffCapMs: options.watchBackoffCapMs,
+    readyWatchGraceMs: options.readyWatchGraceMs,
     logger,
   });
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

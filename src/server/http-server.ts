@@ -9,7 +9,14 @@ import { buildStatusReport } from './status-report.ts';
  * Health, readiness, metrics and status. Request logging is off: probes and
  * scrapes would otherwise write a line every few seconds on every node.
  */
-export function buildHttpServer(view: DaemonView, registry: Registry, now: () => number = Date.now): FastifyInstance {
+export interface HttpServerOptions {
+  /** How long a disconnected watch still counts as ready (SPEC §4: a minute). */
+  readyWatchGraceMs?: number;
+  now?: () => number;
+}
+
+export function buildHttpServer(view: DaemonView, registry: Registry, options: HttpServerOptions = {}): FastifyInstance {
+  const now = options.now ?? Date.now;
   registerDeviceMetrics(registry, view, now);
   const app = Fastify({ logger: false });
 
@@ -20,7 +27,7 @@ export function buildHttpServer(view: DaemonView, registry: Registry, now: () =>
     return reply.code(verdict.ok ? 200 : 503).send(verdictReply(verdict));
   });
   app.get('/readyz', async (_request, reply) => {
-    const verdict = readiness(view.statuses(), now());
+    const verdict = readiness(view.statuses(), now(), options.readyWatchGraceMs);
     return reply.code(verdict.ok ? 200 : 503).send(verdictReply(verdict));
   });
   app.get('/metrics', async (_request, reply) => {

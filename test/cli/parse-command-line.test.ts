@@ -15,6 +15,8 @@ const DEFAULTS: RunOptions = {
   wgBackend: 'auto',
   wgUserspaceBinary: 'wireguard-go',
   reconcileIntervalMs: 30_000,
+  watchBackoffCapMs: 30_000,
+  readyWatchGraceMs: 60_000,
 };
 
 function runOptions(argv: string[], env: Record<string, string | undefined> = REQUIRED_ENV): RunOptions {
@@ -43,6 +45,8 @@ const FLAGS: [flag: string, env: string, text: string, option: Partial<RunOption
   ['wg-backend', 'SWG_WG_BACKEND', 'userspace', { wgBackend: 'userspace' }],
   ['wg-userspace-binary', 'WG_QUICK_USERSPACE_IMPLEMENTATION', '/usr/bin/boringtun', { wgUserspaceBinary: '/usr/bin/boringtun' }],
   ['reconcile-interval', 'SWG_RECONCILE_INTERVAL', '1m30s', { reconcileIntervalMs: 90_000 }],
+  ['watch-backoff-cap', 'SWG_WATCH_BACKOFF_CAP', '2s', { watchBackoffCapMs: 2_000 }],
+  ['ready-watch-grace', 'SWG_READY_WATCH_GRACE', '10s', { readyWatchGraceMs: 10_000 }],
 ];
 
 describe('run: every flag in every spelling, from the environment, and a flag beating its variable', () => {
@@ -62,7 +66,7 @@ describe('run: every flag in every spelling, from the environment, and a flag be
       assert.deepEqual(runOptions([], { ...REQUIRED_ENV, [env]: text }), expected);
     });
     it(`-${flag} beats ${env}`, () => {
-      const other = flag === 'listen-address' ? '127.0.0.1:1' : flag === 'log-level' ? 'trace' : flag === 'wg-backend' ? 'kernel' : flag === 'reconcile-interval' ? '5s' : '/from/env';
+      const other = flag === 'listen-address' ? '127.0.0.1:1' : flag === 'log-level' ? 'trace' : flag === 'wg-backend' ? 'kernel' : ['reconcile-interval', 'watch-backoff-cap', 'ready-watch-grace'].includes(flag) ? '5s' : '/from/env';
       assert.deepEqual(runOptions([`-${flag}`, text], { ...REQUIRED_ENV, [env]: other }), expected);
     });
   }

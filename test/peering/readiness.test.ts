@@ -34,3 +34,9 @@ test('health only looks at devices, not at watches', () => {
   assert.equal(health([remoteStatus({ watch: { synced: false, state: 'disconnected' } })]).ok, true);
   assert.equal(health([remoteStatus(), remoteStatus({ remote: 'c3', deviceReady: false })]).ok, false);
 });
+
+test('readiness: the grace for a disconnected watch can be set (-ready-watch-grace)', () => {
+  const status = remoteStatus({ watch: { state: 'disconnected', disconnectedAt: now - 5_000 } });
+  assert.equal(readiness([status], now, 10_000).ok, true);
+  assert.equal(readiness([status], now, 2_000).ok, false);
+});

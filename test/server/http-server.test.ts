@@ -31,7 +31,7 @@ const device: ObservedDevice = {
 
 test('/healthz and /readyz answer 200 when all is well and 503 with a reason per remote otherwise', async (t) => {
   const statuses = [remoteStatus()];
-  const app = buildHttpServer(fakeView(statuses, {}), new Registry(), () => 2_000);
+  const app = buildHttpServer(fakeView(statuses, {}), new Registry(), { now: () => 2_000 });
   t.after(() => app.close());
   assert.equal((await app.inject('/healthz')).statusCode, 200);
   assert.equal((await app.inject('/readyz')).statusCode, 200);
