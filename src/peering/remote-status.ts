@@ -1,3 +1,5 @@
+import type { WatchStatus } from '../kube/node-watcher.ts';
+
 /** Why a remote node is not (fully) peered. */
 export type SkipReason =
   | 'missing-annotation'
@@ -18,7 +20,6 @@ export interface SkippedNode {
   detail: string;
 }
 
-export type WatchState = 'starting' | 'connected' | 'disconnected';
 
 /**
  * What one remote's peering loop reports about itself: read by /healthz,
@@ -31,15 +32,7 @@ export interface RemoteStatus {
   listenPort: number;
   /** The link exists and is configured (semaphore's /healthz meaning). */
   deviceReady: boolean;
-  watch: {
-    state: WatchState;
-    /** A first full list has been received. */
-    synced: boolean;
-    connectedAt: number | null;
-    disconnectedAt: number | null;
-    lastEventAt: number | null;
-    lastError: string | null;
-  };
+  watch: WatchStatus;
   /** Last time desired peers were pushed to the device successfully. */
   lastSyncAt: number | null;
   lastSyncError: string | null;
