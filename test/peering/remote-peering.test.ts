@@ -93,7 +93,14 @@ function setup() {
     timers.advance(30_000);
     await peering.idle();
   };
-  return { wg, routes, links, source, timers, metrics, peering, peers, metric, tick };
+  /** Starts with these remote nodes listed and waits for the first sync. */
+  const startSynced = async (...nodes: RemoteNode[]) => {
+    for (const n of nodes) source.nodes.set(n.name, n);
+    peering.start();
+    source.list();
+    await peering.idle();
+  };
+  return { wg, routes, links, source, timers, metrics, peering, peers, metric, tick, startSynced };
 }
 
 test('sets up device and routes at once, but applies no peers before the first full list', async () => {
@@ -157,10 +164,7 @@ test('node added, changed and deleted reach the device; a burst costs few applie
 test('drift: a peer removed by hand, a deleted route and a deleted link are repaired on the next tick', async () => {
   const s = setup();
   const n1 = remoteNode(1);
-  s.source.nodes.set('n1', n1);
-  s.peering.start();
-  s.source.list();
-  await s.peering.idle();
+  await s.startSynced(n1);
 
   await s.wg.configure(DEVICE, { peers: [{ publicKey: n1.publicKey ?? '', remove: true }] });
   s.routes.deleteRoute(DEVICE, '10.4.0.0/16');
@@ -182,10 +186,7 @@ test('drift: a peer removed by hand, a deleted route and a deleted link are repa
 test('an endpoint learned by roaming is left alone until the advertised endpoint changes', async () => {
   const s = setup();
   const n1 = remoteNode(1);
-  s.source.nodes.set('n1', n1);
-  s.peering.start();
-  s.source.list();
-  await s.peering.idle();
+  await s.startSynced(n1);
   s.wg.roam(DEVICE, n1.publicKey ?? '', '203.0.113.7:40000');
   const applies = s.wg.changes.length;
   await s.tick();
@@ -231,10 +232,7 @@ test('a failing apply is counted, reported and retried until it succeeds', async
 test('a restarted daemon keeps the peers already on the device until the first list says otherwise', async () => {
   const s = setup();
   const n1 = remoteNode(1);
-  s.source.nodes.set('n1', n1);
-  s.peering.start();
-  s.source.list();
-  await s.peering.idle();
+  await s.startSynced(n1);
   await s.peering.stop();
 
   // The same host, a new process whose remote apiserver is unreachable: the device must keep its peers.
