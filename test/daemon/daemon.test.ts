@@ -157,8 +157,15 @@ describe('the daemon, two emulated clusters, real WireGuard', { concurrency: fal
     const peers = async () => (await device(c1n1, 'c2')).peers.map((p) => p.publicKey).sort();
     const before = await peers();
 
+    // SIGTERM: exit 0 within 5 s, leaving the device and its peers in place.
+    const stopping = performance.now();
+    assert.equal(await lab.stopDaemon(c1n1), 0);
+    const stopMs = performance.now() - stopping;
+    t.diagnostic(`SIGTERM to exit: ${Math.round(stopMs)} ms`);
+    assert.ok(stopMs < 5_000, `stopping took ${Math.round(stopMs)} ms`);
+    assert.deepEqual(await peers(), before, 'peers left in place by a stopped daemon');
+
     // Restarted while c2's apiserver is down: serves, not ready, and keeps the device's peers.
-    await lab.stopDaemon(c1n1);
     const outage = c2.outage(5_000);
     await lab.startDaemon(c1n1);
     const first = await lab.waitFor('daemon answers', async () => readyz().catch(() => undefined), 20_000);
