@@ -23,6 +23,8 @@ export interface DaemonSettings {
   logPath: string;
   reconcileInterval: string;
   logLevel: string;
+  /** Appended after the lab's own flags. */
+  extraFlags: readonly string[];
 }
 
 export function daemonArguments(settings: DaemonSettings): string[] {
@@ -41,6 +43,7 @@ export function daemonArguments(settings: DaemonSettings): string[] {
     settings.reconcileInterval,
     '-log-level',
     settings.logLevel,
+    ...settings.extraFlags,
   ];
 }
 

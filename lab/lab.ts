@@ -38,6 +38,8 @@ export interface LabOptions {
   reconcileInterval?: string;
   /** The daemons' -log-level, default info. */
   logLevel?: string;
+  /** More flags for every daemon, e.g. ['-watch-backoff-cap', '2s']. */
+  daemonFlags?: string[];
   /** Default true: every node's daemon is started by createLab and addNode. */
   startDaemons?: boolean;
   /** Where configs, keys, logs and apiserver files go; default a new temp directory, removed by destroy(). */
@@ -201,6 +203,7 @@ class RunningLab implements Lab {
       logPath: this.#logPath(node),
       reconcileInterval: this.#options.reconcileInterval ?? DEFAULT_RECONCILE_INTERVAL,
       logLevel: this.#options.logLevel ?? 'info',
+      extraFlags: this.#options.daemonFlags ?? [],
     });
     this.#log(`lab: started clusterwire on ${node.name} (pid ${state.daemon.pid}), ${node.baseURL}`);
   }
