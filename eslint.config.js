@@ -21,4 +21,9 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // Plain-JS entry points run on Node: its globals are defined.
+    files: ['bin/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
 );
