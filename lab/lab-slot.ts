@@ -8,6 +8,7 @@
  * (atomic) before anything of the lab exists and removed after everything
  * of it is gone. A claim whose process is dead is stale.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -89,13 +90,17 @@ export async function readClaims(): Promise<SlotClaim[]> {
   return claims;
 }
 
+/** True while `pid` runs; a zombie (dead, not yet reaped by whoever inherited it) is dead. */
 export function processAlive(pid: number): boolean {
+  let stat: string;
   try {
-    process.kill(pid, 0);
-    return true;
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new Error(`reading the state of process ${pid} failed`, { cause: error });
   }
+  // "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
 /**
