@@ -2,6 +2,7 @@ import type { RemoteNode } from '../kube/remote-node.ts';
 import { cidrContains, cidrsOverlap, formatCidr, parseCidr, type Cidr } from '../net/cidr.ts';
 import type { DesiredPeer } from '../wireguard/types.ts';
 import { isValidWireGuardKey } from '../wireguard/keys.ts';
+import { ClaimedCidrs } from './claimed-cidrs.ts';
 import { parseEndpoint } from './endpoint.ts';
 import type { SkippedNode } from './remote-status.ts';
 
@@ -31,7 +32,7 @@ export function desiredPeers(input: PeeringInput): PeeringDecision {
   const peers: DesiredPeer[] = [];
   const skipped: SkippedNode[] = [];
   const keyOwners = new Map<string, string>();
-  const claimed: { cidr: Cidr; node: string }[] = [];
+  const claimed = new ClaimedCidrs();
 
   for (const node of nodes) {
     const skip = (reason: SkippedNode['reason'], detail: string) => skipped.push({ node: node.name, reason, peered: false, detail });
@@ -74,9 +75,9 @@ export function desiredPeers(input: PeeringInput): PeeringDecision {
         dropped.push({ node: node.name, reason: 'pod-cidr-outside-subnets', peered: false, detail: `pod CIDR ${text} is not inside the declared pod subnets ${input.podSubnets.join(', ')}` });
         continue;
       }
-      const clash = claimed.find((c) => cidrsOverlap(c.cidr, cidr));
+      const clash = claimed.clash(cidr);
       if (clash) {
-        dropped.push({ node: node.name, reason: 'pod-cidr-conflict', peered: false, detail: `pod CIDR ${text} overlaps ${formatCidr(clash.cidr)} of node ${clash.node}, which is kept` });
+        dropped.push({ node: node.name, reason: 'pod-cidr-conflict', peered: false, detail: `pod CIDR ${text} overlaps ${formatCidr(clash.cidr)} of node ${clash.owner}, which is kept` });
         continue;
       }
       if (!allowed.some((a) => cidrsOverlap(a, cidr))) allowed.push(cidr);
@@ -88,7 +89,7 @@ export function desiredPeers(input: PeeringInput): PeeringDecision {
     const allowedIPs = allowed.map(formatCidr);
     skipped.push(...dropped.map((d) => ({ ...d, peered: true, detail: `${d.detail}; peered with ${allowedIPs.join(', ')}` })));
     keyOwners.set(node.publicKey, node.name);
-    claimed.push(...allowed.map((cidr) => ({ cidr, node: node.name })));
+    for (const cidr of allowed) claimed.claim(cidr, node.name);
     peers.push({ publicKey: node.publicKey, endpoint: node.endpoint, allowedIPs, persistentKeepaliveSeconds: input.persistentKeepaliveSeconds });
   }
   return { peers, skipped };
