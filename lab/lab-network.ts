@@ -54,7 +54,11 @@ export async function plugHost(names: SlotNames, host: LabHost, node: NodePlan):
   await host.run('ip', ['address', 'add', `${node.podIP}/32`, 'dev', 'lo']);
   // A killed process's TCP sockets keep its namespace alive until their FIN
   // is answered or given up (a minute and more by default): keep that short.
-  await host.run('sysctl', ['-q', '-w', 'net.ipv4.tcp_fin_timeout=1', 'net.ipv4.tcp_orphan_retries=1']);
+  // Written from inside (/proc/sys/net is the writer's namespace's) with tee,
+  // which every Debian has, unlike sysctl (procps).
+  for (const setting of ['tcp_fin_timeout', 'tcp_orphan_retries']) {
+    await host.run('tee', [`/proc/sys/net/ipv4/${setting}`], { input: '1\n' });
+  }
 }
 
 /**

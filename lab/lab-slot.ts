@@ -20,6 +20,8 @@ const CLAIMS_DIRECTORY = '/run/clusterwire-labs';
 
 export interface SlotClaim {
   slot: number;
+  /** What the lab is for (LabOptions.name): `demo --destroy` only stops the demo's. */
+  name: string;
   /** The process that owns the lab: while it lives, the lab is not stale. */
   pid: number;
   /** The lab's directory (configs, keys, logs, apiserver files). */
@@ -33,26 +35,16 @@ function claimPath(slot: number): string {
   return path.join(CLAIMS_DIRECTORY, `${slot}.json`);
 }
 
-/**
- * Takes the first free slot after sweeping stale labs. `describe` fills in
- * the claim once the slot is known.
- */
-export async function claimSlot(describe: (slot: number) => Omit<SlotClaim, 'slot' | 'pid' | 'createdAt'>, log: (line: string) => void): Promise<SlotClaim> {
+/** Takes the first free slot after sweeping stale labs. */
+export async function claimSlot(owner: Pick<SlotClaim, 'name' | 'dir' | 'ownsDir'>, log: (line: string) => void): Promise<SlotClaim> {
   await sweepStaleLabs(log);
-  await mkdir(CLAIMS_DIRECTORY, { recursive: true, mode: 0o755 });
   for (let slot = FIRST_SLOT; slot < FIRST_SLOT + SLOT_COUNT; slot += 1) {
-    const claim: SlotClaim = { slot, pid: process.pid, createdAt: new Date().toISOString(), ...describe(slot) };
-    let file;
+    const claim: SlotClaim = { slot, pid: process.pid, createdAt: new Date().toISOString(), ...owner };
     try {
-      file = await open(claimPath(slot), 'wx', 0o644);
+      await writeClaim(claim);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw new Error(`claiming lab slot ${slot} (${claimPath(slot)}) failed`, { cause: error });
-    }
-    try {
-      await file.writeFile(`${JSON.stringify(claim)}\n`);
-    } finally {
-      await file.close();
     }
     if (await subnetRouted(slotNames(slot).subnet)) {
       // Someone else's network on this machine: leave it alone.
@@ -62,6 +54,17 @@ export async function claimSlot(describe: (slot: number) => Omit<SlotClaim, 'slo
     return claim;
   }
   throw new Error(`no free lab slot: ${SLOT_COUNT} labs are running or their claims in ${CLAIMS_DIRECTORY} are held by live processes`);
+}
+
+/** Creates the claim file; fails with EEXIST when the slot is taken. */
+async function writeClaim(claim: SlotClaim): Promise<void> {
+  await mkdir(CLAIMS_DIRECTORY, { recursive: true, mode: 0o755 });
+  const file = await open(claimPath(claim.slot), 'wx', 0o644);
+  try {
+    await file.writeFile(`${JSON.stringify(claim)}\n`);
+  } finally {
+    await file.close();
+  }
 }
 
 export async function releaseSlot(slot: number): Promise<void> {
@@ -122,36 +125,91 @@ export async function destroySlot(slot: number, claim: SlotClaim | null): Promis
 /**
  * Removes labs whose owner died (a crash, a kill -9, a closed terminal) and
  * lab namespaces or bridges that no claim covers. Returns the slots swept.
+ * Safe against other labs starting or sweeping at the same time: a stale
+ * slot is swept under its sweep lock, and only while its claim is still the
+ * stale one; an unclaimed slot is claimed before it is swept.
  */
 export async function sweepStaleLabs(log: (line: string) => void): Promise<number[]> {
-  const claims = await readClaims();
   const swept: number[] = [];
-  for (const claim of claims) {
-    if (processAlive(claim.pid)) continue;
-    log(`lab: removing the leftovers of lab slot ${claim.slot} (its process ${claim.pid} is gone)`);
-    await destroySlot(claim.slot, claim);
-    swept.push(claim.slot);
+  for (const claim of await readClaims()) {
+    if (!processAlive(claim.pid)) {
+      if (await sweepStaleClaim(claim, log)) swept.push(claim.slot);
+    }
   }
-  // Re-read: a lab may have been claimed or released meanwhile; its names are covered by its claim.
-  const claimed = new Set((await readClaims()).map((claim) => claim.slot));
+  // Names first, claims second: a lab claims its slot before it makes any name,
+  // so a name whose slot is unclaimed afterwards is a leftover.
   const names = [...(await listLabHosts(LAB_NAME_PREFIX)), ...(await linkNames()).filter((name) => name.startsWith(LAB_NAME_PREFIX))];
+  const claimed = new Set((await readClaims()).map((claim) => claim.slot));
   const orphans = new Set(names.map(slotOfName).filter((slot): slot is number => slot !== null && !claimed.has(slot)));
   for (const slot of orphans) {
-    log(`lab: removing lab slot ${slot}'s namespaces and bridge, which no claim covers`);
-    await destroySlot(slot, null);
-    swept.push(slot);
+    if (await sweepUnclaimedSlot(slot, log)) swept.push(slot);
   }
   return swept;
 }
 
+async function sweepStaleClaim(stale: SlotClaim, log: (line: string) => void): Promise<boolean> {
+  const unlock = await takeSweepLock(stale.slot);
+  if (!unlock) return false;
+  try {
+    const current = (await readClaims()).find((claim) => claim.slot === stale.slot);
+    // Swept by someone else meanwhile, and perhaps claimed again since.
+    if (current?.pid !== stale.pid || current.createdAt !== stale.createdAt) return false;
+    log(`lab: removing the leftovers of lab slot ${stale.slot} (${stale.name}; its process ${stale.pid} is gone)`);
+    await destroySlot(stale.slot, stale);
+    return true;
+  } finally {
+    await unlock();
+  }
+}
+
+async function sweepUnclaimedSlot(slot: number, log: (line: string) => void): Promise<boolean> {
+  try {
+    await writeClaim({ slot, name: 'sweeper', pid: process.pid, dir: '', ownsDir: false, createdAt: new Date().toISOString() });
+  } catch (error) {
+    // Claimed since it was listed: its owner's names now.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  log(`lab: removing lab slot ${slot}'s namespaces and links, which no claim covers`);
+  await destroySlot(slot, null);
+  return true;
+}
+
 /**
- * Tears down every lab on the machine (`npm run demo -- --destroy`): a
- * live owner is asked to stop with SIGTERM, which makes it tear its lab
- * down; what remains after it is removed here.
+ * Makes `<slot>.sweep` (O_EXCL) so that only one process sweeps a stale
+ * slot; returns its release, or null when a live process holds it. A lock
+ * left by a dead sweeper is broken.
  */
-export async function destroyAllLabs(log: (line: string) => void, graceMs = 15_000): Promise<number[]> {
+async function takeSweepLock(slot: number): Promise<(() => Promise<void>) | null> {
+  const lock = path.join(CLAIMS_DIRECTORY, `${slot}.sweep`);
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      const file = await open(lock, 'wx', 0o644);
+      try {
+        await file.writeFile(`${process.pid}\n`);
+      } finally {
+        await file.close();
+      }
+      return () => rm(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`taking the sweep lock ${lock} failed`, { cause: error });
+    }
+    const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) return null;
+    await rm(lock, { force: true });
+  }
+  return null;
+}
+
+/**
+ * Tears down the live labs `wanted` picks and every stale one (`npm run
+ * demo -- --destroy`): a live owner is asked to stop with SIGTERM, which
+ * makes it tear its lab down; what remains after it is removed here.
+ */
+export async function destroyLabs(wanted: (claim: SlotClaim) => boolean, log: (line: string) => void, graceMs = 15_000): Promise<number[]> {
   const slots: number[] = [];
   for (const claim of await readClaims()) {
+    if (!wanted(claim) && processAlive(claim.pid)) continue;
     if (claim.pid !== process.pid && processAlive(claim.pid)) {
       log(`lab: asking process ${claim.pid} to tear down lab slot ${claim.slot}`);
       process.kill(claim.pid, 'SIGTERM');
@@ -162,7 +220,7 @@ export async function destroyAllLabs(log: (line: string) => void, graceMs = 15_0
   }
   const swept = await sweepStaleLabs(log);
   for (const claim of await readClaims()) {
-    if (claim.pid === process.pid || !processAlive(claim.pid)) continue;
+    if (!wanted(claim) || claim.pid === process.pid || !processAlive(claim.pid)) continue;
     throw new Error(`lab slot ${claim.slot}'s process ${claim.pid} did not stop within ${graceMs} ms; kill it, then run this again`);
   }
   return [...new Set([...slots, ...swept])];

@@ -32,6 +32,8 @@ import { createLabHost, type LabHost } from './netns.ts';
 import { parsePingOutput, pingArguments, pingDeadlineMs, type PingOptions, type PingResult } from './ping.ts';
 
 export interface LabOptions {
+  /** What the lab is for, kept in its claim; default the main script's file name. */
+  name?: string;
   /** Default: c1 (10.2.0.0/16) and c2 (10.4.0.0/16), 2 nodes each. */
   clusters?: ClusterSpec[];
   /** The daemons' -reconcile-interval, default 5s. */
@@ -129,7 +131,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
   let claim: SlotClaim;
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    claim = await claimSlot(() => ({ dir, ownsDir }), log);
+    claim = await claimSlot({ name: options.name ?? path.basename(process.argv[1] ?? 'node'), dir, ownsDir }, log);
   } catch (error) {
     if (ownsDir) await rm(dir, { recursive: true, force: true });
     throw error;
