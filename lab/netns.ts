@@ -24,6 +24,8 @@ const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,30}$/;
 
 export interface LabHost {
   readonly name: string;
+  /** The file holding its mount namespace: `nsenter --net=/run/netns/NAME --mount=<this>` enters the host. */
+  readonly mountNamespace: string;
   /** Host path of this namespace's /run/wireguard: UAPI sockets are reachable from outside through it. */
   readonly wireguardSocketDirectory: string;
   /** Runs a command inside the host's network and mount namespaces. */
@@ -44,6 +46,7 @@ export async function createLabHost(name: string): Promise<LabHost> {
 
   const host: LabHost = {
     name,
+    mountNamespace,
     wireguardSocketDirectory: wireguardDirectory,
     run: (file, args, options) =>
       execCommand('nsenter', [`--net=${netnsPath}`, `--mount=${mountNamespace}`, '--', file, ...args], options),
