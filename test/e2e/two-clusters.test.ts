@@ -48,13 +48,13 @@ describe('two clusters end to end: real tunnels between pod addresses', { concur
     t.diagnostic(`end-to-end suite: ${seconds(performance.now() - suiteStarted)} in all, teardown ${seconds(performance.now() - tornDown)}`);
   });
 
-  /** The test body with the lab; skipped without root; on failure, adds the daemons' last log lines. */
-  const withLab = (body: (lab: Lab, t: TestContext) => Promise<void>) => async (t: TestContext) => {
+  /** The test body with the lab; skipped without root; on failure, adds the daemons' last log lines unless told not to. */
+  const withLab = (body: (lab: Lab, t: TestContext) => Promise<void>, { logsOnFailure = true } = {}) => async (t: TestContext) => {
     if (!lab) return t.skip('needs root for network namespaces and wireguard-go: skipped outside CI');
     try {
       await body(lab, t);
     } catch (error) {
-      t.diagnostic(await lab.logTails(25));
+      if (logsOnFailure) t.diagnostic(await lab.logTails(25));
       throw error;
     }
   };
@@ -323,6 +323,29 @@ describe('two clusters end to end: real tunnels between pod addresses', { concur
     await waitForC1Peers(lab, 'the paper node to leave', () => expectedC1Peers(lab));
   }));
 
+  // Last: while the bug stands, it takes a node's data plane down (the restart at the end repairs it).
+  test(
+    'a daemon stopped with SIGTERM leaves a working data plane, even when wireguard-go logs meanwhile (SPEC §3.11)',
+    { todo: 'known bug: the detached wireguard-go writes its log to a pipe nobody reads once the daemon is gone, and dies of SIGPIPE at its next line' },
+    withLab(async (lab) => {
+      const [node] = cluster(lab, 'c1').nodes;
+      assert.ok(node);
+      assert.equal(await lab.stopDaemon(node, 'SIGTERM'), 0);
+      try {
+        // A peer whose endpoint has no route from the node: wireguard-go logs "Failed to send handshake initiation".
+        const unreachable = publicKeyOf(generatePrivateKey());
+        await node.host.run('wg', ['set', node.device('c2'), 'peer', unreachable, 'endpoint', '198.19.255.1:51820', 'allowed-ips', '10.4.199.0/24']);
+        await lab.ping(node, '10.4.199.1', { count: 1, timeoutSeconds: 1 });
+        await delay(1_000);
+        const processes = await commandLines(node);
+        assert.equal(processes.filter((argv) => argv[0]?.endsWith('wireguard-go')).length, 1, 'wireguard-go outlives the daemon');
+        assert.deepEqual((await pingAcross(lab, [node], cluster(lab, 'c2').nodes)).failures, [], 'traffic flows with the daemon stopped');
+      } finally {
+        await lab.startDaemon(node);
+        await lab.waitUntilReady(60_000);
+      }
+    }, { logsOnFailure: false }),
+  );
 });
 
 function seconds(ms: number): string {
