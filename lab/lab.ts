@@ -322,16 +322,17 @@ class RunningLab implements Lab {
       async () => {
         this.#failIfExited();
         const running = this.#running();
-        const keys = new Map<string, string | null>();
+        // Each device read once: "node>remote" → the device.
+        const devices = new Map<string, ObservedDevice>();
         for (const node of running) {
-          for (const remote of this.#remotesOf(node)) keys.set(`${node.name}>${remote}`, (await this.wgShow(node, node.device(remote))).publicKey);
+          for (const remote of this.#remotesOf(node)) devices.set(`${node.name}>${remote}`, await this.wgShow(node, node.device(remote)));
         }
         const missing: string[] = [];
         for (const node of running) {
           for (const remote of this.#remotesOf(node)) {
-            const peers = new Set((await this.wgShow(node, node.device(remote))).peers.map((peer) => peer.publicKey));
+            const peers = new Set(devices.get(`${node.name}>${remote}`)?.peers.map((peer) => peer.publicKey));
             for (const other of running.filter((candidate) => candidate.cluster === remote)) {
-              const key = keys.get(`${other.name}>${node.cluster}`);
+              const key = devices.get(`${other.name}>${node.cluster}`)?.publicKey;
               if (!key || !peers.has(key)) missing.push(`${node.name} lacks ${other.name}`);
             }
           }
