@@ -50,10 +50,10 @@ export async function createLabHost(name: string): Promise<LabHost> {
     wireguardSocketDirectory: wireguardDirectory,
     run: (file, args, options) =>
       execCommand('nsenter', [`--net=${netnsPath}`, `--mount=${mountNamespace}`, '--', file, ...args], options),
-    launch: (file, args, env) =>
+    launch: (file, args, env, output) =>
       spawn('nsenter', [`--net=${netnsPath}`, `--mount=${mountNamespace}`, '--', file, ...args], {
         env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', output ?? 'pipe', output ?? 'pipe'],
       }),
     destroy: () => destroyLabHost(name),
   };

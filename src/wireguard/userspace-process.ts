@@ -1,14 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection, Socket } from 'node:net';
-import { createInterface } from 'node:readline';
+import { closeSync, constants, openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../log.ts';
 
-/** Starts a long-running program; the lab passes one that enters a namespace first. */
-export type Launcher = (file: string, args: readonly string[], env: Readonly<Record<string, string>>) => ChildProcess;
+/**
+ * Starts a long-running program, its stdout and stderr on `output` (an open
+ * file descriptor) or, without one, on pipes. The lab passes one that
+ * enters a namespace first.
+ */
+export type Launcher = (file: string, args: readonly string[], env: Readonly<Record<string, string>>, output?: number) => ChildProcess;
 
-export const spawnLauncher: Launcher = (file, args, env) =>
-  spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export const spawnLauncher: Launcher = (file, args, env, output) =>
+  spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', output ?? 'pipe', output ?? 'pipe'] });
 
 export interface UserspaceProcessOptions {
   device: string;
@@ -53,7 +58,6 @@ export class UserspaceProcess {
   #exited: Promise<void> = Promise.resolve();
   #startedAt = 0;
   #quickDeaths = 0;
-  readonly #recentOutput: string[] = [];
 
   constructor(options: UserspaceProcessOptions) {
     this.#options = options;
@@ -94,33 +98,37 @@ export class UserspaceProcess {
   /** Stops supervising and lets this process exit while the device keeps running. */
   detach(): void {
     this.#state = 'detached';
-    const child = this.#child;
-    child?.unref();
-    for (const stream of [child?.stdout, child?.stderr]) {
-      // Pipes to a child are sockets: unref'd, they no longer keep us alive.
-      if (stream instanceof Socket) stream.unref();
-    }
+    this.#child?.unref();
+  }
+
+  /** Where the process writes: a file, not a pipe, so it outlives us (a detached Go program dies of SIGPIPE at its next log line on a pipe nobody reads). */
+  get logPath(): string {
+    return this.#options.socketPath.replace(/\.sock$/, '') + '.log';
   }
 
   async #launch(): Promise<void> {
     const { device, binary, launch, socketPath } = this.#options;
-    const child = launch(binary, ['-f', device], { WG_PROCESS_FOREGROUND: '1' });
+    // Truncated at each start and append-only, so it holds one process's lines (errors only, at wireguard-go's default level).
+    const output = openSync(this.logPath, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
+    let child: ChildProcess;
+    try {
+      child = launch(binary, ['-f', device], { WG_PROCESS_FOREGROUND: '1' }, output);
+    } finally {
+      closeSync(output);
+    }
     this.#child = child;
     this.#startedAt = this.#now();
-    this.#recentOutput.length = 0;
-    this.#forwardOutput(child);
+    let spawnError: string | null = null;
     this.#exited = new Promise((resolve) => {
       child.once('error', (error) => {
-        this.#remember(`spawn failed: ${error.message}`);
+        spawnError = `spawn failed: ${error.message}`;
         resolve();
       });
-      // 'close' comes after the output streams end: the last lines are logged by then.
       child.once('close', () => resolve());
     });
-    const exit = this.#exited.then(() => {
-      throw new Error(
-        `userspace WireGuard ${binary} for ${device} exited (${describeExit(child)}) before its control socket ${socketPath} answered; last output: ${this.#recentOutput.join(' | ') || 'none'}`,
-      );
+    const exit = this.#exited.then(async () => {
+      const last = spawnError ?? ((await this.#lastOutput()).join(' | ') || 'none');
+      throw new Error(`userspace WireGuard ${binary} for ${device} exited (${describeExit(child)}) before its control socket ${socketPath} answered; last output: ${last}`);
     });
     const stopWaiting = new AbortController();
     const ready = waitForSocket(socketPath, READY_TIMEOUT_MS, stopWaiting.signal);
@@ -137,18 +145,18 @@ export class UserspaceProcess {
       exit.catch(() => {});
     }
     this.#exited
-      .then(() => this.#onExit(child))
+      .then(async () => this.#onExit(child, await this.#lastOutput()))
       .catch((error: unknown) => {
         this.#options.logger.error({ device, err: error }, 'handling the exit of userspace WireGuard failed');
       });
   }
 
-  #onExit(child: ChildProcess): void {
+  #onExit(child: ChildProcess, lastOutput: string[]): void {
     if (this.#child !== child || this.#state !== 'running') return;
     const lived = this.#now() - this.#startedAt;
     this.#quickDeaths = lived >= STABLE_AFTER_MS ? 0 : this.#quickDeaths + 1;
     this.#options.logger.warn(
-      { device: this.#options.device, exit: describeExit(child), livedMs: lived, lastOutput: this.#recentOutput },
+      { device: this.#options.device, exit: describeExit(child), livedMs: lived, lastOutput, log: this.logPath },
       'userspace WireGuard exited: restarting it',
     );
     this.#state = 'restarting';
@@ -182,22 +190,13 @@ export class UserspaceProcess {
     }
   }
 
-  #forwardOutput(child: ChildProcess): void {
-    const { logger, device } = this.#options;
-    for (const [stream, name] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']] as const) {
-      if (!stream) continue;
-      createInterface({ input: stream }).on('line', (line) => {
-        this.#remember(line);
-        // wireguard-go logs its errors on stdout; stderr carries crashes.
-        if (name === 'stderr') logger.warn({ device, stream: name }, line);
-        else logger.info({ device, stream: name }, line);
-      });
+  /** The last lines the process wrote, for the log line about its exit. */
+  async #lastOutput(): Promise<string[]> {
+    try {
+      return (await readFile(this.logPath, 'utf8')).trimEnd().split('\n').filter(Boolean).slice(-OUTPUT_LINES_KEPT);
+    } catch (error) {
+      return [`(reading ${this.logPath} failed: ${(error as Error).message})`];
     }
-  }
-
-  #remember(line: string): void {
-    this.#recentOutput.push(line);
-    if (this.#recentOutput.length > OUTPUT_LINES_KEPT) this.#recentOutput.shift();
   }
 }
 

@@ -124,10 +124,10 @@ async function userspaceWorld(t: TestContext) {
   const wg = new FakeWireGuardClient();
   const links = new FakeLinks({ kernelWireGuard: false });
   const pids: number[] = [];
-  const launch: Launcher = (_file, args, env) => {
+  const launch: Launcher = (_file, args, env, output) => {
     const child = spawn(process.execPath, [FAKE_BINARY, ...args], {
       env: { ...process.env, ...env, FAKE_WG_SOCKET_DIR: directory },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', output ?? 'pipe', output ?? 'pipe'],
     });
     const name = args.at(-1)!;
     links.addLink(name, 'tun');

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -26,12 +27,12 @@ async function harness(t: TestContext): Promise<Harness> {
     directory,
     launches: [],
     failAt: new Set(),
-    launch: (file, args, env) => {
+    launch: (file, args, env, output) => {
       h.launches.push({ file, args, env });
       const fail = h.failAt.has(h.launches.length) ? '1' : '0';
       return spawn(process.execPath, [FAKE_BINARY, ...args], {
         env: { ...process.env, ...env, FAKE_WG_SOCKET_DIR: directory, FAKE_WG_FAIL: fail },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', output ?? 'pipe', output ?? 'pipe'],
       });
     },
   };
@@ -56,9 +57,9 @@ function isAlive(pid: number): boolean {
 }
 
 describe('UserspaceProcess', () => {
-  it('starts `<binary> -f <device>` in foreground mode, ready once its socket answers, output logged', async (t) => {
+  it('starts `<binary> -f <device>` in foreground mode, ready once its socket answers, output in a file beside the socket', async (t) => {
     const h = await harness(t);
-    const { logger, lines } = memoryLogger();
+    const { logger } = memoryLogger();
     const proc = new UserspaceProcess({
       device: 'wg-c2',
       binary: 'wireguard-go',
@@ -71,7 +72,9 @@ describe('UserspaceProcess', () => {
     await proc.start();
     assert.equal(await socketAnswers(path.join(h.directory, 'wg-c2.sock')), true);
     assert.deepEqual(h.launches.map((l) => [l.file, l.args, l.env]), [['wireguard-go', ['-f', 'wg-c2'], { WG_PROCESS_FOREGROUND: '1' }]]);
-    await until(() => lines().some((line) => line.msg === 'INFO: (wg-c2) UAPI listener started'), 'the output line');
+    // A file, not a pipe: a process left running when the daemon exits must not die of SIGPIPE at its next line.
+    assert.equal(proc.logPath, path.join(h.directory, 'wg-c2.log'));
+    await until(() => readFileSync(proc.logPath, 'utf8').includes('INFO: (wg-c2) UAPI listener started'), 'the output line');
     const pid = proc.pid!;
     await proc.stop();
     assert.equal(isAlive(pid), false);
