@@ -70,6 +70,15 @@ export interface DaemonProcess {
   stop(): Promise<void>;
 }
 
+/** Signals a process that may have exited on its own a moment ago. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
 export function launchDaemon(options: DaemonLaunch): DaemonProcess {
   const { host, hostAddress } = options;
   const args = [
@@ -166,10 +175,10 @@ export function launchDaemon(options: DaemonLaunch): DaemonProcess {
     },
     async stop() {
       if (exit) return;
-      process.kill(pid, 'SIGTERM');
+      signal(pid, 'SIGTERM');
       const stopped = await Promise.race([exited.then(() => true), delay(STOP_TIMEOUT_MS).then(() => false)]);
       if (!stopped) {
-        process.kill(pid, 'SIGKILL');
+        signal(pid, 'SIGKILL');
         await exited;
       }
     },
