@@ -13,9 +13,12 @@ import type { DesiredPeer, ObservedPeer, PeerChange } from './types.ts';
  * we applied last (`lastAppliedEndpoints`, by public key): only a change of
  * the advertised endpoint, or a peer without any endpoint, is written.
  */
+/** What the delta compares: a peer as read back, or as we know we configured it. */
+export type ComparablePeer = Pick<ObservedPeer, 'publicKey' | 'endpoint' | 'allowedIPs' | 'persistentKeepaliveSeconds'>;
+
 export function peerDelta(
   desired: readonly DesiredPeer[],
-  observed: readonly ObservedPeer[],
+  observed: readonly ComparablePeer[],
   lastAppliedEndpoints: ReadonlyMap<string, string>,
 ): PeerChange[] {
   const wanted = new Map(desired.map((peer) => [peer.publicKey, peer]));
@@ -39,7 +42,7 @@ export function peerDelta(
   return changes;
 }
 
-function peerUpdate(desired: DesiredPeer, observed: ObservedPeer, lastApplied: string | undefined): PeerChange | null {
+function peerUpdate(desired: DesiredPeer, observed: ComparablePeer, lastApplied: string | undefined): PeerChange | null {
   const change: PeerChange = { publicKey: desired.publicKey };
   let changed = false;
   if (endpointNeedsWrite(desired.endpoint, observed.endpoint, lastApplied)) {

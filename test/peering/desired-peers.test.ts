@@ -102,3 +102,17 @@ test('desiredPeers: the result does not depend on the order nodes arrive in', ()
   const two = desiredPeers({ podSubnets: ['10.4.0.0/16'], persistentKeepaliveSeconds: 25, nodes: [...nodes].reverse() });
   assert.deepEqual(one, two);
 });
+
+test('desiredPeers: with a cache, the same decision; a node replaced by a changed object is checked again', () => {
+  const cache = new WeakMap();
+  const good = node('a');
+  const bad = node('b', { publicKey: 'garbage', podCIDRs: ['10.4.2.0/24'] });
+  const input = (nodes: RemoteNode[]) => ({ podSubnets: ['10.4.0.0/16'], persistentKeepaliveSeconds: 25, nodes });
+  const first = desiredPeers(input([good, bad]), cache);
+  assert.deepEqual(first, desiredPeers(input([good, bad])));
+  assert.deepEqual(desiredPeers(input([good, bad]), cache), first);
+  const fixed = { ...bad, publicKey: K2 };
+  const after = desiredPeers(input([good, fixed]), cache);
+  assert.deepEqual(after.skipped, []);
+  assert.equal(after.peers.length, 2);
+});
