@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { desiredPeers } from '../../src/peering/desired-peers.ts';
+import { desiredPeers, type NodeCheckCache } from '../../src/peering/desired-peers.ts';
 import type { RemoteNode } from '../../src/kube/remote-node.ts';
 import type { SkipReason } from '../../src/peering/remote-status.ts';
 
@@ -104,7 +104,7 @@ test('desiredPeers: the result does not depend on the order nodes arrive in', ()
 });
 
 test('desiredPeers: with a cache, the same decision; a node replaced by a changed object is checked again', () => {
-  const cache = new WeakMap();
+  const cache: NodeCheckCache = new WeakMap();
   const good = node('a');
   const bad = node('b', { publicKey: 'garbage', podCIDRs: ['10.4.2.0/24'] });
   const input = (nodes: RemoteNode[]) => ({ podSubnets: ['10.4.0.0/16'], persistentKeepaliveSeconds: 25, nodes });
