@@ -6,6 +6,7 @@
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { attemptAll } from '../lab/attempt-all.ts';
 import { destroyLabHost, listLabHosts } from '../lab/netns.ts';
 import { execCommand } from '../src/process/exec.ts';
 import { parseBenchArgs, USAGE, type BenchOptions } from './args.ts';
@@ -103,19 +104,13 @@ async function bench(options: BenchOptions, prefix: string, resources: { bridge?
 
 /** Everything the bench made, whatever state it is in: hosts by name prefix, emulators, the bridge, files. */
 async function cleanUp(prefix: string, resources: { bridge?: BenchBridge; clusters?: BenchClusters; workDirectory?: string }): Promise<void> {
-  const failures: unknown[] = [];
-  const attempt = async (step: () => Promise<unknown>) => {
-    try {
-      await step();
-    } catch (error) {
-      failures.push(error);
-    }
-  };
-  for (const host of await listLabHosts(`${prefix}h`)) await attempt(() => destroyLabHost(host));
-  if (resources.clusters) await attempt(() => resources.clusters!.stop());
-  if (resources.bridge) await attempt(() => resources.bridge!.destroy());
-  if (resources.workDirectory) await attempt(() => rm(resources.workDirectory!, { recursive: true, force: true }));
-  if (failures.length > 0) throw new AggregateError(failures, 'cleaning up after the bench failed');
+  const { bridge, clusters, workDirectory } = resources;
+  await attemptAll('cleaning up after the bench', [
+    ...(await listLabHosts(`${prefix}h`)).map((host) => () => destroyLabHost(host)),
+    ...(clusters ? [() => clusters.stop()] : []),
+    ...(bridge ? [() => bridge.destroy()] : []),
+    ...(workDirectory ? [() => rm(workDirectory, { recursive: true, force: true })] : []),
+  ]);
 }
 
 async function main(): Promise<number> {

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execCommand, type Runner } from '../src/process/exec.ts';
 import type { Launcher } from '../src/wireguard/userspace-process.ts';
+import { attemptAll } from './attempt-all.ts';
 
 const LAB_ROOT = '/run/clusterwire-lab';
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,30}$/;
@@ -91,22 +92,15 @@ export async function createLabHost(name: string): Promise<LabHost> {
  */
 export async function destroyLabHost(name: string): Promise<void> {
   const directory = path.join(LAB_ROOT, name);
-  const failures: unknown[] = [];
-  const attempt = async (step: () => Promise<unknown>) => {
-    try {
-      await step();
-    } catch (error) {
-      failures.push(error);
-    }
-  };
-  await attempt(() => killProcessesIn(name));
-  await attempt(() => unmountIfMounted(path.join(directory, 'mnt')));
-  await attempt(() => unmountIfMounted(directory));
-  await attempt(() => rm(directory, { recursive: true, force: true }));
-  await attempt(async () => {
-    if (await namespaceExists(name)) await execCommand('ip', ['netns', 'delete', name]);
-  });
-  if (failures.length > 0) throw new AggregateError(failures, `destroying lab host ${name} failed`);
+  await attemptAll(`destroying lab host ${name}`, [
+    () => killProcessesIn(name),
+    () => unmountIfMounted(path.join(directory, 'mnt')),
+    () => unmountIfMounted(directory),
+    () => rm(directory, { recursive: true, force: true }),
+    async () => {
+      if (await namespaceExists(name)) await execCommand('ip', ['netns', 'delete', name]);
+    },
+  ]);
 }
 
 /** A veth pair between two hosts with an address on each end, both up. */
