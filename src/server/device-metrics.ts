@@ -18,79 +18,71 @@ export function registerDeviceMetrics(registry: Registry, view: DaemonView, now:
     return snapshot.devices;
   };
   const registers = [registry];
-
-  new Gauge({
-    name: 'semaphore_wg_device_info',
-    help: 'WireGuard devices managed by clusterwire, with their public key.',
-    labelNames: ['device', 'public_key'] as const,
-    registers,
-    async collect() {
-      this.reset();
-      for (const d of await devices()) this.set({ device: d.name, public_key: d.publicKey ?? '' }, 1);
+  // One family per row: its samples come from the devices as read for this scrape.
+  const families: { name: string; help: string; type: 'gauge' | 'counter'; labelNames: string[]; samples: (d: ObservedDevice) => [Record<string, string>, number][] }[] = [
+    {
+      name: 'semaphore_wg_device_info',
+      help: 'WireGuard devices managed by clusterwire, with their public key.',
+      type: 'gauge',
+      labelNames: ['device', 'public_key'],
+      samples: (d) => [[{ device: d.name, public_key: d.publicKey ?? '' }, 1]],
     },
-  });
-  new Gauge({
-    name: 'semaphore_wg_peer_info',
-    help: 'WireGuard peers on each device, with their current endpoint.',
-    labelNames: ['device', 'public_key', 'endpoint'] as const,
-    registers,
-    async collect() {
-      this.reset();
-      for (const d of await devices()) {
-        for (const p of d.peers) this.set({ device: d.name, public_key: p.publicKey, endpoint: p.endpoint ?? '' }, 1);
-      }
+    {
+      name: 'semaphore_wg_peer_info',
+      help: 'WireGuard peers on each device, with their current endpoint.',
+      type: 'gauge',
+      labelNames: ['device', 'public_key', 'endpoint'],
+      samples: (d) => d.peers.map((p) => [{ device: d.name, public_key: p.publicKey, endpoint: p.endpoint ?? '' }, 1]),
     },
-  });
-  new Gauge({
-    name: 'semaphore_wg_peer_allowed_ips_info',
-    help: 'Allowed IPs of each WireGuard peer, one series per prefix.',
-    labelNames: ['device', 'public_key', 'allowed_ips'] as const,
-    registers,
-    async collect() {
-      this.reset();
-      for (const d of await devices()) {
-        for (const p of d.peers) {
-          for (const ip of p.allowedIPs) this.set({ device: d.name, public_key: p.publicKey, allowed_ips: ip }, 1);
-        }
-      }
+    {
+      name: 'semaphore_wg_peer_allowed_ips_info',
+      help: 'Allowed IPs of each WireGuard peer, one series per prefix.',
+      type: 'gauge',
+      labelNames: ['device', 'public_key', 'allowed_ips'],
+      samples: (d) => d.peers.flatMap((p) => p.allowedIPs.map((ip): [Record<string, string>, number] => [{ device: d.name, public_key: p.publicKey, allowed_ips: ip }, 1])),
     },
-  });
-  new Counter({
-    name: 'semaphore_wg_peer_receive_bytes_total',
-    help: 'Bytes received from each peer, as the device counts them.',
-    labelNames: ['device', 'public_key'] as const,
-    registers,
-    async collect() {
-      this.reset();
-      for (const d of await devices()) {
-        for (const p of d.peers) this.inc({ device: d.name, public_key: p.publicKey }, p.receiveBytes);
-      }
+    {
+      name: 'semaphore_wg_peer_receive_bytes_total',
+      help: 'Bytes received from each peer, as the device counts them.',
+      type: 'counter',
+      labelNames: ['device', 'public_key'],
+      samples: (d) => d.peers.map((p) => [{ device: d.name, public_key: p.publicKey }, p.receiveBytes]),
     },
-  });
-  new Counter({
-    name: 'semaphore_wg_peer_transmit_bytes_total',
-    help: 'Bytes sent to each peer, as the device counts them.',
-    labelNames: ['device', 'public_key'] as const,
-    registers,
-    async collect() {
-      this.reset();
-      for (const d of await devices()) {
-        for (const p of d.peers) this.inc({ device: d.name, public_key: p.publicKey }, p.transmitBytes);
-      }
+    {
+      name: 'semaphore_wg_peer_transmit_bytes_total',
+      help: 'Bytes sent to each peer, as the device counts them.',
+      type: 'counter',
+      labelNames: ['device', 'public_key'],
+      samples: (d) => d.peers.map((p) => [{ device: d.name, public_key: p.publicKey }, p.transmitBytes]),
     },
-  });
-  new Gauge({
-    name: 'semaphore_wg_peer_last_handshake_seconds',
-    help: 'Unix time of the last handshake with each peer (0: never).',
-    labelNames: ['device', 'public_key'] as const,
-    registers,
-    async collect() {
-      this.reset();
-      for (const d of await devices()) {
-        for (const p of d.peers) this.set({ device: d.name, public_key: p.publicKey }, p.lastHandshakeSeconds);
-      }
+    {
+      name: 'semaphore_wg_peer_last_handshake_seconds',
+      help: 'Unix time of the last handshake with each peer (0: never).',
+      type: 'gauge',
+      labelNames: ['device', 'public_key'],
+      samples: (d) => d.peers.map((p) => [{ device: d.name, public_key: p.publicKey }, p.lastHandshakeSeconds]),
     },
-  });
+  ];
+  for (const family of families) {
+    const { name, help, labelNames, samples } = family;
+    if (family.type === 'counter') {
+      new Counter({
+        name, help, labelNames, registers,
+        async collect() {
+          this.reset();
+          for (const d of await devices()) for (const [labels, value] of samples(d)) this.inc(labels, value);
+        },
+      });
+    } else {
+      new Gauge({
+        name, help, labelNames, registers,
+        async collect() {
+          this.reset();
+          for (const d of await devices()) for (const [labels, value] of samples(d)) this.set(labels, value);
+        },
+      });
+    }
+  }
 }
 
 /** A device that cannot be read (being recreated) is left out of this scrape, not fatal to it. */
