@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, it, type TestContext } from 'node:test';
-import { restartDelayMs, socketAnswers, UserspaceProcess, type Launcher } from '../../src/wireguard/userspace-process.ts';
+import { restartDelayMs, socketAnswers, UserspaceProcess, type Launcher, type UserspaceProcessOptions } from '../../src/wireguard/userspace-process.ts';
 import { memoryLogger } from '../support/memory-logger.ts';
 
 const FAKE_BINARY = path.join(import.meta.dirname, '..', 'support', 'fake-wireguard-go.ts');
@@ -54,6 +54,29 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** A supervised fake wireguard-go that records its restarts and its backoff sleeps. */
+function recordingProcess(t: TestContext, h: Harness, options: Partial<UserspaceProcessOptions> = {}) {
+  const record = { sleeps: [] as number[], restarts: 0 };
+  const proc = new UserspaceProcess({
+    device: 'wg-c2',
+    binary: 'wireguard-go',
+    socketPath: path.join(h.directory, 'wg-c2.sock'),
+    launch: h.launch,
+    logger: memoryLogger().logger,
+    onRestart: () => {
+      record.restarts += 1;
+      return Promise.resolve();
+    },
+    sleep: (ms) => {
+      record.sleeps.push(ms);
+      return Promise.resolve();
+    },
+    ...options,
+  });
+  t.after(() => proc.stop());
+  return { proc, record };
 }
 
 describe('UserspaceProcess', () => {
@@ -111,29 +134,12 @@ describe('UserspaceProcess', () => {
   it('backs off while the binary keeps failing, then restores', async (t) => {
     const h = await harness(t);
     h.failAt = new Set([2, 3, 4]);
-    const sleeps: number[] = [];
-    let restarts = 0;
     const { logger, lines } = memoryLogger();
-    const proc = new UserspaceProcess({
-      device: 'wg-c2',
-      binary: 'wireguard-go',
-      socketPath: path.join(h.directory, 'wg-c2.sock'),
-      launch: h.launch,
-      logger,
-      onRestart: () => {
-        restarts += 1;
-        return Promise.resolve();
-      },
-      sleep: (ms) => {
-        sleeps.push(ms);
-        return Promise.resolve();
-      },
-    });
-    t.after(() => proc.stop());
+    const { proc, record } = recordingProcess(t, h, { logger });
     await proc.start();
     process.kill(proc.pid!, 'SIGKILL');
-    await until(() => restarts === 1, 'the restart');
-    assert.deepEqual(sleeps, [200, 400, 800, 1600], 'a young death escalates the delay from the first restart');
+    await until(() => record.restarts === 1, 'the restart');
+    assert.deepEqual(record.sleeps, [200, 400, 800, 1600], 'a young death escalates the delay from the first restart');
     assert.equal(h.launches.length, 5);
     const failures = lines().filter((line) => line.msg === 'userspace WireGuard did not come back');
     assert.equal(failures.length, 3);
@@ -143,30 +149,12 @@ describe('UserspaceProcess', () => {
   it('restarts at once after a process that had run long enough', async (t) => {
     const h = await harness(t);
     let now = 0;
-    const sleeps: number[] = [];
-    let restarts = 0;
-    const proc = new UserspaceProcess({
-      device: 'wg-c2',
-      binary: 'wireguard-go',
-      socketPath: path.join(h.directory, 'wg-c2.sock'),
-      launch: h.launch,
-      logger: memoryLogger().logger,
-      onRestart: () => {
-        restarts += 1;
-        return Promise.resolve();
-      },
-      sleep: (ms) => {
-        sleeps.push(ms);
-        return Promise.resolve();
-      },
-      now: () => now,
-    });
-    t.after(() => proc.stop());
+    const { proc, record } = recordingProcess(t, h, { now: () => now });
     await proc.start();
     now = 30_000;
     process.kill(proc.pid!, 'SIGKILL');
-    await until(() => restarts === 1, 'the restart');
-    assert.deepEqual(sleeps, [100]);
+    await until(() => record.restarts === 1, 'the restart');
+    assert.deepEqual(record.sleeps, [100]);
   });
 
   it('fails to start with the exit status and the last output', async (t) => {
