@@ -98,7 +98,7 @@ describe('IpRoutes', () => {
 describe('IpRoutes against the kernel', () => {
   it('a route the kernel refuses does not keep the others out: IPv6 disabled on the device, IPv4 still routed', async (t) => {
     if (skipUnlessRoot(t)) return;
-    const host = await createLabHost(`cw${process.pid}rt`);
+    const host = await createLabHost(`cwrt${process.pid}`);
     t.after(() => host.destroy());
     await host.run('ip', ['link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
     await host.run('ip', ['link', 'set', 'dev', 'v0', 'up']);
