@@ -10,6 +10,8 @@
 export interface ClusterAccessFiles {
   name: string;
   podSubnet: string;
+  /** A dual-stack cluster's IPv6 pod subnet. */
+  podSubnet6?: string;
   apiURL: string;
   caURL: string;
   tokenPath: string;
@@ -23,7 +25,10 @@ export interface LabRemote {
   remoteCAURL?: string;
   remoteSATokenPath?: string;
   kubeConfigPath?: string;
-  podSubnet: string;
+  /** A single-stack remote's pod subnet, as semaphore-wireguard configs give it. */
+  podSubnet?: string;
+  /** A dual-stack remote's pod subnets, IPv4 then IPv6. */
+  podSubnets?: string[];
   wgListenPort: number;
 }
 
@@ -47,7 +52,8 @@ export function labClustersConfig(local: string, clusters: readonly ClusterAcces
     const access = useTokens
       ? { remoteAPIURL: remote.apiURL, remoteCAURL: remote.caURL, remoteSATokenPath: remote.tokenPath }
       : { kubeConfigPath: remote.kubeconfigPath };
-    return [{ name: remote.name, ...access, podSubnet: remote.podSubnet, wgListenPort: listenPortFor(index) }];
+    const subnets = remote.podSubnet6 === undefined ? { podSubnet: remote.podSubnet } : { podSubnets: [remote.podSubnet, remote.podSubnet6] };
+    return [{ name: remote.name, ...access, ...subnets, wgListenPort: listenPortFor(index) }];
   });
   return { local: { name: local, kubeConfigPath: self.kubeconfigPath }, remotes };
 }

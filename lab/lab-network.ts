@@ -42,7 +42,11 @@ export async function linkNames(): Promise<string[]> {
 
 /**
  * Plugs a host into the bridge: a veth whose inner end is the host's eth0
- * with the node's address, and puts the node's pod address on its lo.
+ * with the node's address, and puts the node's pod address on its lo. A
+ * dual-stack node gets its IPv6 address and pod address too, without
+ * duplicate address detection: the plan gives every address once, and
+ * DAD would leave the address unusable ("tentative") for its first second
+ * or two.
  */
 export async function plugHost(names: SlotNames, host: LabHost, node: NodePlan): Promise<void> {
   const prefixLength = names.subnet.split('/')[1] ?? '24';
@@ -52,6 +56,11 @@ export async function plugHost(names: SlotNames, host: LabHost, node: NodePlan):
   await host.run('ip', ['address', 'add', `${node.address}/${prefixLength}`, 'dev', HOST_INTERFACE]);
   await host.run('ip', ['link', 'set', 'dev', HOST_INTERFACE, 'up']);
   await host.run('ip', ['address', 'add', `${node.podIP}/32`, 'dev', 'lo']);
+  if (node.address6 !== null) {
+    const prefixLength6 = names.subnet6.split('/')[1] ?? '64';
+    await host.run('ip', ['-6', 'address', 'add', `${node.address6}/${prefixLength6}`, 'dev', HOST_INTERFACE, 'nodad']);
+  }
+  if (node.podIP6 !== null) await host.run('ip', ['-6', 'address', 'add', `${node.podIP6}/128`, 'dev', 'lo', 'nodad']);
   // A killed process's TCP sockets keep its namespace alive until their FIN
   // is answered or given up (a minute and more by default): keep that short.
   // Written from inside (/proc/sys/net is the writer's namespace's) with tee,

@@ -6,8 +6,9 @@
  *
  *   machine namespace: bridge cwlab<slot> 198.18.<slot>.1/24
  *     ├─ emulator per cluster, HTTPS + CA URL on 198.18.<slot>.1
- *     └─ veth per node ── lab host <node>: eth0 198.18.<slot>.<n>/24,
- *                          pod address on lo, clusterwire on :7773,
+ *     └─ veth per node ── lab host <node>: eth0 198.18.<slot>.<n>/24
+ *                          (and 2001:2:0:<slot>::<n>/64 if dual stack),
+ *                          pod address(es) on lo, clusterwire on :7773,
  *                          wireguard-go per remote cluster
  *
  * Needs root. Everything made is removed by `destroy()`, and what a crashed
@@ -15,6 +16,7 @@
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CommandError } from '../src/process/exec.ts';
@@ -34,7 +36,7 @@ import { parsePingOutput, pingArguments, pingDeadlineMs, type PingOptions, type 
 export interface LabOptions {
   /** What the lab is for, kept in its claim; default the main script's file name. */
   name?: string;
-  /** Default: c1 (10.2.0.0/16) and c2 (10.4.0.0/16), 2 nodes each. */
+  /** Default: c1 (10.2.0.0/16) and c2 (10.4.0.0/16), 2 nodes each, IPv4 only. */
   clusters?: ClusterSpec[];
   /** The daemons' -reconcile-interval, default 5s. */
   reconcileInterval?: string;
@@ -55,11 +57,18 @@ export interface LabNode {
   name: string;
   cluster: string;
   host: LabHost;
-  /** Its address on the lab bridge: InternalIP and WireGuard endpoint. */
+  /** Its IPv4 address on the lab bridge (an InternalIP; where baseURL points). */
   address: string;
+  /** Its IPv6 address on the lab bridge in a dual-stack cluster, else null. */
+  address6: string | null;
+  /** Its InternalIPs, primary family first: the daemon advertises the first as its endpoint. */
+  internalIPs: string[];
   podCIDR: string;
   /** The "pod": an address of podCIDR on the host's lo. */
   podIP: string;
+  /** A dual-stack node's IPv6 pod CIDR and pod address (on lo), else null. */
+  podCIDR6: string | null;
+  podIP6: string | null;
   /** http://<address>:7773, reachable from the machine's namespace. */
   baseURL: string;
   /** The WireGuard device this node has towards `remote` (SPEC §2 default name). */
@@ -69,6 +78,9 @@ export interface LabNode {
 export interface LabCluster {
   name: string;
   podSubnet: string;
+  podSubnet6: string | null;
+  /** The family of its nodes' first InternalIP, so of the endpoints they advertise. */
+  primaryFamily: 4 | 6;
   emulator: Emulator;
   nodes: LabNode[];
 }
@@ -89,9 +101,10 @@ export interface Lab {
   logTails(lines?: number): Promise<string>;
   /** GET /status of a node's daemon. */
   status(node: LabNode): Promise<StatusReport>;
-  addNode(cluster: string): Promise<LabNode>;
+  /** A new node; `startDaemon: false` leaves its daemon for the caller to start (after changing its host). */
+  addNode(cluster: string, options?: { startDaemon?: boolean }): Promise<LabNode>;
   removeNode(node: LabNode): Promise<void>;
-  /** Pings `to` from the node's pod address. */
+  /** Pings `to` from the node's pod address of the same family (IPv6: `ping -6` from podIP6). */
   ping(from: LabNode, to: string, options?: PingOptions): Promise<PingResult>;
   wgShow(node: LabNode, device: string): Promise<ObservedDevice>;
   /** Polls `check` until it returns a value other than undefined/false; its errors count as "not yet". */
@@ -177,8 +190,10 @@ class RunningLab implements Lab {
     await createBridge(this.#names);
     for (const spec of this.#specs) {
       const emulator = await startEmulator({ dir: path.join(this.dir, spec.name, 'apiserver'), host: this.#names.gateway, clusterName: spec.name });
-      this.clusters[spec.name] = { name: spec.name, podSubnet: spec.podSubnet, emulator, nodes: [] };
-      this.#log(`lab: cluster ${spec.name} (pods ${spec.podSubnet}): apiserver ${emulator.url}, CA ${emulator.caURL}`);
+      const podSubnet6 = spec.podSubnet6 ?? null;
+      this.clusters[spec.name] = { name: spec.name, podSubnet: spec.podSubnet, podSubnet6, primaryFamily: spec.primaryFamily ?? 4, emulator, nodes: [] };
+      const pods = podSubnet6 === null ? spec.podSubnet : `${spec.podSubnet} and ${podSubnet6}, IPv${spec.primaryFamily ?? 4} first`;
+      this.#log(`lab: cluster ${spec.name} (pods ${pods}): apiserver ${emulator.url}, CA ${emulator.caURL}`);
     }
     for (const spec of this.#specs) {
       for (let i = 0; i < spec.nodes; i += 1) await this.#makeNode(spec);
@@ -246,11 +261,11 @@ class RunningLab implements Lab {
     return (await response.json()) as StatusReport;
   }
 
-  async addNode(cluster: string): Promise<LabNode> {
+  async addNode(cluster: string, options: { startDaemon?: boolean } = {}): Promise<LabNode> {
     const spec = this.#specs.find((candidate) => candidate.name === cluster);
     if (!spec) throw new Error(`the lab has no cluster ${cluster}`);
     const node = await this.#makeNode(spec);
-    if (this.#options.startDaemons !== false) await this.startDaemon(node);
+    if ((options.startDaemon ?? this.#options.startDaemons) !== false) await this.startDaemon(node);
     return node;
   }
 
@@ -267,13 +282,15 @@ class RunningLab implements Lab {
   }
 
   async ping(from: LabNode, to: string, options: PingOptions = {}): Promise<PingResult> {
+    const source = isIPv6(to) ? from.podIP6 : from.podIP;
+    if (source === null) throw new Error(`${from.name} has no IPv6 pod address to ping ${to} from: its cluster is not dual stack`);
     try {
-      const { stdout } = await from.host.run('ping', pingArguments(from.podIP, to, options), { timeoutMs: pingDeadlineMs(options) });
+      const { stdout } = await from.host.run('ping', pingArguments(source, to, options), { timeoutMs: pingDeadlineMs(options) });
       return parsePingOutput(stdout);
     } catch (error) {
       // ping exits 1 when replies are missing; anything else is a broken lab.
       if (error instanceof CommandError && error.exitCode === 1) return { ok: false, rttMs: null };
-      throw new Error(`ping from ${from.name} (${from.podIP}) to ${to} failed`, { cause: error });
+      throw new Error(`ping from ${from.name} (${source}) to ${to} failed`, { cause: error });
     }
   }
 
@@ -380,8 +397,12 @@ class RunningLab implements Lab {
       cluster: spec.name,
       host,
       address: plan.address,
+      address6: plan.address6,
+      internalIPs: plan.internalIPs,
       podCIDR: plan.podCIDR,
       podIP: plan.podIP,
+      podCIDR6: plan.podCIDR6,
+      podIP6: plan.podIP6,
       baseURL: `http://${plan.address}:${DAEMON_PORT}`,
       device: (remote) => `wireguard.${remote}`,
     };
@@ -391,9 +412,10 @@ class RunningLab implements Lab {
     await plugHost(this.#names, host, plan);
     await mkdir(nodeDir, { recursive: true, mode: 0o700 });
     await writeFile(this.configPath(node), `${JSON.stringify(labClustersConfig(spec.name, this.#accessFiles()), null, 2)}\n`);
-    cluster.emulator.createNode(realisticNode({ name: plan.name, podCIDR: plan.podCIDR, internalIP: plan.address }));
+    cluster.emulator.createNode(realisticNode({ name: plan.name, podCIDRs: plan.podCIDRs, internalIPs: plan.internalIPs }));
     cluster.nodes.push(node);
-    this.#log(`lab: node ${plan.name} in ${host.name}: ${plan.address}, pods ${plan.podCIDR}, pod ${plan.podIP}`);
+    const pods = plan.podIP6 === null ? plan.podIP : `${plan.podIP} and ${plan.podIP6}`;
+    this.#log(`lab: node ${plan.name} in ${host.name}: ${plan.internalIPs.join(', ')}, pods ${plan.podCIDRs.join(', ')}, pod ${pods}`);
     return node;
   }
 
@@ -403,6 +425,7 @@ class RunningLab implements Lab {
       return {
         name: spec.name,
         podSubnet: spec.podSubnet,
+        ...(spec.podSubnet6 === undefined ? {} : { podSubnet6: spec.podSubnet6 }),
         apiURL: emulator.url,
         caURL: emulator.caURL,
         tokenPath: emulator.tokenPath,

@@ -4,6 +4,7 @@
  * would leave with a source outside the allowed IPs the far side has for
  * this node, and WireGuard would drop it, as it would in a real cluster.
  */
+import { isIPv6 } from 'node:net';
 
 export interface PingOptions {
   count?: number;
@@ -20,7 +21,9 @@ export interface PingResult {
 export function pingArguments(source: string, target: string, options: PingOptions = {}): string[] {
   const count = options.count ?? 1;
   // -i 0.2 is the shortest interval ping allows without flooding rights it cares about.
-  return ['-n', '-q', '-c', String(count), '-i', '0.2', '-W', String(options.timeoutSeconds ?? 2), '-I', source, target];
+  const common = ['-n', '-q', '-c', String(count), '-i', '0.2', '-W', String(options.timeoutSeconds ?? 2), '-I', source, target];
+  // Said explicitly for IPv6, so the family never depends on how ping guesses it.
+  return isIPv6(target) ? ['-6', ...common] : common;
 }
 
 /** How long the ping command may run before it is killed. */

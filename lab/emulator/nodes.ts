@@ -7,6 +7,8 @@ export interface RealisticNodeOptions {
   podCIDR?: string;
   podCIDRs?: string[];
   internalIP?: string;
+  /** Several InternalIPs (a dual-stack node), in order; instead of internalIP. */
+  internalIPs?: string[];
   annotations?: Record<string, string>;
   labels?: Record<string, string>;
 }
@@ -46,7 +48,7 @@ function condition(type: string, status: string, reason: string, message: string
 export function realisticNode(options: RealisticNodeOptions): JsonObject {
   const { name } = options;
   const podCIDRs = options.podCIDRs ?? (options.podCIDR === undefined ? [] : [options.podCIDR]);
-  const internalIP = options.internalIP ?? defaultInternalIP(name);
+  const internalIPs = options.internalIPs ?? [options.internalIP ?? defaultInternalIP(name)];
   const spec: JsonObject = { providerID: `gce://example-project/europe-west1-b/${name}` };
   if (podCIDRs.length > 0) {
     spec.podCIDR = podCIDRs[0] ?? null;
@@ -96,7 +98,7 @@ export function realisticNode(options: RealisticNodeOptions): JsonObject {
         condition('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status. AppArmor enabled'),
       ],
       addresses: [
-        { type: 'InternalIP', address: internalIP },
+        ...internalIPs.map((address) => ({ type: 'InternalIP', address })),
         { type: 'Hostname', address: name },
       ],
       daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },

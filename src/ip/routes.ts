@@ -22,7 +22,7 @@ export interface RoutePlan {
 export interface Routes {
   /** IPv4 and IPv6 routes of the main table through `device`. */
   list(device: string): Promise<Route[]>;
-  /** Applies a plan in one `ip -batch` run. */
+  /** Applies a plan in one `ip -batch` run; every route is tried, and the run fails if any failed. */
   apply(device: string, plan: RoutePlan): Promise<void>;
 }
 
@@ -111,7 +111,9 @@ export class IpRoutes implements Routes {
     const batch = routeBatch(device, plan);
     if (batch === '') return;
     try {
-      await this.#run(this.#ip, ['-batch', '-'], { input: batch, timeoutMs: TIMEOUT_MS });
+      // -force: a route the kernel refuses (an IPv6 one where the node has
+      // IPv6 disabled) must not stop the lines after it, as -batch alone does.
+      await this.#run(this.#ip, ['-force', '-batch', '-'], { input: batch, timeoutMs: TIMEOUT_MS });
     } catch (error) {
       throw new Error(
         `updating routes through ${device} failed (replace ${plan.replace.join(' ') || 'none'}, remove ${plan.remove.join(' ') || 'none'})`,

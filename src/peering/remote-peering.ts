@@ -91,6 +91,7 @@ export class RemotePeering {
   #lastSyncAt: number | null = null;
   #lastSyncError: string | null = null;
   #deviceError: string | null = null;
+  #routeError: string | null = null;
 
   constructor(options: RemotePeeringOptions) {
     this.#o = options;
@@ -154,7 +155,7 @@ export class RemotePeering {
       deviceReady: this.#ensured !== null && this.#deviceError === null,
       watch: this.#source.status(),
       lastSyncAt: this.#lastSyncAt,
-      lastSyncError: this.#lastSyncError ?? this.#deviceError,
+      lastSyncError: this.#lastSyncError ?? this.#deviceError ?? this.#routeError,
       peers: { desired: this.#desiredCount, applied: this.#appliedCount },
       skipped: this.#skipped,
     };
@@ -179,16 +180,11 @@ export class RemotePeering {
 
   /** SPEC §3.1 and §3.3: the link with its settings, key and port; the routes of the remote pod subnets. */
   async #ensureDevice(): Promise<void> {
-    const { remote, devices, routes, metrics } = this.#o;
+    const { remote, devices, metrics } = this.#o;
     const first = this.#ensured === null;
     let ensured: EnsuredDevice;
     try {
       ensured = await devices.ensure({ name: this.#device, remote: remote.name, mtu: remote.mtu, listenPort: remote.listenPort, privateKey: this.#o.privateKey });
-      const plan = await syncRoutes(routes, this.#device, remote.podSubnets);
-      if (!first && (plan.replace.length > 0 || plan.remove.length > 0)) {
-        metrics.driftRepairs.inc({ device: this.#device, kind: 'route' });
-        this.#log.warn({ replaced: plan.replace, removed: plan.remove }, 'repaired routes');
-      }
     } catch (error) {
       if (this.#deviceError === null) this.#log.error({ err: error }, 'device setup failed');
       this.#deviceError = error instanceof Error ? error.message : String(error);
@@ -201,7 +197,33 @@ export class RemotePeering {
     if (this.#deviceError !== null) this.#log.info('device setup recovered');
     this.#deviceError = null;
     this.#ensured = ensured;
+    await this.#syncRoutes(first);
     this.#checkDevice = false;
+  }
+
+  /**
+   * The routes, apart from the device: a route the kernel refuses (the IPv6
+   * subnet of a dual-stack remote on a node whose IPv6 is disabled) must not
+   * hold back the peers, and with them the other family's traffic. The
+   * failure is logged when it changes, shown in /status, and tried again
+   * every reconcile interval.
+   */
+  async #syncRoutes(first: boolean): Promise<void> {
+    const { remote, routes, metrics } = this.#o;
+    try {
+      const plan = await syncRoutes(routes, this.#device, remote.podSubnets);
+      // After a failure, what is applied now was missing because of it, not drift.
+      if (!first && this.#routeError === null && (plan.replace.length > 0 || plan.remove.length > 0)) {
+        metrics.driftRepairs.inc({ device: this.#device, kind: 'route' });
+        this.#log.warn({ replaced: plan.replace, removed: plan.remove }, 'repaired routes');
+      }
+      if (this.#routeError !== null) this.#log.info('routes recovered');
+      this.#routeError = null;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (message !== this.#routeError) this.#log.error({ err: error }, 'routes of the remote pod subnets failed; the peers are applied all the same');
+      this.#routeError = message;
+    }
   }
 
   /** SPEC §3.6-3.8: desired peers from the nodes, the difference pushed to the device. */

@@ -57,6 +57,16 @@ describe('lab clusters config', () => {
     assert.equal(parsed.config.local.kubeConfigPath, '/tmp/lab/c2/apiserver/kubeconfig');
   });
 
+  it('gives a dual-stack remote podSubnets with both families, which the daemon takes', () => {
+    const dual = [{ ...access('c1', '10.2.0.0/16'), podSubnet6: 'fd02::/56' }, { ...access('c2', '10.4.0.0/16'), podSubnet6: 'fd04::/56' }];
+    const json = labClustersConfig('c1', dual);
+    assert.deepEqual(json.remotes[0]?.podSubnets, ['10.4.0.0/16', 'fd04::/56']);
+    assert.equal(json.remotes[0]?.podSubnet, undefined);
+    const parsed = parseClustersConfig(json);
+    assert.ok(parsed.ok, JSON.stringify(parsed));
+    assert.deepEqual(parsed.config.remotes[0]?.podSubnets, ['10.4.0.0/16', 'fd04::/56']);
+  });
+
   it('refuses a cluster the lab does not have', () => {
     assert.throws(() => labClustersConfig('c9', clusters), /cluster c9 is not one of the lab's/);
   });

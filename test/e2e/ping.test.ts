@@ -14,6 +14,12 @@ describe('ping', () => {
     ]);
   });
 
+  it('pings an IPv6 pod address with ping -6', () => {
+    assert.deepEqual(pingArguments('fd02:0:0:1::10', 'fd04:0:0:1::10'), [
+      '-6', '-n', '-q', '-c', '1', '-i', '0.2', '-W', '2', '-I', 'fd02:0:0:1::10', 'fd04:0:0:1::10',
+    ]);
+  });
+
   it('reads the summary: ok only when every packet came back, average RTT when any did', () => {
     const cases: Array<[string, { ok: boolean; rttMs: number | null }]> = [
       [summary(1, 1, '0.595/0.595/0.595/0.000'), { ok: true, rttMs: 0.595 }],

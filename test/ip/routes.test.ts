@@ -10,6 +10,8 @@ import {
   type Route,
   type RoutePlan,
 } from '../../src/ip/routes.ts';
+import { createLabHost } from '../../lab/netns.ts';
+import { skipUnlessRoot } from '../support/root.ts';
 import { failure, scriptedRunner } from '../support/scripted-runner.ts';
 
 function ours(destination: string, scope: string | null = destination.includes(':') ? null : 'link'): Route {
@@ -62,7 +64,7 @@ describe('parseIpRoutes', () => {
 describe('IpRoutes', () => {
   it('reads both families and applies a plan in one ip -batch', async () => {
     const { run, calls } = scriptedRunner((_file, args) => {
-      if (args[0] === '-batch') return '';
+      if (args.includes('-batch')) return '';
       return args.includes('-6') ? '[{"dst":"fd00:4::/56","flags":[]}]' : '[{"dst":"10.4.0.0/16","scope":"link","flags":[]}]';
     });
     const routes = new IpRoutes(run);
@@ -70,7 +72,7 @@ describe('IpRoutes', () => {
     assert.deepEqual(plan, { replace: ['10.5.0.0/16'], remove: [] });
     assert.deepEqual(
       calls.map((call) => call.args.join(' ')),
-      ['-j route show dev wg-c2', '-j -6 route show dev wg-c2', '-batch -'],
+      ['-j route show dev wg-c2', '-j -6 route show dev wg-c2', '-force -batch -'],
     );
     assert.equal(calls[2]!.options!.input, 'route replace 10.5.0.0/16 dev wg-c2 scope link\n');
   });
@@ -90,6 +92,24 @@ describe('IpRoutes', () => {
       assert.match((error.cause as Error).message, /Nexthop device is not up/);
       return true;
     });
+  });
+});
+
+describe('IpRoutes against the kernel', () => {
+  it('a route the kernel refuses does not keep the others out: IPv6 disabled on the device, IPv4 still routed', async (t) => {
+    if (skipUnlessRoot(t)) return;
+    const host = await createLabHost(`cwrt${process.pid}`);
+    t.after(() => host.destroy());
+    await host.run('ip', ['link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
+    await host.run('ip', ['link', 'set', 'dev', 'v0', 'up']);
+    await host.run('tee', ['/proc/sys/net/ipv6/conf/v0/disable_ipv6'], { input: '1\n' });
+    const routes = new IpRoutes(host.run);
+    // The IPv6 route first: without -force, ip -batch stops at it.
+    await assert.rejects(routes.apply('v0', { replace: ['fd04::/56', '10.4.0.0/16'], remove: [] }), (error: Error) => {
+      assert.match((error.cause as Error).message, /IPv6 is disabled/);
+      return true;
+    });
+    assert.deepEqual((await routes.list('v0')).map((route) => route.destination), ['10.4.0.0/16']);
   });
 });
 

@@ -58,7 +58,7 @@ function remoteNode(i: number, overrides: Partial<RemoteNode> = {}): RemoteNode 
   return { name: `n${i}`, podCIDRs: [`10.4.${i}.0/24`], internalIPs: [`198.18.0.${i}`], publicKey: publicKeyOf(generatePrivateKey()), endpoint: `198.18.0.${i}:51821`, ...overrides };
 }
 
-function setup() {
+function setup(overrides: Partial<RemoteCluster> = {}) {
   const wg = new FakeWireGuardClient();
   const routes = new FakeRoutes();
   const links = new FakeLinks({ onAdded: (name) => wg.addDevice(name), onRemoved: (name) => { wg.deleteDevice(name); routes.dropDevice(name); } });
@@ -69,7 +69,7 @@ function setup() {
   const metrics = createMetrics();
   const privateKey = generatePrivateKey();
   const peering = new RemotePeering({
-    remote,
+    remote: { ...remote, ...overrides },
     privateKey,
     publicKey: publicKeyOf(privateKey),
     devices,
@@ -256,4 +256,27 @@ test('a restarted daemon keeps the peers already on the device until the first l
   await fresh.idle();
   assert.equal((await s.peers()).length, 1);
   await fresh.stop();
+});
+
+test('a route the kernel refuses (IPv6 disabled on the node) holds back neither the peers nor the other routes', async () => {
+  const s = setup({ podSubnets: ['10.4.0.0/16', 'fd00:4::/56'] });
+  s.routes.refuse('fd00:4::/56', 'IPv6 is disabled on nexthop device');
+  const n1 = remoteNode(1, { podCIDRs: ['10.4.1.0/24', 'fd00:4:0:1::/64'] });
+  await s.startSynced(n1);
+  assert.deepEqual((await s.routes.list(DEVICE)).map((r) => r.destination), ['10.4.0.0/16']);
+  assert.deepEqual((await s.peers()).map((p) => p.allowedIPs), [['10.4.1.0/24', 'fd00:4:0:1::/64']]);
+  const status = s.peering.status();
+  assert.equal(status.deviceReady, true, '/healthz stays 200: a liveness restart would not bring IPv6 back');
+  assert.deepEqual(status.peers, { desired: 1, applied: 1 });
+  assert.match(status.lastSyncError ?? '', /updating routes through wireguard\.c2 failed: fd00:4::\/56: IPv6 is disabled/);
+  await s.tick();
+  assert.equal(s.routes.applied.length, 2, 'tried again on the next tick');
+  assert.equal(await s.metric('clusterwire_drift_repairs_total', { device: DEVICE, kind: 'route' }), 0);
+
+  s.routes.refuse('fd00:4::/56', null);
+  await s.tick();
+  assert.deepEqual((await s.routes.list(DEVICE)).map((r) => r.destination), ['10.4.0.0/16', 'fd00:4::/56']);
+  assert.equal(s.peering.status().lastSyncError, null);
+  assert.equal(await s.metric('clusterwire_drift_repairs_total', { device: DEVICE, kind: 'route' }), 0, 'a route that could not be made before is not drift');
+  await s.peering.stop();
 });
