@@ -32,11 +32,17 @@ export async function readJsonBody(request: IncomingMessage): Promise<JsonValue 
   }
 }
 
-export function sendJson(response: ServerResponse, code: number, body: string, count: CountBytes): void {
+/** `headers` may override the content type and add others (Warning). */
+export function sendJson(response: ServerResponse, code: number, body: string, count: CountBytes, headers: Record<string, string | string[]> = {}): void {
   const bytes = Buffer.from(body);
   count(bytes.length);
-  response.writeHead(code, { ...apiHeaders(), 'Content-Length': String(bytes.length) });
+  response.writeHead(code, { ...apiHeaders(), ...headers, 'Content-Length': String(bytes.length) });
   response.end(bytes);
+}
+
+/** Warning headers as kube-apiserver writes them (RFC 7234, code 299, agent "-"). */
+export function warningHeaders(warnings: readonly string[]): Record<string, string[]> {
+  return warnings.length === 0 ? {} : { Warning: warnings.map((text) => `299 - ${JSON.stringify(text)}`) };
 }
 
 export function sendStatus(response: ServerResponse, error: ApiError, count: CountBytes): void {
@@ -56,7 +62,7 @@ function drainedOrClosed(response: ServerResponse): Promise<void> {
 }
 
 /**
- * A response made of many strings (a list of thousands of nodes), written
+ * A response made of many strings (a list of thousands of objects), written
  * in batches that respect backpressure instead of one giant string.
  */
 export async function sendParts(response: ServerResponse, code: number, parts: Iterable<string>, count: CountBytes): Promise<void> {
