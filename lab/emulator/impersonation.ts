@@ -24,7 +24,12 @@ export function impersonationOf(headers: Record<string, string[] | undefined>): 
   const uid = headers['impersonate-uid']?.[0] ?? '';
   const extra: Record<string, string[]> = {};
   for (const [name, values] of Object.entries(headers)) {
-    if (name.startsWith(EXTRA_PREFIX) && values !== undefined) extra[decodeURIComponent(name.slice(EXTRA_PREFIX.length))] = values;
+    if (!name.startsWith(EXTRA_PREFIX) || values === undefined) continue;
+    try {
+      extra[decodeURIComponent(name.slice(EXTRA_PREFIX.length))] = values;
+    } catch {
+      throw errors.badRequest(`malformed impersonation header ${name}`);
+    }
   }
   if (user === '') {
     if (groups.length > 0 || uid !== '' || Object.keys(extra).length > 0) {
