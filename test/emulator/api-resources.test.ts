@@ -141,7 +141,12 @@ describe('custom resources over HTTPS (PeerSlices), with the project client', ()
     );
     await assert.rejects(client.json({ method: 'GET', path: `${SLICES}/namespaces/c3-slices/peerslices/c2-for-c1-1` }), rejects(404, 'NotFound'));
 
-    const deleted = await api<WireStatus>(emulator, 'DELETE', `${SLICES}/namespaces/c1-slices/peerslices/c4-for-c1-0`);
+    const c4 = (await client.json({ method: 'GET', path: `${SLICES}/namespaces/c1-slices/peerslices/c4-for-c1-0` })) as Wire;
+    const precondition = (resourceVersion: string) => ({ body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: c4.metadata.uid, resourceVersion } } });
+    const refused = await api<WireStatus>(emulator, 'DELETE', `${SLICES}/namespaces/c1-slices/peerslices/c4-for-c1-0`, precondition('1'));
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.message, `Operation cannot be fulfilled on peerslices.clusterwire.io "c4-for-c1-0": Precondition failed: ResourceVersion in precondition: 1, ResourceVersion in object meta: ${c4.metadata.resourceVersion}`);
+    const deleted = await api<WireStatus>(emulator, 'DELETE', `${SLICES}/namespaces/c1-slices/peerslices/c4-for-c1-0`, precondition(c4.metadata.resourceVersion));
     assert.deepEqual(deleted.body.details, { name: 'c4-for-c1-0', group: 'clusterwire.io', kind: 'peerslices', uid: (deleted.body.details as { uid: string }).uid });
   });
 
@@ -209,6 +214,13 @@ describe('custom resources over HTTPS (PeerSlices), with the project client', ()
     const bookmark = await watch.until((e) => e.type === 'BOOKMARK', 2000);
     assert.deepEqual(Object.keys(bookmark.object.metadata), ['resourceVersion']);
     assert.equal(bookmark.object.apiVersion, 'clusterwire.io/v1alpha1');
+    emulator.expireWatches();
+    const expired = await watch.until((e) => e.type !== 'BOOKMARK');
+    assert.deepEqual([expired.type, expired.object.code], ['ERROR', 410]);
+    await watch.ended;
+    const resumed = await projectWatch(t, client, path, { resourceVersion: list.metadata.resourceVersion });
+    const refused = await resumed.next();
+    assert.deepEqual([refused.type, refused.object.code, refused.object.reason], ['ERROR', 410, 'Expired'], 'a resume from before the compaction is refused');
   });
 
   it('deleting a CRD deletes its objects, ends their watches and stops serving it', async (t) => {
