@@ -38,7 +38,7 @@ export const NODES: ResourceType = {
 };
 
 /** Set on every namespace by defaulting since 1.21; selectors rely on it. */
-export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 function withNameLabel(namespace: JsonObject): JsonObject {
   const metadata = objectAt(namespace, 'metadata');
@@ -89,7 +89,7 @@ const CONFIG_KEY_MESSAGE =
 const MAX_DATA_BYTES = 1024 * 1024;
 
 /** IsConfigMapKey, for ConfigMap and Secret data keys. */
-export function configKeyProblems(key: string): string[] {
+function configKeyProblems(key: string): string[] {
   const problems: string[] = [];
   if (key.length > 253) problems.push('must be no more than 253 characters');
   if (!CONFIG_KEY.test(key)) problems.push(CONFIG_KEY_MESSAGE);

@@ -45,7 +45,7 @@ function cell(type: string, value: JsonValue | undefined, nowMs: number): JsonVa
 }
 
 /** NAME plus the version's additionalPrinterColumns, or NAME and AGE when it declares none (serveDefaultColumnsIfEmpty). */
-export function customResourcePrinter(version: JsonObject): Printer {
+function customResourcePrinter(version: JsonObject): Printer {
   const declared = Array.isArray(version.additionalPrinterColumns) ? version.additionalPrinterColumns.filter(isJsonObject) : [];
   if (declared.length === 0) return { columns: [NAME_COLUMN, AGE_COLUMN], cells: (object, nowMs) => [nameCell(object), ageOf(objectAt(object, 'metadata').creationTimestamp, nowMs)] };
   const columns = declared.map((c) => ({

@@ -38,7 +38,7 @@ export interface DiscoveredResource {
   custom: boolean;
 }
 
-export function discovered(type: ResourceType): DiscoveredResource {
+function discovered(type: ResourceType): DiscoveredResource {
   return { ...type, stored: true };
 }
 

@@ -1,3 +1,4 @@
+import { terminatingStatus } from './crd-type.ts';
 import { fieldErrors, type FieldError } from './field-errors.ts';
 import { isJsonObject, objectAt, type JsonObject, type JsonValue, text } from './json.ts';
 import {
@@ -307,7 +308,7 @@ export class ObjectApi {
     const finalizers = Array.isArray(metadata.finalizers) ? metadata.finalizers : [];
     const cleanup = 'customresourcecleanup.apiextensions.k8s.io';
     const withFinalizer = { ...old.object, metadata: { ...metadata, finalizers: finalizers.includes(cleanup) ? finalizers : [...finalizers, cleanup] } };
-    const marked = this.mark(resource, { ...old, object: withFinalizer }, {});
+    const marked = this.mark(resource, { ...old, object: withFinalizer }, { status: terminatingStatus(old.object, this.now()) });
     const served = this.registry.byResource(group, plural);
     if (served !== undefined) {
       for (const record of served.store.list()) this.removeQuietly(served, record);

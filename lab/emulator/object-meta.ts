@@ -39,11 +39,6 @@ export function timestamp(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** metav1.MicroTime, as leases use it. */
-export function microTimestamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/Z$/, '000Z');
-}
-
 /** generateName's suffix: five characters from the apiserver's alphabet. */
 export function generatedName(prefix: string): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
@@ -113,7 +108,7 @@ const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const QUALIFIED_NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
-export const SUBDOMAIN_MESSAGE =
+const SUBDOMAIN_MESSAGE =
   "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 const LABEL_MESSAGE =
   "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
@@ -141,7 +136,7 @@ const checkedKeys = new Map<string, string[]>();
 const MAX_CHECKED_KEYS = 4096;
 
 /** IsQualifiedName: `[prefix/]name`, as label and annotation keys are. */
-export function qualifiedNameProblems(key: string): string[] {
+function qualifiedNameProblems(key: string): string[] {
   let problems = checkedKeys.get(key);
   if (problems === undefined) {
     problems = keyProblems(key);

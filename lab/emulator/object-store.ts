@@ -216,7 +216,7 @@ export class ObjectStore {
 }
 
 /** Byte order of keys, as etcd orders them (names are ASCII). */
-export function compareKeys(a: string, b: string): number {
+function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

@@ -52,7 +52,7 @@ export function groupVersionDocument(group: GroupVersions, version: string): obj
   return { openapi: '3.0.0', info: { title: 'Kubernetes', version: SERVER_VERSION.gitVersion }, paths, components: { schemas: {} } };
 }
 
-export function documentHash(document: object): string {
+function documentHash(document: object): string {
   return createHash('sha512').update(JSON.stringify(document)).digest('hex').toUpperCase();
 }
 

@@ -48,7 +48,7 @@ export interface PolicyRule {
 
 const strings = (value: JsonValue | undefined): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
 
-export function policyRule(value: JsonValue): PolicyRule {
+function policyRule(value: JsonValue): PolicyRule {
   const rule = isJsonObject(value) ? value : {};
   return {
     verbs: strings(rule.verbs),
@@ -73,7 +73,7 @@ function nonResourceURLMatches(rule: PolicyRule, path: string): boolean {
 }
 
 /** RuleAllows. */
-export function ruleAllows(attributes: RequestAttributes, rule: PolicyRule): boolean {
+function ruleAllows(attributes: RequestAttributes, rule: PolicyRule): boolean {
   const verbMatches = rule.verbs.includes('*') || rule.verbs.includes(attributes.verb);
   if (!attributes.resourceRequest) return verbMatches && nonResourceURLMatches(rule, attributes.path);
   const combined = attributes.subresource === '' ? attributes.resource : `${attributes.resource}/${attributes.subresource}`;

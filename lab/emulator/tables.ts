@@ -70,12 +70,6 @@ export function ageCell(object: JsonObject, nowMs: number): string {
   return ageOf(objectAt(object, 'metadata').creationTimestamp, nowMs);
 }
 
-/** NAME and AGE: what kube prints for a resource without a printer of its own. */
-export const DEFAULT_PRINTER: Printer = {
-  columns: [NAME_COLUMN, AGE_COLUMN],
-  cells: (object, nowMs) => [nameCell(object), ageCell(object, nowMs)],
-};
-
 export function tableRow(printer: Printer, object: JsonObject, fullJson: string, include: IncludeObject, tableVersion: string, nowMs: number): string {
   const cells = JSON.stringify(printer.cells(object, nowMs));
   if (include === 'None') return `{"cells":${cells}}`;

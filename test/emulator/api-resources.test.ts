@@ -243,6 +243,8 @@ describe('custom resources over HTTPS (PeerSlices), with the project client', ()
     assert.equal(deleted.status, 200);
     assert.ok(deleted.body.metadata.deletionTimestamp, 'answered with the CRD marked for deletion');
     assert.deepEqual(deleted.body.metadata.finalizers, ['customresourcecleanup.apiextensions.k8s.io']);
+    const conditions = (deleted.body.status as { conditions: { type: string; status: string }[] }).conditions;
+    assert.deepEqual(conditions.map((c) => `${c.type}=${c.status}`), ['NamesAccepted=True', 'Established=True', 'Terminating=True']);
     const gone = await watch.next();
     assert.deepEqual([gone.type, gone.object.metadata.name], ['DELETED', 'g1']);
     await watch.ended;
