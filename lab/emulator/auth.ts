@@ -2,57 +2,75 @@ import { readFile } from 'node:fs/promises';
 import { errors, type ApiError } from './status.ts';
 
 /**
- * Bearer-token authentication against a kube-apiserver static token file
- * (`--token-auth-file`: CSV `token,user,uid[,"groups"]`), re-read on every
- * request so that a rotation takes effect at once.
+ * Who a request is: kube's user.Info. Bearer tokens come from a
+ * kube-apiserver static token file (`--token-auth-file`: CSV
+ * `token,user,uid[,"group1,group2"]`, re-read on every request so that a
+ * rotation takes effect at once) or are service account tokens the
+ * emulator signed.
  */
-export type Identity = { kind: 'user'; name: string } | { kind: 'anonymous' };
+export interface UserInfo {
+  readonly name: string;
+  readonly uid: string;
+  readonly groups: readonly string[];
+  /** user.Info's Extra (impersonation may set it). */
+  readonly extra?: Readonly<Record<string, readonly string[]>>;
+}
 
-export function parseTokenFile(text: string): Map<string, string> {
-  const users = new Map<string, string>();
+export const ANONYMOUS: UserInfo = { name: 'system:anonymous', uid: '', groups: ['system:unauthenticated'] };
+export const AUTHENTICATED_GROUP = 'system:authenticated';
+export const MASTERS_GROUP = 'system:masters';
+
+/** Splits one CSV line, honouring double quotes (the groups field is quoted: it holds commas). */
+function csvFields(line: string): string[] {
+  const fields: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '"') {
+      if (quoted && line[i + 1] === '"') {
+        current += '"';
+        i++;
+      } else {
+        quoted = !quoted;
+      }
+    } else if (c === ',' && !quoted) {
+      fields.push(current.trim());
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  fields.push(current.trim());
+  return fields;
+}
+
+export function parseTokenFile(text: string): Map<string, UserInfo> {
+  const users = new Map<string, UserInfo>();
   for (const line of text.split('\n')) {
-    const [token = '', user = ''] = line.split(',').map((field) => field.trim());
-    if (token !== '' && !token.startsWith('#')) users.set(token, user);
+    if (line.trim() === '' || line.trim().startsWith('#')) continue;
+    const [token = '', name = '', uid = '', groups = ''] = csvFields(line);
+    if (token === '' || name === '') continue;
+    const listed = groups === '' ? [] : groups.split(',').map((g) => g.trim()).filter((g) => g !== '');
+    users.set(token, { name, uid, groups: [...listed, AUTHENTICATED_GROUP] });
   }
   return users;
 }
 
+/** Service account tokens: the user behind a token the emulator signed, or null when it is not one (or no longer valid). */
+export type TokenVerifier = (token: string) => UserInfo | null;
+
 /** The identity behind an Authorization header; an ApiError (401) when it names no valid token. */
-export function authenticate(authorization: string | undefined, users: Map<string, string>): Identity | ApiError {
-  if (authorization === undefined || authorization === '') return { kind: 'anonymous' };
+export function authenticate(authorization: string | undefined, users: Map<string, UserInfo>, verify: TokenVerifier): UserInfo | ApiError {
+  if (authorization === undefined || authorization === '') return ANONYMOUS;
   const m = /^Bearer\s+(\S*)\s*$/i.exec(authorization);
   if (!m) return errors.unauthorized();
   const token = m[1] ?? '';
-  if (token === '') return { kind: 'anonymous' };
-  const user = users.get(token);
-  return user === undefined ? errors.unauthorized() : { kind: 'user', name: user };
+  if (token === '') return ANONYMOUS;
+  return users.get(token) ?? verify(token) ?? errors.unauthorized();
 }
 
-/** What system:anonymous may read on a default cluster (the system:public-info-viewer role). */
-const PUBLIC_PATHS = new Set(['/version', '/version/', '/healthz', '/livez', '/readyz']);
-
-export interface Access {
-  path: string;
-  verb: string;
-  /** Set for node requests. */
-  name?: string;
-  resource?: 'nodes';
-}
-
-/** null when allowed; otherwise the 403 kube's RBAC authorizer gives. */
-export function authorize(identity: Identity, access: Access): ApiError | null {
-  if (identity.kind === 'user' || PUBLIC_PATHS.has(access.path)) return null;
-  if (access.resource === undefined) {
-    return errors.forbidden(`forbidden: User "system:anonymous" cannot ${access.verb} path "${access.path}"`, {});
-  }
-  const subject = access.name === undefined ? 'nodes' : `nodes "${access.name}"`;
-  return errors.forbidden(
-    `${subject} is forbidden: User "system:anonymous" cannot ${access.verb} resource "nodes" in API group "" at the cluster scope`,
-    access.name === undefined ? { kind: 'nodes' } : { name: access.name, kind: 'nodes' },
-  );
-}
-
-export async function readTokenFile(path: string): Promise<Map<string, string>> {
+export async function readTokenFile(path: string): Promise<Map<string, UserInfo>> {
   try {
     return parseTokenFile(await readFile(path, 'utf8'));
   } catch (error) {

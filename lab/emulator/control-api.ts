@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../../src/log.ts';
-import type { Emulator } from './emulator.ts';
+import type { Emulator, ObjectRef } from './emulator.ts';
 import { readJsonBody } from './http-io.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from './json.ts';
 import { seedNode, type SeedSpec } from './nodes.ts';
@@ -23,9 +23,40 @@ import { ApiError, errors } from './status.ts';
  *   POST   /outage                {ms}; answers once the API serves again
  *   POST   /rotate-token          {graceMs?}; the new token is in tokenPath, never in the answer
  *   GET    /counters
+ *   GET    /requests?after=SEQ    the request log after a sequence number
+ *   GET    /watches               open watches by user and resource
+ *
+ * Any kind the emulator serves (CRDs included), named by query
+ * parameters apiVersion, kind, namespace, name:
+ *   POST   /objects               create (body: the object, with apiVersion and kind)
+ *   PUT    /objects, /objects/status   update the main resource or the status (body: the object)
+ *   GET    /objects?...           get when `name` is given (404 when absent), else list (labelSelector, fieldSelector)
+ *   PATCH  /objects?...&type=merge|json|strategic   patch (default merge)
+ *   DELETE /objects?...[&uid=&resourceVersion=]    delete with preconditions
  */
 export type ControlAction =
-  | { kind: 'info' | 'listNodes' | 'createNode' | 'seed' | 'startHeartbeats' | 'stopHeartbeats' | 'compact' | 'expireWatches' | 'outage' | 'rotateToken' | 'counters' }
+  | {
+      kind:
+        | 'info'
+        | 'listNodes'
+        | 'createNode'
+        | 'seed'
+        | 'startHeartbeats'
+        | 'stopHeartbeats'
+        | 'compact'
+        | 'expireWatches'
+        | 'outage'
+        | 'rotateToken'
+        | 'counters'
+        | 'requests'
+        | 'watches'
+        | 'createObject'
+        | 'updateObject'
+        | 'updateObjectStatus'
+        | 'getObjects'
+        | 'patchObject'
+        | 'deleteObject';
+    }
   | { kind: 'getNode' | 'updateNode' | 'patchNode' | 'deleteNode'; name: string };
 
 export function controlAction(method: string, path: string): ControlAction | null {
@@ -53,6 +84,14 @@ export function controlAction(method: string, path: string): ControlAction | nul
     'POST /outage': 'outage',
     'POST /rotate-token': 'rotateToken',
     'GET /counters': 'counters',
+    'GET /requests': 'requests',
+    'GET /watches': 'watches',
+    'POST /objects': 'createObject',
+    'PUT /objects': 'updateObject',
+    'PUT /objects/status': 'updateObjectStatus',
+    'GET /objects': 'getObjects',
+    'PATCH /objects': 'patchObject',
+    'DELETE /objects': 'deleteObject',
   };
   const kind = routes[`${method} ${path}`];
   return kind === undefined ? null : ({ kind } as ControlAction);
@@ -72,8 +111,40 @@ const nonNegativeInteger = (value: JsonValue | undefined, field: string) =>
   numberIn(value, field, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
 const positive = (value: JsonValue | undefined, field: string) => numberIn(value, field, (n) => n > 0 && Number.isFinite(n), 'a positive number');
 
+function objectRef(query: URLSearchParams): ObjectRef {
+  const apiVersion = query.get('apiVersion') ?? '';
+  const kind = query.get('kind') ?? '';
+  const name = query.get('name') ?? '';
+  if (apiVersion === '' || kind === '' || name === '') throw errors.badRequest('apiVersion, kind and name are required');
+  const namespace = query.get('namespace');
+  return { apiVersion, kind, name, ...(namespace === null ? {} : { namespace }) };
+}
+
+function patchType(text: string | null): 'merge' | 'json' | 'strategic' {
+  if (text === null || text === 'merge') return 'merge';
+  if (text === 'json' || text === 'strategic') return text;
+  throw errors.badRequest(`type must be merge, json or strategic, got ${JSON.stringify(text)}`);
+}
+
+function getObjects(emulator: Emulator, query: URLSearchParams): unknown {
+  if (query.has('name')) {
+    const ref = objectRef(query);
+    const found = emulator.get(ref);
+    if (found === undefined) throw errors.notFound({ group: '', resource: ref.kind }, ref.name);
+    return found;
+  }
+  const apiVersion = query.get('apiVersion') ?? '';
+  const kind = query.get('kind') ?? '';
+  if (apiVersion === '' || kind === '') throw errors.badRequest('apiVersion and kind are required');
+  const optional = (key: 'namespace' | 'labelSelector' | 'fieldSelector') => {
+    const value = query.get(key);
+    return value === null ? {} : { [key]: value };
+  };
+  return emulator.list({ apiVersion, kind, ...optional('namespace'), ...optional('labelSelector'), ...optional('fieldSelector') });
+}
+
 /** Runs one action; the result is what the control API answers with (undefined: 204). */
-async function perform(emulator: Emulator, action: ControlAction, request: IncomingMessage): Promise<unknown> {
+async function perform(emulator: Emulator, action: ControlAction, request: IncomingMessage, query: URLSearchParams): Promise<unknown> {
   switch (action.kind) {
     case 'info':
       return {
@@ -87,7 +158,7 @@ async function perform(emulator: Emulator, action: ControlAction, request: Incom
       return emulator.listNodes();
     case 'getNode': {
       const node = emulator.getNode(action.name);
-      if (node === undefined) throw errors.notFound(action.name);
+      if (node === undefined) throw errors.notFound({ group: '', resource: 'nodes' }, action.name);
       return node;
     }
     case 'createNode':
@@ -132,6 +203,31 @@ async function perform(emulator: Emulator, action: ControlAction, request: Incom
     }
     case 'counters':
       return emulator.counters();
+    case 'requests': {
+      const after = query.get('after');
+      return emulator.requestLog(after === null ? 0 : Number(after));
+    }
+    case 'watches':
+      return emulator.openWatches();
+    case 'createObject':
+      return emulator.create(body(await readJsonBody(request)));
+    case 'updateObject':
+      return emulator.update(body(await readJsonBody(request)));
+    case 'updateObjectStatus':
+      return emulator.updateStatus(body(await readJsonBody(request)));
+    case 'getObjects':
+      return getObjects(emulator, query);
+    case 'patchObject': {
+      const patch = await readJsonBody(request);
+      if (patch === undefined) throw errors.badRequest('the patch is missing');
+      return emulator.patch(objectRef(query), patch, patchType(query.get('type')));
+    }
+    case 'deleteObject': {
+      const uid = query.get('uid');
+      const resourceVersion = query.get('resourceVersion');
+      emulator.delete(objectRef(query), { ...(uid === null ? {} : { uid }), ...(resourceVersion === null ? {} : { resourceVersion }) });
+      return undefined;
+    }
   }
 }
 
@@ -152,7 +248,7 @@ export async function startControlServer(emulator: Emulator, socketPath: string,
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://control.invalid');
     const action = controlAction(request.method ?? 'GET', url.pathname);
-    const run = action === null ? Promise.reject(errors.pathNotFound()) : perform(emulator, action, request);
+    const run = action === null ? Promise.reject(errors.pathNotFound()) : perform(emulator, action, request, url.searchParams);
     run.then(
       (value) => answer(response, 200, value),
       (error: unknown) => {

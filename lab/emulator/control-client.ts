@@ -1,6 +1,7 @@
 import { request } from 'node:http';
-import type { EmulatorCounters } from './emulator.ts';
+import type { EmulatorCounters, ListRef, ObjectRef, Preconditions } from './emulator.ts';
 import type { SeedSpec } from './nodes.ts';
+import type { OpenWatches, RequestRecord } from './request-log.ts';
 
 /** Where a standalone emulator serves; main.ts prints it as one JSON line when ready. */
 export interface EmulatorEndpoints {
@@ -116,6 +117,52 @@ export class ControlClient {
     return this.call('GET', '/counters');
   }
 
+  /** Requests served after sequence number `after` (default: all kept). */
+  requestLog(after = 0): Promise<RequestRecord[]> {
+    return this.call('GET', `/requests?after=${after}`);
+  }
+
+  openWatches(): Promise<OpenWatches[]> {
+    return this.call('GET', '/watches');
+  }
+
+  /** Any served kind; the object carries apiVersion, kind and (namespaced kinds) metadata.namespace. */
+  create(object: object): Promise<object> {
+    return this.call('POST', '/objects', object);
+  }
+
+  /** A PUT of the main resource. */
+  update(object: object): Promise<object> {
+    return this.call('PUT', '/objects', object);
+  }
+
+  updateStatus(object: object): Promise<object> {
+    return this.call('PUT', '/objects/status', object);
+  }
+
+  /** undefined when there is no such object. */
+  async get(ref: ObjectRef): Promise<object | undefined> {
+    try {
+      return await this.call<object>('GET', `/objects?${refQuery(ref)}`);
+    } catch (error) {
+      if (error instanceof ControlError && error.code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  list(ref: ListRef): Promise<object[]> {
+    return this.call('GET', `/objects?${new URLSearchParams(Object.entries(ref) as [string, string][]).toString()}`);
+  }
+
+  patch(ref: ObjectRef, patch: unknown, type: 'merge' | 'json' | 'strategic' = 'merge'): Promise<object> {
+    return this.call('PATCH', `/objects?${refQuery(ref)}&type=${type}`, patch);
+  }
+
+  delete(ref: ObjectRef, preconditions: Preconditions = {}): Promise<void> {
+    const extra = new URLSearchParams(Object.entries(preconditions) as [string, string][]).toString();
+    return this.call('DELETE', `/objects?${refQuery(ref)}${extra === '' ? '' : `&${extra}`}`);
+  }
+
   private call<T>(method: string, path: string, body?: unknown, timeoutMs = TIMEOUT_MS): Promise<T> {
     const what = `emulator control ${method} ${path} on ${this.socketPath}`;
     return new Promise<T>((resolve, reject) => {
@@ -156,6 +203,10 @@ export class ControlClient {
       req.end(payload);
     });
   }
+}
+
+function refQuery(ref: ObjectRef): string {
+  return new URLSearchParams(Object.entries(ref) as [string, string][]).toString();
 }
 
 function nodeNameOf(node: object): string {

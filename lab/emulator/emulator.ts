@@ -6,18 +6,29 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { createApiHandler, type RequestCounters } from './api-handler.ts';
+import { bootstrap } from './bootstrap.ts';
 import { createServingCertificates } from './certificates.ts';
+import { controllers } from './controllers.ts';
+import { CONFIGMAPS, NAMESPACES, NODES, SECRETS, SERVICE_ACCOUNTS } from './core-types.ts';
+import { CUSTOM_RESOURCE_DEFINITIONS } from './crd-type.ts';
 import { Heartbeats } from './heartbeats.ts';
-import type { JsonObject } from './json.ts';
+import { isJsonObject, text, type JsonObject, type JsonValue } from './json.ts';
 import { hostPortURL, renderKubeconfig } from './kubeconfig.ts';
-import { applyMergePatch } from './merge-patch.ts';
-import { decodeNode, nodeName } from './node-object.ts';
-import { recordWireJson, type NodeRecord } from './node-record.ts';
-import { NodeStore } from './node-store.ts';
-import { seedNode } from './nodes.ts';
+import { LEASES } from './lease-type.ts';
+import { ObjectApi } from './object-api.ts';
+import { objectName } from './object-meta.ts';
+import { withTypeMeta, type ObjectRecord } from './object-record.ts';
+import type { PatchType } from './patch.ts';
+import { CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, ROLE_BINDINGS, ROLES } from './rbac-types.ts';
+import { Registry, type Resource } from './registry.ts';
+import { RequestLog, type OpenWatches, type RequestRecord } from './request-log.ts';
+import { typeMetaOf } from './resource-type.ts';
+import { Revision } from './revision.ts';
+import { objectSelector } from './selectors.ts';
+import { ServiceAccountTokens } from './service-account-tokens.ts';
 import { errors } from './status.ts';
+import { seedNode } from './nodes.ts';
 import { TokenIssuer } from './tokens.ts';
-import { WatchHub } from './watch-hub.ts';
 
 export interface EmulatorOptions {
   /** Writes ca.crt, the server certificate and key, kubeconfig, token and tokens.csv here. */
@@ -28,7 +39,7 @@ export interface EmulatorOptions {
   port?: number;
   /** Plain-HTTP CA server port on the same host, default 0. */
   caPort?: number;
-  /** Events kept for watch resume, default 1000. */
+  /** Events kept per resource for watch resume, default 1000. */
   historyLimit?: number;
   /** Used in the kubeconfig, default 'emulated'. */
   clusterName?: string;
@@ -50,6 +61,29 @@ export interface RotateTokenOptions {
   graceMs?: number;
 }
 
+/** An object by apiVersion and kind, as manifests name them. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  /** For namespaced kinds. */
+  namespace?: string;
+  name: string;
+}
+
+export interface ListRef {
+  apiVersion: string;
+  kind: string;
+  /** Omitted: every namespace. */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export interface Preconditions {
+  uid?: string;
+  resourceVersion?: string;
+}
+
 export interface Emulator {
   /** https://host:port */
   readonly url: string;
@@ -58,11 +92,26 @@ export interface Emulator {
   readonly caPem: string;
   /** dir/ca.crt */
   readonly caFile: string;
-  /** Token auth (tokenFile), CA file, server URL. */
+  /** Token auth (tokenFile), CA file, server URL; the user is in system:masters. */
   readonly kubeconfigPath: string;
-  /** The currently valid token, like a projected service account token. */
+  /** The currently valid admin token, like a projected service account token. */
   readonly tokenPath: string;
   rotateToken(options?: RotateTokenOptions): Promise<string>;
+  /**
+   * Any served kind (CRDs included), through the same rules as the API:
+   * validation, namespaces, controllers. Objects carry apiVersion and kind;
+   * namespaced ones metadata.namespace. Failures throw ApiError.
+   */
+  create(object: object): object;
+  /** A PUT of the main resource (status is kept where a status subresource exists). */
+  update(object: object): object;
+  /** A PUT of the status subresource. */
+  updateStatus(object: object): object;
+  get(ref: ObjectRef): object | undefined;
+  list(ref: ListRef): object[];
+  /** Default: JSON merge patch. */
+  patch(ref: ObjectRef, patch: unknown, type?: PatchType): object;
+  delete(ref: ObjectRef, preconditions?: Preconditions): void;
   createNode(node: object): object;
   updateNode(node: object): object;
   deleteNode(name: string): void;
@@ -78,6 +127,10 @@ export interface Emulator {
   expireWatches(): void;
   outage(ms: number): Promise<void>;
   counters(): EmulatorCounters;
+  /** Requests served after sequence number `after` (default: all kept), oldest first. */
+  requestLog(after?: number): RequestRecord[];
+  /** Watches open now, by user and resource. */
+  openWatches(): OpenWatches[];
   stop(): Promise<void>;
 }
 
@@ -114,8 +167,21 @@ function clientHost(host: string): string {
   return host;
 }
 
-function toObject(record: NodeRecord): object {
-  return JSON.parse(recordWireJson(record)) as object;
+const BUILT_IN_TYPES = [NODES, NAMESPACES, CONFIGMAPS, SECRETS, SERVICE_ACCOUNTS, LEASES, ROLES, ROLE_BINDINGS, CLUSTER_ROLES, CLUSTER_ROLE_BINDINGS, CUSTOM_RESOURCE_DEFINITIONS];
+
+function wireObject(resource: Resource, version: string, record: ObjectRecord): object {
+  return JSON.parse(withTypeMeta(typeMetaOf(resource.type, version), record.json)) as object;
+}
+
+function fieldOf(object: object, field: 'apiVersion' | 'kind'): string {
+  const value = (object as Record<string, unknown>)[field];
+  if (typeof value !== 'string' || value === '') throw errors.badRequest(`the object has no ${field}`);
+  return value;
+}
+
+function namespaceOf(object: object): string {
+  const metadata = (object as { metadata?: JsonValue }).metadata;
+  return isJsonObject(metadata) ? text(metadata.namespace) : '';
 }
 
 export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
@@ -127,16 +193,21 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const tokens = new TokenIssuer(join(dir, 'token'), join(dir, 'tokens.csv'));
   await tokens.rotate();
 
-  const store = new NodeStore({ historyLimit: options.historyLimit ?? 1000, now: Date.now });
-  const counters: RequestCounters = { requests: 0, bytesSent: 0, byVerb: {} };
-  const hub = new WatchHub(store, {
-    bookmarkIntervalMs: options.bookmarkIntervalMs ?? 5000,
-    maxQueuedBytes: MAX_QUEUED_BYTES_PER_WATCHER,
-    countBytes: (bytes) => {
-      counters.bytesSent += bytes;
-    },
+  const registry = new Registry({
+    revision: new Revision(),
+    historyLimit: options.historyLimit ?? 1000,
+    now: Date.now,
+    watch: { bookmarkIntervalMs: options.bookmarkIntervalMs ?? 5000, maxQueuedBytes: MAX_QUEUED_BYTES_PER_WATCHER },
   });
-  const heartbeats = new Heartbeats(store, Date.now);
+  for (const type of BUILT_IN_TYPES) registry.register(type);
+  const api = new ObjectApi(registry, Date.now);
+  const accountTokens = new ServiceAccountTokens();
+  api.setReactor(controllers({ registry, api, tokens: accountTokens, caPem: certificates.caPem, now: Date.now, logger }));
+  bootstrap(registry, api);
+  const nodes = registry.byResource('', 'nodes') as Resource;
+  const counters: RequestCounters = { requests: 0, bytesSent: 0, byVerb: {} };
+  const log = new RequestLog();
+  const heartbeats = new Heartbeats(nodes.store, Date.now);
 
   const server = createHttpsServer({ key: await readFile(certificates.keyFile), cert: await readFile(certificates.certFile) });
   const caServer = createHttpServer((request, response) => {
@@ -154,7 +225,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     port = await listen(server, options.port ?? 0, host);
     caPort = await listen(caServer, options.caPort ?? 0, host);
   } catch (error) {
-    hub.stop();
+    registry.stop();
     await Promise.all([close(server), close(caServer)]);
     throw error;
   }
@@ -163,10 +234,12 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   server.on(
     'request',
     createApiHandler({
-      store,
-      hub,
+      registry,
+      api,
+      tokens: accountTokens,
       tokensFile: tokens.tokensFile,
       counters,
+      log,
       serverAddress: url.slice('https://'.length),
       now: Date.now,
       logger,
@@ -182,6 +255,19 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const stopping = new AbortController();
   let seeded = 0;
 
+  /** The resource and version an object or reference names; 404 as kube answers an unknown kind. */
+  const resolve = (apiVersion: string, kind: string) => {
+    const found = registry.byKind(apiVersion, kind);
+    if (found === undefined) throw errors.notFoundKind(apiVersion, kind);
+    return found;
+  };
+  const write = (object: object, scope: '' | 'status') => {
+    const { resource, version } = resolve(fieldOf(object, 'apiVersion'), fieldOf(object, 'kind'));
+    const record = api.update(resource, version, namespaceOf(object), objectName(object as JsonObject), object as JsonObject, scope);
+    return wireObject(resource, version, record);
+  };
+  const nodeWire = (record: ObjectRecord) => wireObject(nodes, 'v1', record);
+
   const emulator: Emulator = {
     url,
     caURL: hostPortURL('http', connectHost, caPort, '/ca.crt'),
@@ -190,36 +276,64 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     kubeconfigPath,
     tokenPath: tokens.tokenPath,
     rotateToken: (rotation = {}) => tokens.rotate(rotation.graceMs ?? 0),
-    createNode: (node) => toObject(store.create(decodeNode(node as JsonObject))),
-    updateNode: (node) => {
-      const decoded = decodeNode(node as JsonObject);
-      return toObject(store.update(nodeName(decoded), decoded));
+    create: (object) => {
+      const { resource, version } = resolve(fieldOf(object, 'apiVersion'), fieldOf(object, 'kind'));
+      return wireObject(resource, version, api.create(resource, version, namespaceOf(object), object as JsonObject));
     },
+    update: (object) => write(object, ''),
+    updateStatus: (object) => write(object, 'status'),
+    get: (ref) => {
+      const { resource, version } = resolve(ref.apiVersion, ref.kind);
+      const record = resource.store.get(resource.type.namespaced ? (ref.namespace ?? '') : '', ref.name);
+      return record === undefined ? undefined : wireObject(resource, version, record);
+    },
+    list: (ref) => {
+      const { resource, version } = resolve(ref.apiVersion, ref.kind);
+      const predicate = objectSelector(ref.labelSelector ?? '', ref.fieldSelector ?? '', resource.type.fields);
+      return resource.store
+        .list(ref.namespace ?? '')
+        .filter((record) => predicate === null || predicate(record.object))
+        .map((record) => wireObject(resource, version, record));
+    },
+    patch: (ref, patch, type = 'merge') => {
+      const { resource, version } = resolve(ref.apiVersion, ref.kind);
+      const namespace = resource.type.namespaced ? (ref.namespace ?? '') : '';
+      return wireObject(resource, version, api.patch(resource, version, namespace, ref.name, type, patch as JsonValue, ''));
+    },
+    delete: (ref, preconditions = {}) => {
+      const { resource } = resolve(ref.apiVersion, ref.kind);
+      const namespace = resource.type.namespaced ? (ref.namespace ?? '') : '';
+      api.delete(resource, namespace, ref.name, {
+        ...(preconditions.uid === undefined ? {} : { uid: preconditions.uid }),
+        ...(preconditions.resourceVersion === undefined ? {} : { resourceVersion: Number(preconditions.resourceVersion) }),
+      });
+    },
+    createNode: (node) => nodeWire(api.create(nodes, 'v1', '', node as JsonObject)),
+    updateNode: (node) => nodeWire(api.update(nodes, 'v1', '', objectName(node as JsonObject), node as JsonObject, 'whole')),
     deleteNode: (name) => {
-      store.delete(name);
+      api.delete(nodes, '', name);
     },
     getNode: (name) => {
-      const record = store.get(name);
-      return record === undefined ? undefined : toObject(record);
+      const record = nodes.store.get('', name);
+      return record === undefined ? undefined : nodeWire(record);
     },
-    listNodes: () => store.list().map(toObject),
-    patchNode: (name, mergePatch) => {
-      const old = store.get(name);
-      if (old === undefined) throw errors.notFound(name);
-      const patched = decodeNode(applyMergePatch({ kind: 'Node', apiVersion: 'v1', ...old.object }, mergePatch as JsonObject));
-      if (nodeName(patched) !== name) throw errors.badRequest(`a patch of node ${name} cannot rename it`);
-      return toObject(store.update(name, patched));
-    },
+    listNodes: () => nodes.store.list().map(nodeWire),
+    patchNode: (name, mergePatch) => nodeWire(api.patch(nodes, 'v1', '', name, 'merge', mergePatch as JsonObject, 'whole')),
     seedNodes: (count, make = (i) => seedNode({}, i)) => {
       const end = seeded + count;
-      for (; seeded < end; seeded++) store.create(decodeNode(make(seeded) as JsonObject));
+      for (; seeded < end; seeded++) api.create(nodes, 'v1', '', make(seeded) as JsonObject);
     },
     startHeartbeats: (eventsPerSecond) => heartbeats.start(eventsPerSecond),
     stopHeartbeats: () => heartbeats.stop(),
-    compactHistory: () => store.compact(),
-    expireWatches: () => hub.expireAll(),
+    compactHistory: () => {
+      for (const resource of registry.all()) resource.store.compact();
+    },
+    expireWatches: () => {
+      for (const resource of registry.all()) resource.store.compact();
+      for (const resource of registry.all()) resource.hub.expireAll();
+    },
     outage: async (ms) => {
-      hub.abortAll();
+      for (const resource of registry.all()) resource.hub.abortAll();
       await close(server);
       try {
         await delay(ms, undefined, { signal: stopping.signal });
@@ -229,12 +343,18 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       }
       await listen(server, port, host);
     },
-    counters: () => ({ ...counters, byVerb: { ...counters.byVerb }, watchesOpen: hub.open }),
+    counters: () => ({
+      ...counters,
+      byVerb: { ...counters.byVerb },
+      watchesOpen: registry.all().reduce((sum, resource) => sum + resource.hub.open, 0),
+    }),
+    requestLog: (after = 0) => log.entries(after),
+    openWatches: () => log.openWatches(),
     stop: async () => {
       stopping.abort();
       heartbeats.stop();
       tokens.stop();
-      hub.stop();
+      registry.stop();
       await Promise.all([close(server), close(caServer)]);
     },
   };

@@ -1,5 +1,5 @@
 import { objectAt, type JsonObject, type JsonValue } from './json.ts';
-import type { NodeStore } from './node-store.ts';
+import type { ObjectStore } from './object-store.ts';
 
 /**
  * Kubelet-like status churn: each heartbeat moves every condition's
@@ -34,13 +34,14 @@ export function dueHeartbeats(perSecond: number, elapsedMs: number, carry: numbe
 const TICK_MS = 10;
 
 export class Heartbeats {
-  private readonly store: NodeStore;
+  private readonly store: ObjectStore;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | null = null;
   private names: string[] = [];
   private cursor = 0;
 
-  constructor(store: NodeStore, now: () => number) {
+  /** `store`: the Nodes' store. */
+  constructor(store: ObjectStore, now: () => number) {
     this.store = store;
     this.now = now;
   }
@@ -73,8 +74,8 @@ export class Heartbeats {
         if (this.names.length === 0) return;
       }
       const name = this.names[this.cursor++] as string;
-      const record = this.store.get(name);
-      if (record !== undefined) this.store.update(name, heartbeatNode(record.object, nowMs));
+      const record = this.store.get('', name);
+      if (record !== undefined) this.store.update('', name, heartbeatNode(record.object, nowMs));
     }
   }
 }

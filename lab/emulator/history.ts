@@ -1,15 +1,15 @@
-import type { NodeRecord } from './node-record.ts';
+import type { ObjectRecord } from './object-record.ts';
 
-export type NodeEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+export type StoreEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 /** One write, as watchers see it. */
-export interface NodeEvent {
-  readonly type: NodeEventType;
+export interface StoreEvent {
+  readonly type: StoreEventType;
   readonly resourceVersion: number;
   /** The new state; for DELETED the last state stamped with the deletion's resourceVersion. */
-  readonly record: NodeRecord;
+  readonly record: ObjectRecord;
   /** The state before the write; null for ADDED. */
-  readonly previous: NodeRecord | null;
+  readonly previous: ObjectRecord | null;
 }
 
 /**
@@ -19,7 +19,7 @@ export interface NodeEvent {
  */
 export class EventHistory {
   private readonly limit: number;
-  private events: NodeEvent[] = [];
+  private events: StoreEvent[] = [];
   private start = 0;
   private resumableFrom: number;
 
@@ -36,7 +36,7 @@ export class EventHistory {
     return this.events.length - this.start;
   }
 
-  add(event: NodeEvent): void {
+  add(event: StoreEvent): void {
     this.events.push(event);
     if (this.size > this.limit) {
       const evicted = this.events[this.start];
@@ -51,7 +51,7 @@ export class EventHistory {
   }
 
   /** Events after `resourceVersion`, oldest first; null when they are no longer all kept. */
-  since(resourceVersion: number): NodeEvent[] | null {
+  since(resourceVersion: number): StoreEvent[] | null {
     if (resourceVersion < this.resumableFrom) return null;
     let low = this.start;
     let high = this.events.length;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JsonValue } from './json.ts';
+import { decodeKubeProtobuf, ProtobufError } from './protobuf.ts';
 import { errors, type ApiError } from './status.ts';
 
 /** kube-apiserver refuses request bodies over 3 MiB. */
@@ -14,7 +15,13 @@ export function apiHeaders(contentType = 'application/json'): Record<string, str
   return { 'Content-Type': contentType, 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID() };
 }
 
-/** The request's JSON body; undefined when it has none. Throws ApiError 400/413. */
+const PROTOBUF = 'application/vnd.kubernetes.protobuf';
+
+/**
+ * The request's body as JSON (protobuf bodies of the kinds kubectl's typed
+ * commands send are read into their JSON form); undefined when it has
+ * none. Throws ApiError 400/413/415.
+ */
 export async function readJsonBody(request: IncomingMessage): Promise<JsonValue | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -23,7 +30,17 @@ export async function readJsonBody(request: IncomingMessage): Promise<JsonValue 
     if (size > MAX_BODY_BYTES) throw errors.tooLarge();
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const body = Buffer.concat(chunks);
+  const contentType = request.headers['content-type'] ?? '';
+  if (contentType.split(';')[0]?.trim().toLowerCase() === PROTOBUF && body.length > 0) {
+    try {
+      return decodeKubeProtobuf(body);
+    } catch (error) {
+      if (!(error instanceof ProtobufError)) throw error;
+      throw errors.unsupportedMediaType(`${contentType} (${error.message})`, ['application/json']);
+    }
+  }
+  const text = body.toString('utf8');
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text) as JsonValue;
@@ -32,11 +49,17 @@ export async function readJsonBody(request: IncomingMessage): Promise<JsonValue 
   }
 }
 
-export function sendJson(response: ServerResponse, code: number, body: string, count: CountBytes): void {
+/** `headers` may override the content type and add others (Warning). */
+export function sendJson(response: ServerResponse, code: number, body: string, count: CountBytes, headers: Record<string, string | string[]> = {}): void {
   const bytes = Buffer.from(body);
   count(bytes.length);
-  response.writeHead(code, { ...apiHeaders(), 'Content-Length': String(bytes.length) });
+  response.writeHead(code, { ...apiHeaders(), ...headers, 'Content-Length': String(bytes.length) });
   response.end(bytes);
+}
+
+/** Warning headers as kube-apiserver writes them (RFC 7234, code 299, agent "-"). */
+export function warningHeaders(warnings: readonly string[]): Record<string, string[]> {
+  return warnings.length === 0 ? {} : { Warning: warnings.map((text) => `299 - ${JSON.stringify(text)}`) };
 }
 
 export function sendStatus(response: ServerResponse, error: ApiError, count: CountBytes): void {
@@ -56,7 +79,7 @@ function drainedOrClosed(response: ServerResponse): Promise<void> {
 }
 
 /**
- * A response made of many strings (a list of thousands of nodes), written
+ * A response made of many strings (a list of thousands of objects), written
  * in batches that respect backpressure instead of one giant string.
  */
 export async function sendParts(response: ServerResponse, code: number, parts: Iterable<string>, count: CountBytes): Promise<void> {

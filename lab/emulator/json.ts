@@ -22,3 +22,8 @@ export function stringMapAt(parent: JsonObject, key: string): Record<string, str
   }
   return out;
 }
+
+/** A string value, or '' for anything else (absent, null, a number...). */
+export function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}

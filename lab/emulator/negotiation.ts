@@ -1,12 +1,17 @@
 /**
  * Accept-header negotiation the way kube-apiserver does it for JSON
- * clients: plain JSON, or a meta.k8s.io Table for kubectl's printing.
+ * clients: plain JSON, a meta.k8s.io Table for kubectl's printing, or
+ * aggregated discovery documents.
  */
 export type Representation = { kind: 'json' } | { kind: 'table'; version: string };
 
-export function negotiate(accept: string | undefined, tableAllowed: boolean): Representation | null {
-  if (accept === undefined || accept.trim() === '') return { kind: 'json' };
-  for (const range of accept.split(',')) {
+interface MediaRange {
+  type: string;
+  params: Map<string, string>;
+}
+
+function mediaRanges(accept: string): MediaRange[] {
+  return accept.split(',').map((range) => {
     const [mediaType = '', ...paramTexts] = range.split(';').map((part) => part.trim());
     const params = new Map(
       paramTexts.map((text) => {
@@ -14,7 +19,13 @@ export function negotiate(accept: string | undefined, tableAllowed: boolean): Re
         return [key.trim(), value.trim()] as const;
       }),
     );
-    const type = mediaType.toLowerCase();
+    return { type: mediaType.toLowerCase(), params };
+  });
+}
+
+export function negotiate(accept: string | undefined, tableAllowed: boolean): Representation | null {
+  if (accept === undefined || accept.trim() === '') return { kind: 'json' };
+  for (const { type, params } of mediaRanges(accept)) {
     if (type === '*/*' || type === 'application/*') return { kind: 'json' };
     if (type !== 'application/json') continue;
     const as = params.get('as');
@@ -23,6 +34,22 @@ export function negotiate(accept: string | undefined, tableAllowed: boolean): Re
     if (as === 'Table' && tableAllowed && params.get('g') === 'meta.k8s.io' && (version === 'v1' || version === 'v1beta1')) {
       return { kind: 'table', version: `meta.k8s.io/${version}` };
     }
+  }
+  return null;
+}
+
+/** Discovery at /api and /apis: aggregated (apidiscovery.k8s.io v2 or v2beta1) when asked for, else the legacy documents. */
+export type DiscoveryFormat = 'v2' | 'v2beta1' | 'legacy';
+
+export function negotiateDiscovery(accept: string | undefined): DiscoveryFormat | null {
+  if (accept === undefined || accept.trim() === '') return 'legacy';
+  for (const { type, params } of mediaRanges(accept)) {
+    if (type === '*/*' || type === 'application/*') return 'legacy';
+    if (type !== 'application/json') continue;
+    const as = params.get('as');
+    if (as === undefined) return 'legacy';
+    const version = params.get('v');
+    if (as === 'APIGroupDiscoveryList' && params.get('g') === 'apidiscovery.k8s.io' && (version === 'v2' || version === 'v2beta1')) return version;
   }
   return null;
 }

@@ -1,17 +1,36 @@
+import { exactFieldValue } from './selectors.ts';
+
 /**
- * What a request addresses, as kube-apiserver's RequestInfo resolver sees
- * it: a verb on nodes (optionally one node, optionally its status), or a
- * non-resource path.
+ * What a request addresses, as kube-apiserver's RequestInfoFactory reads
+ * it: a verb on a resource (`/api/v1/...` or `/apis/<group>/<version>/...`,
+ * optionally in a namespace, optionally one object and a subresource), or
+ * a non-resource path (discovery, health, OpenAPI).
  */
-export type NodeVerb = 'list' | 'watch' | 'get' | 'create' | 'update' | 'patch' | 'delete';
+export interface ResourceRequest {
+  kind: 'resource';
+  /** get, list, watch, create, update, patch, delete, deletecollection. */
+  verb: string;
+  group: string;
+  version: string;
+  namespace: string;
+  resource: string;
+  name: string;
+  subresource: string;
+  /** More path segments than resource/name/subresource: nothing serves those. */
+  tooDeep: boolean;
+}
 
-export type RequestInfo =
-  | { kind: 'nodes'; verb: NodeVerb; name?: string; subresource?: 'status' }
-  | { kind: 'nonResource'; path: string; verb: string }
-  | { kind: 'notAllowed'; verb: string; name?: string }
-  | { kind: 'notFound'; verb: string };
+export interface NonResourceRequest {
+  kind: 'nonResource';
+  path: string;
+  verb: string;
+}
 
-const COLLECTION = '/api/v1/nodes';
+export type RequestInfo = ResourceRequest | NonResourceRequest;
+
+const METHOD_VERBS: Record<string, string> = { POST: 'create', GET: 'get', HEAD: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+/** Subresources of a namespace itself (`/namespaces/x/status`), not resources inside it. */
+const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
 function isWatch(query: URLSearchParams): boolean {
   const watch = query.get('watch');
@@ -28,27 +47,44 @@ function decodeSegment(segment: string): string | null {
 }
 
 export function requestInfo(method: string, path: string, query: URLSearchParams): RequestInfo {
-  const verb = method.toLowerCase();
-  if (path === COLLECTION) {
-    if (method === 'GET') return { kind: 'nodes', verb: isWatch(query) ? 'watch' : 'list' };
-    if (method === 'POST') return { kind: 'nodes', verb: 'create' };
-    return { kind: 'notAllowed', verb: method === 'DELETE' ? 'deletecollection' : verb };
+  const nonResource: NonResourceRequest = { kind: 'nonResource', path, verb: method.toLowerCase() };
+  const decoded = path.split('/').filter((part) => part !== '').map(decodeSegment);
+  if (decoded.includes(null)) return nonResource;
+  let parts = decoded as string[];
+  if (parts.length < 3 || (parts[0] !== 'api' && parts[0] !== 'apis')) return nonResource;
+  let group = '';
+  if (parts[0] === 'apis') {
+    if (parts.length < 4) return nonResource;
+    group = parts[1] ?? '';
+    parts = parts.slice(2);
+  } else {
+    parts = parts.slice(1);
   }
-  if (path.startsWith(`${COLLECTION}/`)) {
-    const segments = path.slice(COLLECTION.length + 1).split('/').map(decodeSegment);
-    if (segments.includes(null)) return { kind: 'notFound', verb };
-    const [name = '', subresource, ...rest] = segments as string[];
-    if (name === '' || rest.length > 0 || (subresource !== undefined && subresource !== 'status')) {
-      return { kind: 'notFound', verb };
-    }
-    const verbs: Record<string, NodeVerb> = { GET: 'get', PUT: 'update', PATCH: 'patch' };
-    if (subresource === undefined) {
-      verbs.DELETE = 'delete';
-      const nodeVerb = verbs[method];
-      return nodeVerb === undefined ? { kind: 'notAllowed', verb, name } : { kind: 'nodes', verb: nodeVerb, name };
-    }
-    const nodeVerb = verbs[method];
-    return nodeVerb === undefined ? { kind: 'notAllowed', verb, name } : { kind: 'nodes', verb: nodeVerb, name, subresource: 'status' };
+  const version = parts[0] ?? '';
+  parts = parts.slice(1);
+  const methodVerb = METHOD_VERBS[method];
+  let verb = methodVerb ?? method.toLowerCase();
+  let namespace = '';
+  if (parts[0] === 'namespaces' && parts.length > 1) {
+    namespace = parts[1] ?? '';
+    if (parts.length > 2 && !NAMESPACE_SUBRESOURCES.has(parts[2] ?? '')) parts = parts.slice(2);
   }
-  return { kind: 'nonResource', path, verb };
+  const [resource = '', name = '', subresource = '', ...rest] = parts;
+  if (name === '' && verb === 'get') {
+    verb = isWatch(query) ? 'watch' : 'list';
+  }
+  if (name === '' && verb === 'delete') verb = 'deletecollection';
+  // A list or watch of one object by field selector is authorized as that object (resourceNames).
+  const selected = name === '' && (verb === 'list' || verb === 'watch') ? exactFieldValue(query.get('fieldSelector') ?? '', 'metadata.name') : null;
+  return {
+    kind: 'resource',
+    verb,
+    group,
+    version,
+    namespace,
+    resource,
+    name: selected !== null && selected !== '' && !selected.includes('/') ? selected : name,
+    subresource,
+    tooDeep: rest.length > 0,
+  };
 }

@@ -1,10 +1,13 @@
 import { objectAt, stringMapAt, type JsonObject } from './json.ts';
 
 /**
- * labelSelector and fieldSelector as kube-apiserver parses them for Nodes.
- * A parse failure throws an Error whose message is the 400's message.
+ * labelSelector and fieldSelector as kube-apiserver parses them. A parse
+ * failure throws an Error whose message is the 400's message.
  */
-export type NodePredicate = (node: JsonObject) => boolean;
+export type ObjectPredicate = (object: JsonObject) => boolean;
+
+/** A resource's selectable fields beside metadata.name and metadata.namespace (its ToSelectableFields). */
+export type FieldReaders = Readonly<Record<string, (object: JsonObject) => string>>;
 
 type LabelRequirement = (labels: Record<string, string>) => boolean;
 
@@ -75,23 +78,24 @@ function parseLabelRequirement(text: string): LabelRequirement {
   throw new Error(`unable to parse requirement: found '${text}', expected: a label requirement`);
 }
 
-export function parseLabelSelector(text: string): NodePredicate | null {
+export function parseLabelSelector(text: string): ObjectPredicate | null {
   if (text.trim() === '') return null;
   const requirements = splitTopLevel(text).map(parseLabelRequirement);
-  return (node) => {
-    const labels = stringMapAt(objectAt(node, 'metadata'), 'labels');
+  return (object) => {
+    const labels = stringMapAt(objectAt(object, 'metadata'), 'labels');
     return requirements.every((requirement) => requirement(labels));
   };
 }
 
-/** The fields kube-apiserver lets clients select Nodes by (node.ToSelectableFields). */
-const NODE_FIELDS: Record<string, (node: JsonObject) => string> = {
-  'metadata.name': (node) => {
-    const name = objectAt(node, 'metadata').name;
-    return typeof name === 'string' ? name : '';
-  },
-  'metadata.namespace': () => '',
-  'spec.unschedulable': (node) => String(objectAt(node, 'spec').unschedulable === true),
+function metadataString(object: JsonObject, field: string): string {
+  const value = objectAt(object, 'metadata')[field];
+  return typeof value === 'string' ? value : '';
+}
+
+/** Every resource can be selected by these. */
+const METADATA_FIELDS: FieldReaders = {
+  'metadata.name': (object) => metadataString(object, 'name'),
+  'metadata.namespace': (object) => metadataString(object, 'namespace'),
 };
 
 /** Splits on `sep` unless escaped with a backslash, and unescapes. */
@@ -113,24 +117,37 @@ function splitEscaped(text: string, sep: string): string[] {
   return parts;
 }
 
-export function parseFieldSelector(text: string): NodePredicate | null {
+export function parseFieldSelector(text: string, fields: FieldReaders = {}): ObjectPredicate | null {
   if (text.trim() === '') return null;
   const tests = splitEscaped(text, ',').map((term) => {
     const m = /^\s*([^!=\s]+)\s*(==|=|!=)(.*)$/s.exec(term);
     if (!m) throw new Error(`invalid selector: '${text}'; can't understand '${term}'`);
     const [, field = '', op, value = ''] = m;
-    const read = NODE_FIELDS[field];
+    const read = METADATA_FIELDS[field] ?? fields[field];
     if (read === undefined) throw new Error(`field label not supported: ${field}`);
-    return op === '!=' ? (node: JsonObject) => read(node) !== value : (node: JsonObject) => read(node) === value;
+    return op === '!=' ? (object: JsonObject) => read(object) !== value : (object: JsonObject) => read(object) === value;
   });
-  return (node) => tests.every((test) => test(node));
+  return (object) => tests.every((test) => test(object));
+}
+
+/** The value a field selector requires exactly (`metadata.name=x`), as the apiserver reads a list's name for authorization. */
+export function exactFieldValue(text: string, field: string): string | null {
+  for (const term of splitEscaped(text, ',')) {
+    const m = /^\s*([^!=\s]+)\s*(==|=)(.*)$/s.exec(term);
+    if (m !== null && m[1] === field) return m[3] ?? '';
+  }
+  return null;
+}
+
+/** Predicates combined; null when none restricts anything. */
+export function allOf(...predicates: (ObjectPredicate | null)[]): ObjectPredicate | null {
+  const active = predicates.filter((p): p is ObjectPredicate => p !== null);
+  if (active.length === 0) return null;
+  if (active.length === 1) return active[0] as ObjectPredicate;
+  return (object) => active.every((p) => p(object));
 }
 
 /** Both selectors combined; null when neither restricts anything. */
-export function nodeSelector(labelSelector: string, fieldSelector: string): NodePredicate | null {
-  const labels = parseLabelSelector(labelSelector);
-  const fields = parseFieldSelector(fieldSelector);
-  if (labels === null) return fields;
-  if (fields === null) return labels;
-  return (node) => labels(node) && fields(node);
+export function objectSelector(labelSelector: string, fieldSelector: string, fields: FieldReaders = {}): ObjectPredicate | null {
+  return allOf(parseLabelSelector(labelSelector), parseFieldSelector(fieldSelector, fields));
 }

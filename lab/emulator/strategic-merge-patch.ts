@@ -2,20 +2,20 @@ import { isDeepStrictEqual } from 'node:util';
 import { isJsonObject, type JsonObject, type JsonValue } from './json.ts';
 
 /**
- * Strategic merge patch for core/v1 Node: a merge patch whose lists follow
- * the patch strategies of the Go types instead of being replaced, plus the
- * `$patch`, `$retainKeys`, `$deleteFromPrimitiveList/` and
+ * Strategic merge patch for built-in types: a merge patch whose lists
+ * follow the patch strategies of the Go types instead of being replaced,
+ * plus the `$patch`, `$retainKeys`, `$deleteFromPrimitiveList/` and
  * `$setElementOrder/` directives kubectl sends.
  */
-type ListStrategy = { mergeKey: string } | 'primitive';
+export type ListStrategy = { mergeKey: string } | 'primitive';
 
-/** `patchStrategy:"merge"` lists of Node, by path from the object root. */
-const NODE_LIST_STRATEGIES: Record<string, ListStrategy> = {
+/** A type's `patchStrategy:"merge"` lists, by path from the object root (list items add no path segment). */
+export type ListStrategies = Readonly<Record<string, ListStrategy>>;
+
+/** ObjectMeta's merge lists, which every built-in type has. */
+export const METADATA_LIST_STRATEGIES: ListStrategies = {
   'metadata.finalizers': 'primitive',
   'metadata.ownerReferences': { mergeKey: 'uid' },
-  'spec.podCIDRs': 'primitive',
-  'status.conditions': { mergeKey: 'type' },
-  'status.addresses': { mergeKey: 'type' },
 };
 
 export class StrategicPatchError extends Error {}
@@ -40,7 +40,7 @@ function mergePrimitiveList(original: JsonValue[], patch: JsonValue[]): JsonValu
   return out;
 }
 
-function mergeKeyedList(original: JsonValue[], patch: JsonValue[], mergeKey: string, path: string): JsonValue[] {
+function mergeKeyedList(original: JsonValue[], patch: JsonValue[], mergeKey: string, path: string, strategies: ListStrategies): JsonValue[] {
   if (patch.some((item) => isJsonObject(item) && item.$patch === 'replace')) {
     return patch.filter((item) => !(isJsonObject(item) && item.$patch === 'replace')).map(withoutDirectives);
   }
@@ -53,7 +53,7 @@ function mergeKeyedList(original: JsonValue[], patch: JsonValue[], mergeKey: str
     if (item.$patch === 'delete') {
       if (at >= 0) out.splice(at, 1);
     } else if (at >= 0) {
-      out[at] = mergeObject(out[at] as JsonObject, item, path);
+      out[at] = mergeObject(out[at] as JsonObject, item, path, strategies);
     } else {
       out.push(withoutDirectives(item));
     }
@@ -61,7 +61,7 @@ function mergeKeyedList(original: JsonValue[], patch: JsonValue[], mergeKey: str
   return out;
 }
 
-function mergeObject(original: JsonObject, patch: JsonObject, path: string): JsonObject {
+function mergeObject(original: JsonObject, patch: JsonObject, path: string, strategies: ListStrategies): JsonObject {
   if (patch.$patch === 'replace') return withoutDirectives(patch) as JsonObject;
   const result: JsonObject = { ...original };
   for (const [key, value] of Object.entries(patch)) {
@@ -80,13 +80,13 @@ function mergeObject(original: JsonObject, patch: JsonObject, path: string): Jso
       delete result[key];
     } else if (isJsonObject(value)) {
       if (value.$patch === 'delete') delete result[key];
-      else result[key] = mergeObject(isJsonObject(result[key]) ? result[key] : {}, value, childPath);
+      else result[key] = mergeObject(isJsonObject(result[key]) ? result[key] : {}, value, childPath, strategies);
     } else if (Array.isArray(value)) {
-      const strategy = NODE_LIST_STRATEGIES[childPath];
+      const strategy = strategies[childPath];
       const current = Array.isArray(result[key]) ? result[key] : [];
       if (strategy === undefined) result[key] = withoutDirectives(value);
       else if (strategy === 'primitive') result[key] = mergePrimitiveList(current, value);
-      else result[key] = mergeKeyedList(current, value, strategy.mergeKey, childPath);
+      else result[key] = mergeKeyedList(current, value, strategy.mergeKey, childPath, strategies);
     } else {
       result[key] = value;
     }
@@ -100,7 +100,7 @@ function mergeObject(original: JsonObject, patch: JsonObject, path: string): Jso
   return result;
 }
 
-export function applyStrategicMergePatch(node: JsonObject, patch: JsonValue): JsonObject {
+export function applyStrategicMergePatch(object: JsonObject, patch: JsonValue, strategies: ListStrategies): JsonObject {
   if (!isJsonObject(patch)) throw new StrategicPatchError('strategic merge patch must be a JSON object');
-  return mergeObject(node, patch, '');
+  return mergeObject(object, patch, '', strategies);
 }

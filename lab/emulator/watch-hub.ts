@@ -1,55 +1,61 @@
-import type { NodeEvent } from './history.ts';
-import { recordWireJson, type NodeRecord } from './node-record.ts';
-import type { NodeStore } from './node-store.ts';
-import type { NodePredicate } from './selectors.ts';
+import type { StoreEvent } from './history.ts';
+import { withTypeMeta, type ObjectRecord } from './object-record.ts';
+import type { ObjectStore } from './object-store.ts';
+import type { ObjectPredicate } from './selectors.ts';
 import { ApiError, errors } from './status.ts';
 import { bookmarkFrame, EncodedEvent, errorFrame, frame, visibleAs, type FrameRenderer } from './watch-frames.ts';
 import { Watcher, type WatchOutput } from './watcher.ts';
 
 export interface WatchRequest {
-  /** Events after this one; null (resourceVersion '' or '0') starts with the current nodes as ADDED events. */
+  /** Events after this one; null (resourceVersion '' or '0') starts with the current objects as ADDED events. */
   resourceVersion: number | null;
-  predicate: NodePredicate | null;
+  /** Namespace and selectors together. */
+  predicate: ObjectPredicate | null;
   bookmarks: boolean;
   timeoutMs: number;
   /** null: shared JSON frames. */
   render: FrameRenderer | null;
+  /** `{"kind":...,"apiVersion":...,` of the version watched. */
+  typeMeta: string;
+  /** Bytes this watch sends (the request log's count). */
+  countBytes: (bytes: number) => void;
 }
 
 export interface WatchHubOptions {
   bookmarkIntervalMs: number;
   maxQueuedBytes: number;
-  countBytes: (bytes: number) => void;
 }
 
-function* addedFrames(records: NodeRecord[], predicate: NodePredicate | null, render: FrameRenderer | null): Generator<Buffer> {
+function* addedFrames(records: ObjectRecord[], request: WatchRequest): Generator<Buffer> {
+  const { predicate, render, typeMeta } = request;
   for (const record of records) {
     if (predicate !== null && !predicate(record.object)) continue;
-    yield render === null ? frame('ADDED', recordWireJson(record)) : render('ADDED', record);
+    yield render === null ? frame('ADDED', withTypeMeta(typeMeta, record.json)) : render('ADDED', record);
   }
 }
 
-function* replayFrames(events: NodeEvent[], predicate: NodePredicate | null, render: FrameRenderer | null): Generator<Buffer> {
+function* replayFrames(events: StoreEvent[], request: WatchRequest): Generator<Buffer> {
   for (const event of events) {
-    const type = visibleAs(event, predicate);
+    const type = visibleAs(event, request.predicate);
     if (type === null) continue;
     const encoded = new EncodedEvent(event);
-    yield render === null ? encoded.frame(type) : render(type, encoded.recordFor(type));
+    yield request.render === null ? encoded.frame(type, request.typeMeta) : request.render(type, encoded.recordFor(type));
   }
 }
 
 /**
- * Every open watch: feeds them each store event (encoded once), sends
- * bookmarks on a shared tick and ends each at its timeout.
+ * Every open watch of one resource: feeds them each store event (encoded
+ * once per API version), sends bookmarks on a shared tick and ends each
+ * at its timeout.
  */
 export class WatchHub {
-  private readonly store: NodeStore;
+  private readonly store: ObjectStore;
   private readonly options: WatchHubOptions;
   private readonly watchers = new Map<Watcher, NodeJS.Timeout>();
   private readonly unsubscribe: () => void;
   private readonly bookmarkTimer: NodeJS.Timeout;
 
-  constructor(store: NodeStore, options: WatchHubOptions) {
+  constructor(store: ObjectStore, options: WatchHubOptions) {
     this.store = store;
     this.options = options;
     this.unsubscribe = store.subscribe((event) => this.broadcast(event));
@@ -71,7 +77,7 @@ export class WatchHub {
     if (initial instanceof ApiError) {
       // Past authentication and parsing, the apiserver reports watch errors in the stream.
       const chunk = errorFrame(initial.status);
-      this.options.countBytes(chunk.length);
+      request.countBytes(chunk.length);
       output.write(chunk);
       output.end();
       return null;
@@ -80,25 +86,30 @@ export class WatchHub {
       predicate: request.predicate,
       bookmarks: request.bookmarks,
       render: request.render,
+      typeMeta: request.typeMeta,
       maxQueuedBytes: this.options.maxQueuedBytes,
-      countBytes: this.options.countBytes,
+      countBytes: request.countBytes,
       onClosed: () => this.forget(watcher),
     });
     if (watcher.isClosed) return null;
     const timer = setTimeout(() => {
-      watcher.endAfter(watcher.bookmarks ? bookmarkFrame(this.store.resourceVersion) : undefined);
+      watcher.endAfter(watcher.bookmarks ? bookmarkFrame(watcher.typeMeta, this.store.resourceVersion) : undefined);
     }, request.timeoutMs);
     timer.unref();
     this.watchers.set(watcher, timer);
     return watcher;
   }
 
-  /** Every open watch gets ERROR 410 Expired and is closed; history is compacted first. */
+  /** Every open watch gets ERROR 410 Expired and is closed (the caller compacts history first). */
   expireAll(): void {
-    this.store.compact();
     const rv = this.store.resourceVersion;
     const expired = errorFrame(errors.expired(`too old resource version: ${rv} (${rv})`).status);
     for (const watcher of [...this.watchers.keys()]) watcher.endAfter(expired);
+  }
+
+  /** Ends every watch cleanly after what is queued (the resource is going away). */
+  endAll(): void {
+    for (const watcher of [...this.watchers.keys()]) watcher.endAfter();
   }
 
   /** Cuts every watch connection. */
@@ -115,13 +126,13 @@ export class WatchHub {
   private initialFrames(request: WatchRequest): Iterable<Buffer> | ApiError {
     const { store } = this;
     const rv = request.resourceVersion;
-    if (rv === null) return addedFrames(store.list(), request.predicate, request.render);
+    if (rv === null) return addedFrames(store.list(), request);
     if (rv > store.resourceVersion) return errors.tooLargeResourceVersion(rv, store.resourceVersion);
     const events = store.eventsSince(rv);
     if (events === null) {
       return errors.expired(`too old resource version: ${rv} (${store.firstResumable})`);
     }
-    return replayFrames(events, request.predicate, request.render);
+    return replayFrames(events, request);
   }
 
   private forget(watcher: Watcher): void {
@@ -130,21 +141,25 @@ export class WatchHub {
     this.watchers.delete(watcher);
   }
 
-  private broadcast(event: NodeEvent): void {
+  private broadcast(event: StoreEvent): void {
     if (this.watchers.size === 0) return;
     const encoded = new EncodedEvent(event);
     for (const watcher of this.watchers.keys()) {
       const type = visibleAs(event, watcher.predicate);
       if (type === null) continue;
-      watcher.send(watcher.render === null ? encoded.frame(type) : watcher.render(type, encoded.recordFor(type)));
+      watcher.send(watcher.render === null ? encoded.frame(type, watcher.typeMeta) : watcher.render(type, encoded.recordFor(type)));
     }
   }
 
   private sendBookmarks(): void {
-    let bookmark: Buffer | undefined;
+    const bookmarks = new Map<string, Buffer>();
     for (const watcher of this.watchers.keys()) {
       if (!watcher.bookmarks) continue;
-      bookmark ??= bookmarkFrame(this.store.resourceVersion);
+      let bookmark = bookmarks.get(watcher.typeMeta);
+      if (bookmark === undefined) {
+        bookmark = bookmarkFrame(watcher.typeMeta, this.store.resourceVersion);
+        bookmarks.set(watcher.typeMeta, bookmark);
+      }
       watcher.send(bookmark);
     }
   }

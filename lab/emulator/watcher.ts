@@ -1,4 +1,4 @@
-import type { NodePredicate } from './selectors.ts';
+import type { ObjectPredicate } from './selectors.ts';
 import type { FrameRenderer } from './watch-frames.ts';
 
 /** What a watcher writes to: a ServerResponse in practice. */
@@ -10,9 +10,11 @@ export interface WatchOutput {
 }
 
 export interface WatcherOptions {
-  predicate: NodePredicate | null;
+  predicate: ObjectPredicate | null;
   bookmarks: boolean;
   render: FrameRenderer | null;
+  /** `{"kind":...,"apiVersion":...,` of the version watched: JSON frames and bookmarks carry it. */
+  typeMeta: string;
   /** Past this many bytes waiting for a slow client, the watch is closed (as the apiserver drops unresponsive watchers). */
   maxQueuedBytes: number;
   countBytes: (bytes: number) => void;
@@ -23,12 +25,13 @@ export interface WatcherOptions {
  * One open watch stream. Writes go straight to the socket until it pushes
  * back; then frames queue (by reference: frames are shared) until 'drain'.
  * Initial frames (the ADDED list or a history replay) are pulled lazily so
- * a 10,000-node initial list never sits in memory twice.
+ * a 10,000-object initial list never sits in memory twice.
  */
 export class Watcher {
-  readonly predicate: NodePredicate | null;
+  readonly predicate: ObjectPredicate | null;
   readonly bookmarks: boolean;
   readonly render: FrameRenderer | null;
+  readonly typeMeta: string;
   private readonly output: WatchOutput;
   private readonly options: WatcherOptions;
   private initial: Iterator<Buffer> | null;
@@ -44,6 +47,7 @@ export class Watcher {
     this.predicate = options.predicate;
     this.bookmarks = options.bookmarks;
     this.render = options.render;
+    this.typeMeta = options.typeMeta;
     this.initial = initial[Symbol.iterator]();
     this.pump();
   }

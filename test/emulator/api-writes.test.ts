@@ -152,7 +152,9 @@ describe('emulator writes over HTTPS', () => {
       ['GET', '/api/v1/nodes?fieldSelector=status.phase%3DRunning', {}, 400],
       ['GET', '/api/v1/nodes?limit=-1', {}, 400],
       ['GET', '/api/v1/nodes?watch=1&resourceVersion=abc', {}, 400],
-      ['DELETE', '/api/v1/nodes', {}, 405],
+      ['PUT', '/api/v1/nodes', { body: smallNode('x') }, 405],
+      ['POST', '/api/v1/nodes/x', { body: smallNode('x') }, 405],
+      ['DELETE', '/api/v1/nodes/x/status', {}, 405],
       ['GET', '/api/v1/nodes', { accept: 'application/vnd.kubernetes.protobuf' }, 406],
       ['GET', '/api/v1/pods', {}, 404],
     ];

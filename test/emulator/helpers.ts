@@ -1,12 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import { Registry } from 'prom-client';
+import { parse as parseYaml } from 'yaml';
 import { ControlClient, parseReadyLine, type EmulatorEndpoints } from '../../lab/emulator/control-client.ts';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../lab/emulator/emulator.ts';
+import { connectionSettings, createKubeClient, type KubeClient } from '../../src/kube/client.ts';
+import { LineSplitter } from '../../src/kube/watch-lines.ts';
+import { createMetrics } from '../../src/metrics.ts';
 
 /** Where cleanups go: a TestContext, or a suite's list. */
 export interface Cleanups {
@@ -82,6 +87,8 @@ export interface ApiRequest {
   accept?: string;
   /** Default: the emulator's current token; null sends no Authorization header. */
   token?: string | null;
+  /** More headers (Impersonate-User...). */
+  headers?: Record<string, string>;
 }
 
 export async function currentToken(emulator: Emulator): Promise<string> {
@@ -92,7 +99,7 @@ export async function currentToken(emulator: Emulator): Promise<string> {
 export async function api<T = WireNode>(emulator: Emulator, method: string, path: string, options: ApiRequest = {}): Promise<ApiResponse<T>> {
   const token = options.token === undefined ? await currentToken(emulator) : options.token;
   const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   if (token !== null) headers.authorization = `Bearer ${token}`;
   if (payload !== undefined) {
     headers['content-type'] = options.contentType ?? 'application/json';
@@ -204,11 +211,16 @@ export class WatchStream {
 
 /** Opens `GET /api/v1/nodes?watch=1&<query>`; resolves once the response headers arrive. */
 export async function openWatch(emulator: Emulator, query: string, t?: Cleanups): Promise<WatchStream> {
-  const token = await currentToken(emulator);
+  return openWatchAt(emulator, '/api/v1/nodes', query, t);
+}
+
+/** Opens a watch of the collection at `path` (with another user's token when given). */
+export async function openWatchAt(emulator: Emulator, path: string, query: string, t?: Cleanups, token?: string): Promise<WatchStream> {
+  const bearer = token ?? (await currentToken(emulator));
   return new Promise((resolve, reject) => {
     const req = request(
-      new URL(`/api/v1/nodes?watch=1${query === '' ? '' : `&${query}`}`, emulator.url),
-      { headers: { authorization: `Bearer ${token}` }, ca: emulator.caPem, agent: false },
+      new URL(`${path}?watch=1${query === '' ? '' : `&${query}`}`, emulator.url),
+      { headers: { authorization: `Bearer ${bearer}` }, ca: emulator.caPem, agent: false },
       (response) => {
         if (response.statusCode !== 200) {
           reject(new Error(`watch answered ${response.statusCode}`));
@@ -322,4 +334,49 @@ export async function getFromProcess(emulator: EmulatorProcess, path: string): P
     req.on('error', reject);
     req.end();
   });
+}
+
+/** The PeerSlice CRD test fixture (fixtures/peerslices-crd.yaml), as an object. */
+export async function peerSliceCrd(): Promise<Record<string, unknown>> {
+  return parseYaml(await readFile(join(import.meta.dirname, 'fixtures', 'peerslices-crd.yaml'), 'utf8')) as Record<string, unknown>;
+}
+
+/**
+ * The project's own client (src/kube/client.ts) for the emulator, with the
+ * admin token or another one (a service account's), closed when the test ends.
+ */
+export async function projectClient(t: Cleanups, emulator: Emulator, token?: string): Promise<KubeClient> {
+  let tokenPath = emulator.tokenPath;
+  if (token !== undefined) {
+    const dir = await mkdtemp(join(tmpdir(), 'cw-emulator-token-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    tokenPath = join(dir, 'token');
+    await writeFile(tokenPath, token, { mode: 0o600 });
+  }
+  const client = createKubeClient({
+    cluster: 'emulated',
+    settings: connectionSettings({ kind: 'token', apiURL: emulator.url, caURL: emulator.caURL, tokenPath }),
+    requests: createMetrics(new Registry()).kubeHttpRequests,
+  });
+  t.after(() => client.close());
+  return client;
+}
+
+/** A watch through the project's client: its lines, parsed, as they come. */
+export async function projectWatch(t: Cleanups, client: KubeClient, path: string, query: Record<string, string>): Promise<WatchStream> {
+  const controller = new AbortController();
+  const body = await client.stream({ method: 'GET', path, query: { ...query, watch: '1' }, signal: controller.signal });
+  let endStream: () => void = () => undefined;
+  const ended = new Promise<void>((done) => {
+    endStream = done;
+  });
+  const stream = new WatchStream(() => controller.abort(), ended);
+  const lines = new LineSplitter();
+  body.on('data', (chunk: Buffer) => {
+    for (const line of lines.push(chunk)) stream.push(JSON.parse(line) as WatchEvent);
+  });
+  body.on('close', endStream);
+  body.on('error', endStream);
+  t.after(() => stream.close());
+  return stream;
 }

@@ -3,9 +3,14 @@ import { describe, it } from 'node:test';
 import type { JsonObject, JsonValue } from '../../lab/emulator/json.ts';
 import { applyJsonPatch, decodeJsonPatch, JsonPatchApplyError, JsonPatchDecodeError } from '../../lab/emulator/json-patch.ts';
 import { applyMergePatch } from '../../lab/emulator/merge-patch.ts';
-import { applyNodePatch, patchTypeOf, scopeWrite } from '../../lab/emulator/node-patch.ts';
+import { NODES } from '../../lab/emulator/core-types.ts';
+import { applyPatch, patchTypeOf } from '../../lab/emulator/patch.ts';
+import type { WriteContext } from '../../lab/emulator/resource-type.ts';
 import { ApiError } from '../../lab/emulator/status.ts';
-import { applyStrategicMergePatch } from '../../lab/emulator/strategic-merge-patch.ts';
+import { applyStrategicMergePatch as applyStrategic, type ListStrategies } from '../../lab/emulator/strategic-merge-patch.ts';
+
+const NODE_STRATEGIES = NODES.listStrategies as ListStrategies;
+const applyStrategicMergePatch = (object: JsonObject, patch: JsonValue) => applyStrategic(object, patch, NODE_STRATEGIES);
 
 const deepFreeze = <T>(value: T): T => {
   if (typeof value === 'object' && value !== null) {
@@ -147,12 +152,20 @@ describe('strategic merge patch for Nodes', () => {
   });
 });
 
-describe('node patch requests', () => {
-  it('maps Content-Type to a patch type and refuses others with 415', () => {
-    assert.equal(patchTypeOf('application/merge-patch+json'), 'merge');
-    assert.equal(patchTypeOf('application/strategic-merge-patch+json; charset=utf-8'), 'strategic');
-    assert.equal(patchTypeOf('application/json-patch+json'), 'json');
-    assert.throws(() => patchTypeOf('application/apply-patch+yaml'), (e: unknown) => e instanceof ApiError && e.code === 415);
+describe('patch requests', () => {
+  it('maps Content-Type to a patch type and refuses others with 415, strategic ones too for custom resources', () => {
+    assert.equal(patchTypeOf('application/merge-patch+json', true), 'merge');
+    assert.equal(patchTypeOf('application/strategic-merge-patch+json; charset=utf-8', true), 'strategic');
+    assert.equal(patchTypeOf('application/json-patch+json', false), 'json');
+    assert.throws(() => patchTypeOf('application/apply-patch+yaml', true), (e: unknown) => e instanceof ApiError && e.code === 415);
+    assert.throws(
+      () => patchTypeOf('application/strategic-merge-patch+json', false),
+      (e: unknown) =>
+        e instanceof ApiError &&
+        e.code === 415 &&
+        e.message ===
+          'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json (got application/strategic-merge-patch+json)',
+    );
   });
 
   it('reports malformed patches as 400 and inapplicable ones as 422', () => {
@@ -164,15 +177,16 @@ describe('node patch requests', () => {
       }
       return 0;
     };
-    assert.equal(code(() => applyNodePatch('json', node, { op: 'add' })), 400);
-    assert.equal(code(() => applyNodePatch('json', node, [{ op: 'remove', path: '/nope' }])), 422);
-    assert.equal(code(() => applyNodePatch('merge', node, [1])), 400);
-    assert.equal(code(() => applyNodePatch('strategic', node, 'x')), 400);
+    assert.equal(code(() => applyPatch('json', node, { op: 'add' }, NODE_STRATEGIES)), 400);
+    assert.equal(code(() => applyPatch('json', node, [{ op: 'remove', path: '/nope' }], NODE_STRATEGIES)), 422);
+    assert.equal(code(() => applyPatch('merge', node, [1], NODE_STRATEGIES)), 400);
+    assert.equal(code(() => applyPatch('strategic', node, 'x', NODE_STRATEGIES)), 400);
   });
 
-  it('keeps status on main-resource writes and spec on status writes', () => {
+  it('keeps status on main-resource writes of Nodes and spec on status writes', () => {
     const incoming = { metadata: { name: 'n1' }, spec: { podCIDR: 'changed' }, status: { conditions: [] } };
-    assert.deepEqual(scopeWrite('main', node, incoming), { ...incoming, status: node.status });
-    assert.deepEqual(scopeWrite('status', node, incoming), { ...incoming, spec: node.spec });
+    const context = (subresource: '' | 'status'): WriteContext => ({ subresource, version: 'v1', fieldValidation: 'Warn', warnings: [] });
+    assert.deepEqual(NODES.prepareUpdate(incoming, node, context('')), { ...incoming, status: node.status });
+    assert.deepEqual(NODES.prepareUpdate(incoming, node, context('status')), { ...incoming, spec: node.spec });
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { authenticate, authorize, parseTokenFile } from '../../lab/emulator/auth.ts';
+import { ANONYMOUS, authenticate, parseTokenFile } from '../../lab/emulator/auth.ts';
 import { subjectAltNames } from '../../lab/emulator/certificates.ts';
 import { controlAction } from '../../lab/emulator/control-api.ts';
 import { parseReadyLine } from '../../lab/emulator/control-client.ts';
@@ -9,11 +9,12 @@ import { formatIpv4, nthHost, nthSubnet, parseIpv4, parseIpv4Cidr } from '../../
 import type { JsonObject } from '../../lab/emulator/json.ts';
 import { hostPortURL, renderKubeconfig } from '../../lab/emulator/kubeconfig.ts';
 import { parseMainArgs } from '../../lab/emulator/main-args.ts';
-import { negotiate } from '../../lab/emulator/negotiation.ts';
-import { humanDuration, nodeCells } from '../../lab/emulator/node-table.ts';
+import { negotiate, negotiateDiscovery } from '../../lab/emulator/negotiation.ts';
+import { nodeCells } from '../../lab/emulator/node-table.ts';
 import { derivedPublicKey, realisticNode, seedNode } from '../../lab/emulator/nodes.ts';
 import { requestInfo } from '../../lab/emulator/request-info.ts';
 import { ApiError } from '../../lab/emulator/status.ts';
+import { humanDuration } from '../../lab/emulator/tables.ts';
 
 describe('realistic nodes', () => {
   it('weigh about 15 KB of compact JSON, with 50 images and 5 conditions', () => {
@@ -81,45 +82,59 @@ describe('heartbeats', () => {
   });
 });
 
-describe('auth', () => {
-  const users = parseTokenFile('# comment\ntok-1,admin,admin,"system:masters"\n\ntok-2,reader,reader\n');
-  it('reads kube static token files', () => assert.deepEqual([...users.keys()], ['tok-1', 'tok-2']));
-  it('authenticates bearer tokens, anonymous without one, 401 otherwise', () => {
-    assert.deepEqual(authenticate('Bearer tok-2', users), { kind: 'user', name: 'reader' });
-    assert.deepEqual(authenticate(undefined, users), { kind: 'anonymous' });
-    const bad = authenticate('Bearer nope', users);
-    assert.ok(bad instanceof ApiError && bad.code === 401 && bad.status.reason === 'Unauthorized');
-    const basic = authenticate('Basic dXNlcjpwYXNz', users);
-    assert.ok(basic instanceof ApiError && basic.code === 401);
+describe('authentication', () => {
+  const users = parseTokenFile('# comment\ntok-1,admin,admin,"system:masters,ops"\n\ntok-2,reader,reader-uid\n');
+  const noServiceAccounts = () => null;
+  it('reads kube static token files, groups included', () => {
+    assert.deepEqual([...users.keys()], ['tok-1', 'tok-2']);
+    assert.deepEqual(users.get('tok-1'), { name: 'admin', uid: 'admin', groups: ['system:masters', 'ops', 'system:authenticated'] });
   });
-  it('lets anonymous read only public paths, with RBAC-style 403 messages', () => {
-    const anonymous = { kind: 'anonymous' } as const;
-    assert.equal(authorize(anonymous, { path: '/version', verb: 'get' }), null);
-    assert.equal(authorize({ kind: 'user', name: 'x' }, { path: '/api/v1/nodes', verb: 'list', resource: 'nodes' }), null);
-    const denied = authorize(anonymous, { path: '/api/v1/nodes/n1', verb: 'get', resource: 'nodes', name: 'n1' });
-    assert.equal(denied?.code, 403);
-    assert.equal(
-      denied?.message,
-      'nodes "n1" is forbidden: User "system:anonymous" cannot get resource "nodes" in API group "" at the cluster scope',
-    );
-    assert.equal(authorize(anonymous, { path: '/api', verb: 'get' })?.code, 403);
+  it('authenticates bearer tokens, anonymous without one, 401 otherwise', () => {
+    assert.deepEqual(authenticate('Bearer tok-2', users, noServiceAccounts), { name: 'reader', uid: 'reader-uid', groups: ['system:authenticated'] });
+    assert.equal(authenticate(undefined, users, noServiceAccounts), ANONYMOUS);
+    const bad = authenticate('Bearer nope', users, noServiceAccounts);
+    assert.ok(bad instanceof ApiError && bad.code === 401 && bad.status.reason === 'Unauthorized');
+    const basic = authenticate('Basic dXNlcjpwYXNz', users, noServiceAccounts);
+    assert.ok(basic instanceof ApiError && basic.code === 401);
+    const account = { name: 'system:serviceaccount:ns:sa', uid: 'u', groups: [] };
+    assert.equal(authenticate('Bearer jwt', users, (token) => (token === 'jwt' ? account : null)), account);
   });
 });
 
 describe('request routing and negotiation', () => {
   const q = (text = '') => new URLSearchParams(text);
-  it('resolves kube verbs', () => {
-    assert.deepEqual(requestInfo('GET', '/api/v1/nodes', q()), { kind: 'nodes', verb: 'list' });
-    assert.deepEqual(requestInfo('GET', '/api/v1/nodes', q('watch=true')), { kind: 'nodes', verb: 'watch' });
-    assert.deepEqual(requestInfo('GET', '/api/v1/nodes', q('watch=1')), { kind: 'nodes', verb: 'watch' });
-    assert.deepEqual(requestInfo('POST', '/api/v1/nodes', q()), { kind: 'nodes', verb: 'create' });
-    assert.deepEqual(requestInfo('PATCH', '/api/v1/nodes/n1', q()), { kind: 'nodes', verb: 'patch', name: 'n1' });
-    assert.deepEqual(requestInfo('PUT', '/api/v1/nodes/n1/status', q()), { kind: 'nodes', verb: 'update', name: 'n1', subresource: 'status' });
-    assert.deepEqual(requestInfo('DELETE', '/api/v1/nodes/n1', q()), { kind: 'nodes', verb: 'delete', name: 'n1' });
-    assert.equal(requestInfo('DELETE', '/api/v1/nodes/n1/status', q()).kind, 'notAllowed');
-    assert.equal(requestInfo('GET', '/api/v1/nodes/n1/proxy', q()).kind, 'notFound');
-    assert.equal(requestInfo('GET', '/api/v1/nodes/%E0%A4%A', q()).kind, 'notFound');
-    assert.deepEqual(requestInfo('GET', '/version', q()), { kind: 'nonResource', path: '/version', verb: 'get' });
+  it('resolves kube verbs, groups, namespaces, names and subresources as RequestInfoFactory does', () => {
+    const resource = (verb: string, group: string, version: string, namespace: string, resource: string, name = '', subresource = '') => ({
+      kind: 'resource',
+      verb,
+      group,
+      version,
+      namespace,
+      resource,
+      name,
+      subresource,
+      tooDeep: false,
+    });
+    const cases: [string, string, string, object][] = [
+      ['GET', '/api/v1/nodes', '', resource('list', '', 'v1', '', 'nodes')],
+      ['GET', '/api/v1/nodes', 'watch=true', resource('watch', '', 'v1', '', 'nodes')],
+      ['GET', '/api/v1/nodes', 'watch=1', resource('watch', '', 'v1', '', 'nodes')],
+      ['POST', '/api/v1/nodes', '', resource('create', '', 'v1', '', 'nodes')],
+      ['PATCH', '/api/v1/nodes/n1', '', resource('patch', '', 'v1', '', 'nodes', 'n1')],
+      ['PUT', '/api/v1/nodes/n1/status', '', resource('update', '', 'v1', '', 'nodes', 'n1', 'status')],
+      ['DELETE', '/api/v1/nodes/n1', '', resource('delete', '', 'v1', '', 'nodes', 'n1')],
+      ['DELETE', '/api/v1/namespaces/ns/configmaps', '', resource('deletecollection', '', 'v1', 'ns', 'configmaps')],
+      ['GET', '/api/v1/namespaces/ns', '', resource('get', '', 'v1', 'ns', 'namespaces', 'ns')],
+      ['PUT', '/api/v1/namespaces/ns/status', '', resource('update', '', 'v1', 'ns', 'namespaces', 'ns', 'status')],
+      ['GET', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', 'watch=true&fieldSelector=metadata.name%3Dleader', resource('watch', 'coordination.k8s.io', 'v1', 'kube-system', 'leases', 'leader')],
+      ['POST', '/api/v1/namespaces/ns/serviceaccounts/sa/token', '', resource('create', '', 'v1', 'ns', 'serviceaccounts', 'sa', 'token')],
+      ['GET', '/apis/clusterwire.io/v1alpha1/peerslices', '', resource('list', 'clusterwire.io', 'v1alpha1', '', 'peerslices')],
+    ];
+    for (const [method, path, query, expected] of cases) assert.deepEqual(requestInfo(method, path, q(query)), expected, `${method} ${path}?${query}`);
+    assert.equal((requestInfo('GET', '/api/v1/nodes/n1/proxy/x', q()) as { tooDeep: boolean }).tooDeep, true);
+    for (const path of ['/version', '/api', '/api/v1', '/apis', '/apis/rbac.authorization.k8s.io', '/apis/rbac.authorization.k8s.io/v1', '/openapi/v3', '/api/v1/nodes/%E0%A4%A']) {
+      assert.deepEqual(requestInfo('GET', path, q()), { kind: 'nonResource', path, verb: 'get' });
+    }
   });
   it('negotiates JSON or Tables from Accept headers', () => {
     const kubectl = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
@@ -129,6 +144,14 @@ describe('request routing and negotiation', () => {
     assert.deepEqual(negotiate('application/json, */*', true), { kind: 'json' });
     assert.equal(negotiate('application/vnd.kubernetes.protobuf', true), null);
     assert.equal(negotiate('application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io', true), null);
+  });
+  it('negotiates aggregated discovery for kubectl, legacy discovery for others', () => {
+    const kubectl = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
+    assert.equal(negotiateDiscovery(kubectl), 'v2');
+    assert.equal(negotiateDiscovery('application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList'), 'v2beta1');
+    assert.equal(negotiateDiscovery('application/json'), 'legacy');
+    assert.equal(negotiateDiscovery(undefined), 'legacy');
+    assert.equal(negotiateDiscovery('application/vnd.kubernetes.protobuf'), null);
   });
 });
 
@@ -192,6 +215,8 @@ describe('standalone entry and control API', () => {
     assert.deepEqual(controlAction('POST', '/seed'), { kind: 'seed' });
     assert.deepEqual(controlAction('PATCH', '/nodes/n%2F1'), { kind: 'patchNode', name: 'n/1' });
     assert.deepEqual(controlAction('DELETE', '/heartbeats'), { kind: 'stopHeartbeats' });
+    assert.deepEqual(controlAction('PUT', '/objects/status'), { kind: 'updateObjectStatus' });
+    assert.deepEqual(controlAction('GET', '/requests'), { kind: 'requests' });
     assert.equal(controlAction('POST', '/nodes/n1'), null);
     assert.equal(controlAction('GET', '/nope'), null);
   });

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { JsonObject } from '../../lab/emulator/json.ts';
-import { nodeSelector, parseFieldSelector, parseLabelSelector } from '../../lab/emulator/selectors.ts';
+import { NODES } from '../../lab/emulator/core-types.ts';
+import { exactFieldValue, objectSelector, parseFieldSelector, parseLabelSelector } from '../../lab/emulator/selectors.ts';
+
+const nodeSelector = (labels: string, fields: string) => objectSelector(labels, fields, NODES.fields);
 
 const node = (name: string, labels: Record<string, string>, unschedulable = false): JsonObject => ({
   metadata: { name, labels },
@@ -58,15 +61,34 @@ describe('field selectors', () => {
   ];
   for (const [selector, expected] of cases) {
     it(`"${selector}" selects ${expected.join(',')}`, () => {
-      const predicate = parseFieldSelector(selector);
+      const predicate = parseFieldSelector(selector, NODES.fields);
       assert.ok(predicate);
       assert.deepEqual(names([a, b, c].filter(predicate)), expected);
     });
   }
 
+  it('selects any object by metadata.name and metadata.namespace, and only those without fields of its own', () => {
+    const maps = [
+      { metadata: { name: 'x', namespace: 'a' } },
+      { metadata: { name: 'y', namespace: 'a' } },
+      { metadata: { name: 'x', namespace: 'b' } },
+    ];
+    const predicate = parseFieldSelector('metadata.namespace=a,metadata.name!=y');
+    assert.ok(predicate);
+    assert.deepEqual(maps.filter(predicate), [maps[0]]);
+    assert.throws(() => parseFieldSelector('spec.unschedulable=true'), /field label not supported: spec.unschedulable/);
+  });
+
+  it('reads the name an exact metadata.name selector requires (what RBAC resourceNames see for a list)', () => {
+    assert.equal(exactFieldValue('metadata.name=lease-a', 'metadata.name'), 'lease-a');
+    assert.equal(exactFieldValue('spec.x=1,metadata.name==b', 'metadata.name'), 'b');
+    assert.equal(exactFieldValue('metadata.name!=b', 'metadata.name'), null);
+    assert.equal(exactFieldValue('', 'metadata.name'), null);
+  });
+
   it('rejects fields Nodes cannot be selected by, as the apiserver does', () => {
-    assert.throws(() => parseFieldSelector('status.phase=Running'), /field label not supported: status.phase/);
-    assert.throws(() => parseFieldSelector('metadata.name'), /invalid selector/);
+    assert.throws(() => parseFieldSelector('status.phase=Running', NODES.fields), /field label not supported: status.phase/);
+    assert.throws(() => parseFieldSelector('metadata.name', NODES.fields), /invalid selector/);
   });
 
   it('combines with a label selector', () => {

@@ -1,10 +1,12 @@
 import { decodeContinue, encodeContinue, nameAfter } from './continue-token.ts';
-import type { NodeRecord } from './node-record.ts';
-import type { NodeStore } from './node-store.ts';
-import type { NodePredicate } from './selectors.ts';
+import { namespaceSlice, type ObjectStore } from './object-store.ts';
+import type { ObjectRecord } from './object-record.ts';
+import type { ObjectPredicate } from './selectors.ts';
 import { errors } from './status.ts';
 
 export interface ListQuery {
+  /** '' lists every namespace (and cluster-scoped resources). */
+  namespace: string;
   /** '' (most recent), '0' (any) or a number, as sent. */
   resourceVersion: string;
   /** '', 'NotOlderThan' or 'Exact'. */
@@ -12,12 +14,12 @@ export interface ListQuery {
   /** null or 0: everything in one response. */
   limit: number | null;
   continueToken: string;
-  predicate: NodePredicate | null;
+  predicate: ObjectPredicate | null;
 }
 
 export interface ListPage {
   resourceVersion: number;
-  items: NodeRecord[];
+  items: ObjectRecord[];
   continueToken: string | null;
   /** Only without selectors, as kube-apiserver reports it. */
   remainingItemCount: number | null;
@@ -34,12 +36,14 @@ function parseResourceVersion(text: string): number {
 
 interface Source {
   resourceVersion: number;
-  records: NodeRecord[];
+  /** Every object of the resource, in key order. */
+  records: ObjectRecord[];
+  /** Continue position, relative to the list's scope (the namespace's keys or all keys). */
   start: string;
 }
 
 /** Which state a list reads, following the resourceVersion/resourceVersionMatch table of the API docs. */
-function listSource(store: NodeStore, query: ListQuery): Source {
+function listSource(store: ObjectStore, query: ListQuery): Source {
   if (query.continueToken !== '') {
     if (query.resourceVersion !== '' && query.resourceVersion !== '0') {
       throw errors.badRequest('specifying resource version is not allowed when using continue');
@@ -80,38 +84,40 @@ function listSource(store: NodeStore, query: ListQuery): Source {
   return { resourceVersion: rv, records, start: '' };
 }
 
-function firstAtOrAfter(records: NodeRecord[], start: string): number {
+function firstAtOrAfter(records: ObjectRecord[], start: string): number {
   let low = 0;
   let high = records.length;
   while (low < high) {
     const mid = (low + high) >>> 1;
-    if ((records[mid]?.name ?? '') < start) low = mid + 1;
+    if ((records[mid]?.key ?? '') < start) low = mid + 1;
     else high = mid;
   }
   return low;
 }
 
 /** One list response's content. Throws ApiError (400, 410, 504) as the apiserver would. */
-export function listNodes(store: NodeStore, query: ListQuery): ListPage {
+export function listObjects(store: ObjectStore, query: ListQuery): ListPage {
   const source = listSource(store, query);
-  const { records } = source;
-  const { predicate } = query;
+  const { namespace, predicate } = query;
+  // Keys are `namespace/name`; a namespaced list's continue keys are relative to `namespace/`, as etcd's are to the list prefix.
+  const scopePrefix = namespace === '' ? '' : `${namespace}/`;
+  const records = namespace === '' ? source.records : namespaceSlice(source.records, namespace, (record) => record.key);
   const limit = query.limit !== null && query.limit > 0 ? query.limit : Infinity;
-  const items: NodeRecord[] = [];
-  let index = source.start === '' ? 0 : firstAtOrAfter(records, source.start);
+  const items: ObjectRecord[] = [];
+  let index = source.start === '' ? 0 : firstAtOrAfter(records, scopePrefix + source.start);
   for (; index < records.length && items.length < limit; index++) {
-    const record = records[index] as NodeRecord;
+    const record = records[index] as ObjectRecord;
     if (predicate === null || predicate(record.object)) items.push(record);
   }
   if (index >= records.length) {
     return { resourceVersion: source.resourceVersion, items, continueToken: null, remainingItemCount: null };
   }
-  store.rememberSnapshot(source.resourceVersion, records);
-  const last = items[items.length - 1] as NodeRecord;
+  store.rememberSnapshot(source.resourceVersion, source.records);
+  const last = items[items.length - 1] as ObjectRecord;
   return {
     resourceVersion: source.resourceVersion,
     items,
-    continueToken: encodeContinue({ resourceVersion: source.resourceVersion, start: nameAfter(last.name) }),
+    continueToken: encodeContinue({ resourceVersion: source.resourceVersion, start: nameAfter(last.key.slice(scopePrefix.length)) }),
     remainingItemCount: predicate === null ? records.length - index : null,
   };
 }
