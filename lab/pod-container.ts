@@ -11,6 +11,8 @@ import type { PodmanContainer } from './podman-pod.ts';
 import { PODMAN_MACHINE_OPTIONS } from './podman.ts';
 
 const PODMAN_TIMEOUT_MS = 60_000;
+/** On every container run here, so that the exited leftovers of killed runs can be found. */
+const LAB_LABEL = 'io.clusterwire.lab';
 
 export interface PodContainer {
   readonly name: string;
@@ -49,7 +51,7 @@ export async function runPodContainer(name: string, image: string, container: Po
   // A container of this name can only be a leftover of a run that was killed.
   await handle.remove();
   try {
-    await podman(['run', '--detach', '--name', name, '--pull=never', ...PODMAN_MACHINE_OPTIONS, ...container.options, image, ...args]);
+    await podman(['run', '--detach', '--name', name, '--label', LAB_LABEL, '--pull=never', ...PODMAN_MACHINE_OPTIONS, ...container.options, image, ...args]);
   } catch (error) {
     // A failed `run` may leave a created container behind.
     await handle.remove().catch((cleanupError: unknown) => {
@@ -58,4 +60,16 @@ export async function runPodContainer(name: string, image: string, container: Po
     throw new Error(`starting container ${name} failed`, { cause: error });
   }
   return handle;
+}
+
+/**
+ * Removes lab containers that exited and were never removed: those of runs
+ * that were killed (the lab's own clean-up kills their processes, not the
+ * containers). Running ones belong to runs in progress and are left alone.
+ */
+export async function removeExitedLabContainers(): Promise<string[]> {
+  const { stdout } = await execCommand('podman', ['ps', '--all', '--filter', `label=${LAB_LABEL}`, '--filter', 'status=exited', '--format', '{{.Names}}'], { timeoutMs: PODMAN_TIMEOUT_MS });
+  const names = stdout.split('\n').filter((name) => name !== '');
+  for (const name of names) await execCommand('podman', ['rm', '--force', '--ignore', name], { timeoutMs: PODMAN_TIMEOUT_MS });
+  return names;
 }

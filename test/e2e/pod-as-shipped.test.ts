@@ -21,7 +21,7 @@ import { attemptAll } from '../../lab/attempt-all.ts';
 import { ensureClusterwireImage, type LabImage } from '../../lab/clusterwire-image.ts';
 import { createLab, type Lab, type LabNode } from '../../lab/lab.ts';
 import { DEFAULT_CLUSTERS } from '../../lab/lab-layout.ts';
-import { runPodContainer, type PodContainer } from '../../lab/pod-container.ts';
+import { removeExitedLabContainers, runPodContainer, type PodContainer } from '../../lab/pod-container.ts';
 import { memoryBytes, podmanContainer, type HttpProbe, type PodNode } from '../../lab/podman-pod.ts';
 import { CommandError, execCommand } from '../../src/process/exec.ts';
 import { findOne, hasKubectl, renderKustomization, type Manifest } from '../deploy/support/manifests.ts';
@@ -89,6 +89,8 @@ describe('the pod as shipped: the Dockerfile image run as deploy/local declares 
       configMapName = configMap.metadata?.name ?? '';
       shippedConfig = JSON.parse(configMap.data['clusters.json'] ?? '') as ClustersFile;
 
+      const leftovers = await removeExitedLabContainers();
+      if (leftovers.length > 0) t.diagnostic(`removed containers left by killed runs: ${leftovers.join(', ')}`);
       const built = performance.now();
       image = await ensureClusterwireImage((line) => t.diagnostic(line));
       t.diagnostic(

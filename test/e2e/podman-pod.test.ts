@@ -111,8 +111,7 @@ describe('podmanContainer: a DaemonSet container as podman run options', () => {
         ],
       },
       [
-        ...BASE_OPTIONS.slice(0, 8),
-        ...BASE_OPTIONS.slice(8),
+        ...BASE_OPTIONS,
         '-v', '/lab/configmap:/etc/config:ro',
         '-v', '/lab/secret:/etc/tokens:ro',
         '-v', '/lab/node/var/lib/keys:/var/lib/keys',
