@@ -216,8 +216,11 @@ describe('the pod as shipped: the Dockerfile image run as deploy/local declares 
         t.diagnostic(`peered and pinging both ways ${seconds(performance.now() - started)} after the node was added`);
 
         assert.match(await running.logs(), new RegExp(`"wgUserspaceClient":"${client}"`), 'the daemon ran with the client under test');
-        const stats = await execCommand('podman', ['stats', '--no-stream', '--format', '{{.MemUsage}}', running.name]);
-        t.diagnostic(`container memory (daemon and wireguard-go, 1 peer): ${stats.stdout.trim()}`);
+        const usage = await execCommand('podman', ['stats', '--no-stream', '--format', '{{.MemUsage}}', running.name]).then(
+          ({ stdout }) => stdout.trim(),
+          (error: unknown) => `unknown (${String(error)})`,
+        );
+        t.diagnostic(`container memory (daemon and wireguard-go, 1 peer): ${usage}`);
         assert.equal(await running.stop(), 0, 'SIGTERM: the daemon exits 0');
       } catch (error) {
         if (container) t.diagnostic(`container log:\n${(await container.logs().catch((e: unknown) => String(e))).split('\n').slice(-40).join('\n')}`);
