@@ -14,7 +14,7 @@ import { execCommand } from './process/exec.ts';
 import { buildHttpServer } from './server/http-server.ts';
 import { WireGuardDevices, type WireGuardBackend } from './wireguard/devices.ts';
 import { loadOrCreateDeviceKey, type DeviceKey } from './wireguard/keys.ts';
-import { DEFAULT_SOCKET_DIRECTORY } from './wireguard/uapi-client.ts';
+import { DEFAULT_SOCKET_DIRECTORY, UapiClient } from './wireguard/uapi-client.ts';
 import { spawnLauncher } from './wireguard/userspace-process.ts';
 import { WgToolClient } from './wireguard/wg-tool-client.ts';
 
@@ -25,6 +25,8 @@ export interface DaemonOptions {
   listen: { host: string; port: number };
   wgBackend: WireGuardBackend;
   wgUserspaceBinary: string;
+  /** How userspace devices are configured: over their UAPI socket, or with `wg` as kernel devices are. */
+  wgUserspaceClient: 'uapi' | 'wg';
   reconcileIntervalMs: number;
   watchBackoffCapMs: number;
   readyWatchGraceMs: number;
@@ -51,11 +53,17 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   for (const remote of config.remotes) keys.set(remote.name, await loadOrCreateDeviceKey(options.wgKeyPath, remote.deviceName));
 
   const peerings = new Map<string, RemotePeering>();
+  const wgTool = new WgToolClient(execCommand);
   const devices = new WireGuardDevices({
     backend: options.wgBackend,
     links: new IpLinks(execCommand),
-    kernelClient: new WgToolClient(execCommand),
-    userspace: { binary: options.wgUserspaceBinary, socketDirectory: DEFAULT_SOCKET_DIRECTORY, launch: spawnLauncher },
+    kernelClient: wgTool,
+    userspace: {
+      binary: options.wgUserspaceBinary,
+      socketDirectory: DEFAULT_SOCKET_DIRECTORY,
+      client: options.wgUserspaceClient === 'wg' ? wgTool : new UapiClient(DEFAULT_SOCKET_DIRECTORY),
+      launch: spawnLauncher,
+    },
     logger,
     onUserspaceRestart: (device) => peerings.get(device)?.checkDevice('process'),
   });

@@ -95,6 +95,17 @@ export const wgUserspaceBinaryFlag: FlagSpec<string> = {
   parse: nonEmpty,
 };
 
+export type WgUserspaceClient = 'uapi' | 'wg';
+
+export const wgUserspaceClientFlag: FlagSpec<WgUserspaceClient> = {
+  name: 'wg-userspace-client',
+  env: 'SWG_WG_USERSPACE_CLIENT',
+  valueName: 'client',
+  description: 'how userspace devices are configured: uapi = over their control socket, wg = with the wg tool, as kernel devices are (tests that path where the kernel has no WireGuard)',
+  defaultText: 'uapi',
+  parse: oneOf<WgUserspaceClient>(['uapi', 'wg']),
+};
+
 export const watchBackoffCapFlag: FlagSpec<number> = {
   name: 'watch-backoff-cap',
   env: 'SWG_WATCH_BACKOFF_CAP',

@@ -15,7 +15,9 @@ import {
   wgBackendFlag,
   wgKeyPathFlag,
   wgUserspaceBinaryFlag,
+  wgUserspaceClientFlag,
   type WgBackend,
+  type WgUserspaceClient,
 } from './daemon-flags.ts';
 import { ExitCode, type CliIO } from './io.ts';
 import type { ListenAddress } from './listen-address.ts';
@@ -29,6 +31,7 @@ export interface RunOptions {
   logLevel: LevelWithSilent;
   wgBackend: WgBackend;
   wgUserspaceBinary: string;
+  wgUserspaceClient: WgUserspaceClient;
   reconcileIntervalMs: number;
   watchBackoffCapMs: number;
   readyWatchGraceMs: number;
@@ -42,6 +45,7 @@ const flags = [
   logLevelFlag,
   wgBackendFlag,
   wgUserspaceBinaryFlag,
+  wgUserspaceClientFlag,
   reconcileIntervalFlag,
   watchBackoffCapFlag,
   readyWatchGraceFlag,
@@ -59,6 +63,7 @@ export const runCommand: CommandSpec<RunOptions> = {
     logLevel: read(logLevelFlag),
     wgBackend: read(wgBackendFlag),
     wgUserspaceBinary: read(wgUserspaceBinaryFlag),
+    wgUserspaceClient: read(wgUserspaceClientFlag),
     reconcileIntervalMs: read(reconcileIntervalFlag),
     watchBackoffCapMs: read(watchBackoffCapFlag),
     readyWatchGraceMs: read(readyWatchGraceFlag),
@@ -81,6 +86,7 @@ export async function runDaemon(options: RunOptions, io: CliIO): Promise<number>
     listen: options.listenAddress,
     wgBackend: options.wgBackend,
     wgUserspaceBinary: options.wgUserspaceBinary,
+    wgUserspaceClient: options.wgUserspaceClient,
     reconcileIntervalMs: options.reconcileIntervalMs,
     watchBackoffCapMs: options.watchBackoffCapMs,
     readyWatchGraceMs: options.readyWatchGraceMs,
@@ -112,6 +118,7 @@ function startupSummary(options: RunOptions, config: ClustersConfig) {
     listenAddress: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
     wgBackend: options.wgBackend,
     wgUserspaceBinary: options.wgUserspaceBinary,
+    wgUserspaceClient: options.wgUserspaceClient,
     wgKeyPath: options.wgKeyPath,
     reconcileIntervalMs: options.reconcileIntervalMs,
     remotes: config.remotes.map((remote) => ({

@@ -40,6 +40,12 @@ export interface EnsuredDevice {
 export interface UserspaceOptions {
   binary: string;
   socketDirectory: string;
+  /**
+   * Reads and configures the userspace devices; default: their UAPI sockets
+   * in socketDirectory. `WgToolClient` drives them with `wg`, as kernel
+   * devices are (-wg-userspace-client wg, docs/configuration.md).
+   */
+  client?: WireGuardClient;
   launch: Launcher;
   /** Backoff sleep between restarts; injected by tests. */
   sleep?: (ms: number) => Promise<void>;
@@ -75,14 +81,14 @@ const TX_QUEUE_LENGTH = 1000;
  */
 export class WireGuardDevices {
   readonly #options: WireGuardDevicesOptions;
-  readonly #uapi: UapiClient;
+  readonly #userspaceClient: WireGuardClient;
   readonly #userspace = new Map<string, UserspaceDevice>();
   readonly #known = new Set<string>();
   #kernelMissing = false;
 
   constructor(options: WireGuardDevicesOptions) {
     this.#options = options;
-    this.#uapi = new UapiClient(options.userspace.socketDirectory);
+    this.#userspaceClient = options.userspace.client ?? new UapiClient(options.userspace.socketDirectory);
   }
 
   /**
@@ -118,7 +124,7 @@ export class WireGuardDevices {
     const index = !created && link ? link.index : await this.#indexOf(spec.name);
 
     const publicKey = publicKeyOf(spec.privateKey);
-    const client = backend === 'kernel' ? this.#options.kernelClient : this.#uapi;
+    const client = backend === 'kernel' ? this.#options.kernelClient : this.#userspaceClient;
     const observed = await client.device(spec.name);
     const change = baseConfigChange(observed, spec.privateKey, publicKey, spec.listenPort);
     if (change.privateKey !== undefined || change.listenPort !== undefined) await client.configure(spec.name, change);
@@ -242,9 +248,9 @@ export class WireGuardDevices {
     tracked.spec = spec;
     tracked.config = applyDeviceChange(configuredFromObserved(observed, spec.privateKey), change);
     return {
-      device: (name) => this.#uapi.device(name),
+      device: (name) => this.#userspaceClient.device(name),
       configure: async (name, deviceChange) => {
-        await this.#uapi.configure(name, deviceChange);
+        await this.#userspaceClient.configure(name, deviceChange);
         tracked.config = applyDeviceChange(tracked.config, deviceChange);
       },
     };
@@ -256,7 +262,7 @@ export class WireGuardDevices {
     await this.#options.links.configure(name, linkSettings(entry.spec));
     const change = restoringChange(entry.config);
     try {
-      await this.#uapi.configure(name, change);
+      await this.#userspaceClient.configure(name, change);
     } catch (error) {
       throw new Error(`restoring ${change.peers.length} peers on restarted ${name} failed`, { cause: error });
     }

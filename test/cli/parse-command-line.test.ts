@@ -14,6 +14,7 @@ const DEFAULTS: RunOptions = {
   logLevel: 'info',
   wgBackend: 'auto',
   wgUserspaceBinary: 'wireguard-go',
+  wgUserspaceClient: 'uapi',
   reconcileIntervalMs: 30_000,
   watchBackoffCapMs: 30_000,
   readyWatchGraceMs: 60_000,
@@ -44,6 +45,7 @@ const FLAGS: [flag: string, env: string, text: string, option: Partial<RunOption
   ['log-level', 'SWG_LOG_LEVEL', 'debug', { logLevel: 'debug' }],
   ['wg-backend', 'SWG_WG_BACKEND', 'userspace', { wgBackend: 'userspace' }],
   ['wg-userspace-binary', 'WG_QUICK_USERSPACE_IMPLEMENTATION', '/usr/bin/boringtun', { wgUserspaceBinary: '/usr/bin/boringtun' }],
+  ['wg-userspace-client', 'SWG_WG_USERSPACE_CLIENT', 'wg', { wgUserspaceClient: 'wg' }],
   ['reconcile-interval', 'SWG_RECONCILE_INTERVAL', '1m30s', { reconcileIntervalMs: 90_000 }],
   ['watch-backoff-cap', 'SWG_WATCH_BACKOFF_CAP', '2s', { watchBackoffCapMs: 2_000 }],
   ['ready-watch-grace', 'SWG_READY_WATCH_GRACE', '10s', { readyWatchGraceMs: 10_000 }],
@@ -115,6 +117,7 @@ describe('usage errors: one line, what is wrong', () => {
     [['-reconcile-interval=10ms'], REQUIRED_ENV, 'invalid value "10ms" for flag -reconcile-interval: must be at least 100ms'],
     [[], { ...REQUIRED_ENV, SWG_LOG_LEVEL: 'verbose' }, 'invalid value "verbose" for SWG_LOG_LEVEL (-log-level): must be one of fatal, error, warn, info, debug, trace, silent'],
     [['-wg-backend', 'boringtun'], REQUIRED_ENV, 'invalid value "boringtun" for flag -wg-backend: must be one of kernel, userspace, auto'],
+    [['-wg-userspace-client', 'socket'], REQUIRED_ENV, 'invalid value "socket" for flag -wg-userspace-client: must be one of uapi, wg'],
     [['-listen-address', '7773'], REQUIRED_ENV, 'invalid value "7773" for flag -listen-address: missing port (e.g. :7773 or 127.0.0.1:7773)'],
     [['frobnicate'], REQUIRED_ENV, 'unknown command "frobnicate" (commands: run, validate, calico-ippools, cleanup, status, version; see clusterwire --help)'],
     [

@@ -6,6 +6,7 @@ import type { IDaemonSet } from 'kubernetes-models/apps/v1';
 import packageJson from '../../package.json' with { type: 'json' };
 import { parseCommandLine } from '../../src/cli/parse-command-line.ts';
 import { parseClustersConfigText } from '../../src/config/parse.ts';
+import { DEFAULT_SOCKET_DIRECTORY } from '../../src/wireguard/uapi-client.ts';
 import { findOne, hasKubectl, renderKustomization, type Manifest } from './support/manifests.ts';
 import { DEPLOY_DIR } from './support/repo.ts';
 
@@ -92,8 +93,29 @@ for (const target of TARGETS) {
       assert.equal(mountPathOf(container, volumes.find((v) => v.hostPath?.path === '/dev/net/tun')), '/dev/net/tun');
     });
 
-    test('it runs on every node, in the host network, with NET_ADMIN only', () => {
+    test('every path the daemon writes is on a writable volume; /tmp is in memory', () => {
+      assert.ok(container);
+      const env = containerEnv(container, SAMPLE_NODE);
+      const parsed = parseCommandLine(container.args ?? [], env);
+      assert.equal(parsed.name, 'run');
+      const { options } = parsed;
+      // Keys (and their .tmp files), wireguard-go's sockets and logs, and the
+      // key and batch files `wg` reads (os.tmpdir(), as Node computes it).
+      const written = [options.wgKeyPath, DEFAULT_SOCKET_DIRECTORY, env.TMPDIR ?? env.TMP ?? env.TEMP ?? '/tmp'];
+      for (const path of written) {
+        const mount = (container.volumeMounts ?? []).find((m) => path === m.mountPath || isUnder(path, m.mountPath));
+        const volume = volumes.find((v) => v.name === mount?.name);
+        assert.ok(mount && volume, `${path} is on a volume (the root filesystem is read-only)`);
+        assert.notEqual(mount.readOnly, true, `${path} is writable`);
+        assert.ok(volume.hostPath !== undefined || volume.emptyDir !== undefined, `${path} is on a hostPath or emptyDir volume, not ${Object.keys(volume).join(', ')}`);
+      }
+      const tmp = volumes.find((v) => v.name === (container.volumeMounts ?? []).find((m) => m.mountPath === '/tmp')?.name);
+      assert.deepEqual(tmp?.emptyDir, { medium: 'Memory', sizeLimit: '16Mi' }, 'a private key written for `wg` never reaches the node\'s disk');
+    });
+
+    test('it runs on every Linux node, in the host network, with NET_ADMIN only', () => {
       assert.ok(pod && container);
+      assert.deepEqual(pod.nodeSelector, { 'kubernetes.io/os': 'linux' });
       assert.equal(pod.hostNetwork, true);
       assert.equal(pod.dnsPolicy, 'ClusterFirstWithHostNet');
       assert.equal(pod.priorityClassName, 'system-node-critical');
@@ -108,7 +130,7 @@ for (const target of TARGETS) {
       assert.ok(container);
       assert.deepEqual(container.livenessProbe?.httpGet, { path: '/healthz', port: 'http' });
       assert.deepEqual(container.readinessProbe?.httpGet, { path: '/readyz', port: 'http' });
-      assert.deepEqual(container.resources, { requests: { cpu: '20m', memory: '128Mi' }, limits: { memory: '256Mi' } });
+      assert.deepEqual(container.resources, { requests: { cpu: '20m', memory: '256Mi' }, limits: { memory: '1Gi' } }, 'docs/install.md#memory-sizing (test/deploy/sizing.test.ts)');
       assert.match(container.image ?? '', new RegExp(`(^|/)clusterwire:${packageJson.version.replaceAll('.', '\\.')}$`), 'the image is the release of this version');
     });
   });

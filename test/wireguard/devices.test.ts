@@ -9,6 +9,8 @@ import { FakeLinks } from '../../src/ip/fake-links.ts';
 import { WireGuardDevices, type DeviceSpec, type WireGuardBackend } from '../../src/wireguard/devices.ts';
 import { FakeWireGuardClient } from '../../src/wireguard/fake-client.ts';
 import { generatePrivateKey, keyToHex, publicKeyOf } from '../../src/wireguard/keys.ts';
+import type { WireGuardClient } from '../../src/wireguard/types.ts';
+import { UapiClient } from '../../src/wireguard/uapi-client.ts';
 import type { Launcher } from '../../src/wireguard/userspace-process.ts';
 import { memoryLogger } from '../support/memory-logger.ts';
 
@@ -118,7 +120,7 @@ describe('WireGuardDevices (kernel backend, in memory)', () => {
 });
 
 /** A userspace world: the fake wireguard-go binary, with FakeLinks showing its tun link while it runs. */
-async function userspaceWorld(t: TestContext) {
+async function userspaceWorld(t: TestContext, client?: (socketDirectory: string) => WireGuardClient) {
   const directory = await mkdtemp(path.join(tmpdir(), 'cw-devices-'));
   t.after(() => rm(directory, { recursive: true, force: true }));
   const wg = new FakeWireGuardClient();
@@ -141,7 +143,7 @@ async function userspaceWorld(t: TestContext) {
     backend: 'auto',
     links,
     kernelClient: wg,
-    userspace: { binary: 'wireguard-go', socketDirectory: directory, launch, sleep: () => Promise.resolve() },
+    userspace: { binary: 'wireguard-go', socketDirectory: directory, client: client?.(directory), launch, sleep: () => Promise.resolve() },
     logger,
     onUserspaceRestart: (device) => restarts.push(device),
   });
@@ -191,6 +193,31 @@ describe('WireGuardDevices (userspace fallback, fake wireguard-go)', () => {
     assert.equal(second.created, false);
     assert.equal(second.index, first.index);
     assert.equal(pids.length, 1);
+  });
+
+  it('reads and configures its devices, restore included, through the client it is given (how -wg-userspace-client wg works)', async (t) => {
+    const calls: string[] = [];
+    const recording = (socketDirectory: string): WireGuardClient => {
+      const uapi = new UapiClient(socketDirectory);
+      return {
+        device: (name) => {
+          calls.push(`device ${name}`);
+          return uapi.device(name);
+        },
+        configure: (name, change) => {
+          calls.push(`configure ${name} ${change.peers.length} peers${change.privateKey === undefined ? '' : ', key'}`);
+          return uapi.configure(name, change);
+        },
+      };
+    };
+    const { devices, pids, restarts } = await userspaceWorld(t, recording);
+    const device = await devices.ensure(spec());
+    await device.client.configure('wg-c2', { peers: [{ publicKey: PEER, endpoint: '198.18.0.2:51820', replaceAllowedIPs: ['10.4.1.0/24'] }] });
+    process.kill(pids[0]!, 'SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (restarts.length === 0 && Date.now() < deadline) await delay(10);
+    assert.deepEqual(restarts, ['wg-c2']);
+    assert.deepEqual(calls, ['device wg-c2', 'configure wg-c2 0 peers, key', 'configure wg-c2 1 peers', 'configure wg-c2 1 peers, key']);
   });
 
   it('remove() stops the process it runs', async (t) => {
