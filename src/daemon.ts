@@ -60,7 +60,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     onUserspaceRestart: (device) => peerings.get(device)?.checkDevice('process'),
   });
   try {
-    await devices.removeOwnedLinks(config.remotes.map((r) => r.name));
+    await devices.removeOwnedLinks(config.remotes.map((r) => ({ remote: r.name, device: r.deviceName })));
   } catch (error) {
     // Garbage is worth a warning, not an outage: the configured remotes do not depend on it.
     logger.warn({ err: error }, 'removing links of remotes no longer configured failed');
