@@ -44,11 +44,12 @@ test('validate warns on stderr about a plain-http CA URL without a pin, and stil
   );
 });
 
-test('validate: no warning for a pinned http CA URL', async () => {
+test('validate: no warning for a pinned http CA URL; the summary shows the pin', async () => {
   const pin = Array.from({ length: 32 }, () => 'AB').join(':');
-  const { code, err } = await validate(remote({ remoteCAURL: 'http://kube-ca-cert.c2.example', remoteCASHA256: pin }));
+  const { code, out, err } = await validate(remote({ remoteCAURL: 'http://kube-ca-cert.c2.example', remoteCASHA256: pin.toLowerCase() }));
   assert.equal(code, 0);
   assert.equal(err, '');
+  assert.match(out, new RegExp(`access +API https://lb\\.c2\\.example:6443, CA from http://kube-ca-cert\\.c2\\.example \\(pinned, SHA-256 ${pin}\\), token file /etc/clusterwire/tokens/c2\\.token\n`));
 });
 
 test('validate refuses a token file in the key directory: the default -wg-key-path, or the one given', async () => {
