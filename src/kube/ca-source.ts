@@ -18,11 +18,8 @@ export interface CASource {
   readonly description: string;
 }
 
-export interface CAReload {
-  pem: string | null;
-  /** How `pem` was obtained, for the error when it is unchanged: `re-fetched`, `not re-fetched: …`. */
-  note: string;
-}
+/** The CA to retry with: fetched again, or the current one and why it was not. */
+export type CAReload = { pem: string | null; refetched: true } | { pem: string | null; refetched: false; why: string };
 
 /** Fetches a CA bundle over plain http or https (verified with the default trust store). */
 export type FetchCA = (url: string) => Promise<string>;
@@ -68,7 +65,7 @@ export function caSource(setting: CASetting, options: CASourceOptions = {}): CAS
 }
 
 function fixedCA(pem: string | null, description: string): CASource {
-  return { current: () => Promise.resolve(pem), reload: () => Promise.resolve({ pem, note: 'it cannot change' }), description };
+  return { current: () => Promise.resolve(pem), reload: () => Promise.resolve({ pem, refetched: false, why: 'it cannot change' }), description };
 }
 
 /** Loads lazily and shares one load among concurrent callers; reloads on request, rate-limited. */
@@ -98,8 +95,8 @@ class ReloadableCA implements CASource {
     const now = this.#now();
     const last = this.#lastReloadAt;
     if (last !== null && now - last < CA_RELOAD_INTERVAL_MS) {
-      const note = `not re-fetched: the last re-fetch was ${Math.round((now - last) / 1000)} s ago, and there is at most one per ${CA_RELOAD_INTERVAL_MS / 1000} s`;
-      return this.current().then((pem) => ({ pem, note }));
+      const why = `the last re-fetch was ${Math.round((now - last) / 1000)} s ago, and there is at most one per ${CA_RELOAD_INTERVAL_MS / 1000} s`;
+      return this.current().then((pem) => ({ pem, refetched: false, why }));
     }
     this.#lastReloadAt = now;
     this.#reloading = this.#reloadNow().finally(() => {
@@ -123,7 +120,7 @@ class ReloadableCA implements CASource {
     const pem = await this.#load();
     this.#generation += 1;
     this.#pem = Promise.resolve(pem);
-    return { pem, note: 're-fetched' };
+    return { pem, refetched: true };
   }
 }
 

@@ -178,7 +178,7 @@ class HttpKubeClient implements KubeClient {
         caRetried = true;
         const reload = await this.#reloadCA(id);
         if (reload.pem !== ca) continue;
-        throw failed(`${reload.note}, unchanged`);
+        throw failed(reload.refetched ? 're-fetched, unchanged' : `not re-fetched: ${reload.why}`);
       }
       this.#count(request.method, String(response.status));
       if (response.status < 200 || response.status > 299) {
