@@ -13,7 +13,7 @@ import { RemotePeering } from './peering/remote-peering.ts';
 import { execCommand } from './process/exec.ts';
 import { buildHttpServer } from './server/http-server.ts';
 import { WireGuardDevices, type WireGuardBackend } from './wireguard/devices.ts';
-import { loadOrCreateDeviceKey, type DeviceKey } from './wireguard/keys.ts';
+import { loadOrCreateDeviceKey, prepareKeyDirectory, type DeviceKey } from './wireguard/keys.ts';
 import { DEFAULT_SOCKET_DIRECTORY, UapiClient } from './wireguard/uapi-client.ts';
 import { spawnLauncher } from './wireguard/userspace-process.ts';
 import { WgToolClient } from './wireguard/wg-tool-client.ts';
@@ -49,6 +49,13 @@ export interface RunningDaemon {
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const { config, logger } = options;
   const metrics = createMetrics();
+  const keyDirectory = await prepareKeyDirectory(options.wgKeyPath);
+  if (keyDirectory.previousMode !== null) {
+    logger.warn({ directory: options.wgKeyPath, mode: keyDirectory.previousMode.toString(8) }, 'the key directory was not private: set it to 0700');
+  }
+  if (keyDirectory.removedTemporaryFiles.length > 0) {
+    logger.info({ directory: options.wgKeyPath, files: keyDirectory.removedTemporaryFiles }, 'removed temporary key files an interrupted start left');
+  }
   const keys = new Map<string, DeviceKey>();
   for (const remote of config.remotes) keys.set(remote.name, await loadOrCreateDeviceKey(options.wgKeyPath, remote.deviceName));
 
@@ -68,7 +75,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     onUserspaceRestart: (device) => peerings.get(device)?.checkDevice('process'),
   });
   try {
-    await devices.removeOwnedLinks(config.remotes.map((r) => r.name));
+    await devices.removeOwnedLinks(config.remotes.map((r) => ({ remote: r.name, device: r.deviceName })));
   } catch (error) {
     // Garbage is worth a warning, not an outage: the configured remotes do not depend on it.
     logger.warn({ err: error }, 'removing links of remotes no longer configured failed');

@@ -27,5 +27,5 @@ function describeRemote(remote: RemoteCluster): string[] {
 function describeAccess(access: RemoteAccess): string {
   return access.kind === 'kubeconfig'
     ? `kubeconfig ${access.path}`
-    : `API ${access.apiURL}, CA from ${access.caURL}, token file ${access.tokenPath}`;
+    : `API ${access.apiURL}, CA from ${access.caURL}${access.caSHA256 === undefined ? '' : ` (pinned, SHA-256 ${access.caSHA256})`}, token file ${access.tokenPath}`;
 }

@@ -1,8 +1,11 @@
 import type { LevelWithSilent } from 'pino';
+import { ClustersConfigError } from '../config/issue.ts';
 import { loadClustersConfig } from '../config/load.ts';
 import type { ClustersConfig } from '../config/types.ts';
+import { configWarnings } from '../config/warnings.ts';
 import { startDaemon } from '../daemon.ts';
 import { createLogger } from '../log.ts';
+import { execCommand } from '../process/exec.ts';
 import type { CommandSpec } from './command-spec.ts';
 import {
   clustersConfigFlag,
@@ -21,6 +24,7 @@ import {
 } from './daemon-flags.ts';
 import { ExitCode, type CliIO } from './io.ts';
 import type { ListenAddress } from './listen-address.ts';
+import { nodeIssues } from './node-checks.ts';
 
 /** Everything the daemon is started with, from flags and environment (SPEC §1). */
 export interface RunOptions {
@@ -79,6 +83,10 @@ export async function runDaemon(options: RunOptions, io: CliIO): Promise<number>
   const config = await loadClustersConfig(options.clustersConfigPath);
   const logger = createLogger(options.logLevel, io.stdout);
   logger.info(startupSummary(options, config), `starting: node ${options.nodeName}, ${config.remotes.length} remote cluster(s)`);
+  for (const warning of configWarnings(config)) logger.warn({ field: warning.path }, warning.message);
+  // Before anything is touched: a refusal here leaves the node as it was.
+  const refusals = await nodeIssues(config, options.wgKeyPath, execCommand);
+  if (refusals.length > 0) throw new ClustersConfigError(`${options.clustersConfigPath}, checked on this node,`, refusals);
   const daemon = await startDaemon({
     config,
     nodeName: options.nodeName,

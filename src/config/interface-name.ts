@@ -17,12 +17,28 @@ export function interfaceNameBytes(name: string): number {
   return Buffer.byteLength(name, 'utf8');
 }
 
-/** Why the kernel would refuse `name` as an interface name (its dev_valid_name), or null. */
+/**
+ * Why `name` cannot be one of our interface names, or null. Stricter than
+ * the kernel (its dev_valid_name refuses only '/', ':' and whitespace): the
+ * name is written into `ip -batch` lines, where `#` starts a comment (so
+ * `eth0#x` would flush eth0's addresses), and into argument lists, where a
+ * leading '-' reads as an option.
+ */
 export function interfaceNameProblem(name: string): string | null {
   const bytes = interfaceNameBytes(name);
   if (bytes === 0) return 'an interface name must not be empty';
   if (bytes > MAX_INTERFACE_NAME_BYTES) return `'${name}' is ${bytes} bytes; ${IFNAMSIZ_NOTE}`;
   if (name === '.' || name === '..') return `'${name}' is not allowed as an interface name`;
-  if (/[/:\s]/.test(name)) return `'${name}' contains '/', ':' or whitespace, which Linux does not allow in interface names`;
+  const others = [...new Set(name.replaceAll(/[A-Za-z0-9_.-]/g, ''))];
+  if (others.length > 0) {
+    const found = others.map((character) => `'${JSON.stringify(character).slice(1, -1)}'`).join(', ');
+    return `'${name}' contains ${found}: an interface name may only have letters, digits, '_', '.' and '-'`;
+  }
+  if (name.startsWith('-')) return `'${name}' starts with '-', which ip would read as an option`;
   return null;
+}
+
+/** True for a name `interfaceNameProblem` accepts: safe to write into `ip` commands and batches. */
+export function isSafeInterfaceName(name: string): boolean {
+  return interfaceNameProblem(name) === null;
 }

@@ -54,6 +54,14 @@ function resolveRemote(fields: LenientFields<RemoteFields>, index: number): { re
 
   const access = resolveAccess(fields);
   if (typeof access === 'string') issues.push(issueAt(['remotes', index], access));
+  if (values.remoteCASHA256 !== undefined && typeof access === 'object' && access.kind === 'kubeconfig') {
+    issues.push(
+      issueAt(
+        at('remoteCASHA256'),
+        "pins the CA fetched from remoteCAURL, but this remote uses kubeConfigPath, whose CA comes from the kubeconfig: remove remoteCASHA256, or use remoteCAURL instead of kubeConfigPath",
+      ),
+    );
+  }
 
   const subnets = mergeSubnets(fields, index);
   const noSubnetField = !fields.invalid.has('podSubnet') && !fields.invalid.has('podSubnets');
@@ -99,7 +107,8 @@ function resolveAccess({ values, invalid }: LenientFields<RemoteFields>): Remote
   }
   const { remoteAPIURL: apiURL, remoteCAURL: caURL, remoteSATokenPath: tokenPath } = values;
   if (apiURL === undefined || caURL === undefined || tokenPath === undefined) return undefined; // an invalid one, reported on its own
-  return { kind: 'token', apiURL, caURL, tokenPath };
+  const pin = values.remoteCASHA256;
+  return { kind: 'token', apiURL, caURL, tokenPath, ...(pin === undefined ? {} : { caSHA256: pin }) };
 }
 
 /** `podSubnet` then `podSubnets`; the same block given twice is kept once. */

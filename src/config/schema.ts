@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { parseCidr, type Cidr } from '../net/cidr.ts';
 import { annotationDomainProblem, clusterNameProblem } from './dns-names.ts';
 import { parseGoDuration } from './duration.ts';
+import { caFingerprint } from './ca-fingerprint.ts';
 import { interfaceNameProblem } from './interface-name.ts';
 import { showValue, type JsonPath } from './issue.ts';
+import { podSubnetProblem } from './pod-subnet.ts';
 
 /**
  * The JSON format of SPEC §2 (semaphore-wireguard's, plus extensions), field
@@ -56,9 +58,17 @@ function url(value: string, protocols: readonly string[], why: string): FieldRes
   return ok(value);
 }
 
-function cidr(value: string): FieldResult<Cidr> {
+function podSubnet(value: string): FieldResult<Cidr> {
   const parsed = parseCidr(value);
-  return parsed.ok ? ok(parsed.cidr) : fail(`${showValue(value)} is not a valid CIDR: ${parsed.reason}`);
+  if (!parsed.ok) return fail(`${showValue(value)} is not a valid CIDR: ${parsed.reason}`);
+  return fromProblem(parsed.cidr, podSubnetProblem(parsed.cidr, value));
+}
+
+function fingerprint(value: string): FieldResult<string> {
+  const normalised = caFingerprint(value);
+  return normalised === null
+    ? fail(`${showValue(value)} is not a SHA-256 fingerprint: write 64 hex digits, optionally in colon-separated pairs, as \`openssl x509 -noout -fingerprint -sha256\` prints them after '='`)
+    : ok(normalised);
 }
 
 /** A Go duration string or a number of nanoseconds (how Go's encoding/json writes a Duration). */
@@ -100,10 +110,11 @@ const remoteShape = {
   name: clusterName,
   remoteAPIURL: optionalText((value) => url(value, ['https:'], 'the service account token is sent to it')),
   remoteCAURL: optionalText((value) => url(value, ['https:', 'http:'], 'the CA is fetched from it')),
+  remoteCASHA256: optionalText(fingerprint),
   remoteSATokenPath: optionalText(filePath),
   kubeConfigPath: optionalText(filePath),
-  podSubnet: optionalText(cidr),
-  podSubnets: z.array(field(z.string(), cidr)).optional(),
+  podSubnet: optionalText(podSubnet),
+  podSubnets: z.array(field(z.string(), podSubnet)).optional(),
   wgDeviceMTU: field(z.number(), (value) => integerIn(value, MIN_MTU, MAX_MTU, 'the MTU')).default(DEFAULT_MTU),
   wgListenPort: field(z.number(), (value) => integerIn(value, 1, 65535, 'a listen port')).default(DEFAULT_LISTEN_PORT),
   resyncPeriod: field(z.unknown(), (value) => {

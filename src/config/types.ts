@@ -19,7 +19,14 @@ export interface LocalCluster {
 /** How to reach a remote apiserver: a kubeconfig, or API URL + CA URL + token file. */
 export type RemoteAccess =
   | { kind: 'kubeconfig'; path: string }
-  | { kind: 'token'; apiURL: string; caURL: string; tokenPath: string };
+  | {
+      kind: 'token';
+      apiURL: string;
+      caURL: string;
+      tokenPath: string;
+      /** `remoteCASHA256` as openssl prints it (`AB:CD:…`); absent when the CA is not pinned. */
+      caSHA256?: string;
+    };
 
 export interface RemoteCluster {
   name: string;

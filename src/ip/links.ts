@@ -1,3 +1,4 @@
+import { isSafeInterfaceName } from '../config/interface-name.ts';
 import { CommandError, type Runner } from '../process/exec.ts';
 
 /** A network link as `ip -d -j link show` reports it, reduced to what we use. */
@@ -49,10 +50,20 @@ export function ownedLinks(links: readonly Link[]): Link[] {
   return links.filter((link) => linkOwner(link) !== null);
 }
 
-/** Links we own whose remote is not among `remotes`: garbage (SPEC §3.9). */
-export function staleLinks(links: readonly Link[], remotes: readonly string[]): Link[] {
-  const configured = new Set(remotes);
-  return ownedLinks(links).filter((link) => !configured.has(linkOwner(link)!));
+/** A configured remote and the name of its device. */
+export interface RemoteDevice {
+  remote: string;
+  device: string;
+}
+
+/**
+ * Links we own that are not a configured (remote, device) pair: garbage
+ * (docs/how-it-works.md). Matching the remote alone would keep the old
+ * link of a renamed device, which still holds the remote's UDP port.
+ */
+export function staleLinks(links: readonly Link[], configured: readonly RemoteDevice[]): Link[] {
+  const pairs = new Set(configured.map(({ remote, device }) => JSON.stringify([remote, device])));
+  return ownedLinks(links).filter((link) => !pairs.has(JSON.stringify([linkOwner(link), link.name])));
 }
 
 /**
@@ -88,8 +99,14 @@ export function parseIpLinks(json: string): Link[] {
   }));
 }
 
-/** The `ip -batch` text that brings a link to its settings. */
+/**
+ * The `ip -batch` text that brings a link to its settings. The config
+ * already refuses such names; this guards the batch itself, where `#`
+ * starts a comment and a space splits arguments (`eth0#x` would flush eth0).
+ */
 export function linkSetupBatch(name: string, settings: LinkSettings): string {
+  if (!isSafeInterfaceName(name)) throw new Error(`refusing to write an ip batch for link name ${JSON.stringify(name)}: only letters, digits, '_', '.' and '-' are safe there`);
+  if (!/^[A-Za-z0-9_.:-]+$/.test(settings.alias)) throw new Error(`refusing to write an ip batch with alias ${JSON.stringify(settings.alias)}`);
   return [
     `link set dev ${name} alias ${settings.alias} mtu ${settings.mtu} txqueuelen ${settings.txQueueLength}`,
     // Addresses have no use on the link (routes point at it) and may confuse

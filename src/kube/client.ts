@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Counter } from 'prom-client';
 import type { RemoteAccess } from '../config/types.ts';
-import { caSource, type CASource, type FetchCA } from './ca-source.ts';
+import { caSource, isCARotationError, type CASource, type CAReload, type FetchCA } from './ca-source.ts';
 import { tokenAccessSettings, type ConnectionSettings, type PemSource } from './connection-settings.ts';
 import { httpsTransport, isTlsVerificationError, type HttpResponse, type HttpTransport, type TransportFactory } from './http-transport.ts';
 import { errorFromResponse, KubeRequestError, type RequestIdentity } from './kube-request-error.ts';
@@ -54,6 +54,8 @@ export interface KubeClientOptions {
   requestTimeoutMs?: number;
   transport?: TransportFactory;
   fetchCA?: FetchCA;
+  /** The clock of the CA re-fetch rate limit. */
+  now?: () => number;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -63,7 +65,7 @@ const MAX_BODY_BYTES = 256 * 1024 * 1024;
 export function createKubeClient(options: KubeClientOptions): KubeClient {
   let ca: CASource;
   try {
-    ca = caSource(options.settings.ca, options.fetchCA);
+    ca = caSource(options.settings.ca, { fetchCA: options.fetchCA, now: options.now });
   } catch (cause) {
     throw new Error(`cluster ${options.cluster}: ${(cause as Error).message} (${options.settings.origin})`, { cause });
   }
@@ -73,8 +75,11 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
 /**
  * Credentials are handled here, once, for every request: the token file is
  * checked before each request and re-read after a 401 (then one retry); the
- * CA is loaded once and reloaded after a verification failure (then one
- * retry). Verification itself is never turned off.
+ * CA is loaded once and reloaded after a verification failure that a CA
+ * rotation causes, at most once a minute (then one retry): whoever answers
+ * the CA URL picks the CA the token is then sent under, so it gets no
+ * chance on a hostname mismatch and no rapid retries. Verification itself
+ * is never turned off.
  */
 class HttpKubeClient implements KubeClient {
   readonly cluster: string;
@@ -165,18 +170,15 @@ class HttpKubeClient implements KubeClient {
         response = await transport.send({ method: request.method, url, headers, body, signal });
       } catch (err) {
         this.#count(request.method, '<error>');
-        if (!caRetried && isTlsVerificationError(err)) {
-          caRetried = true;
-          if ((await this.#reloadCA(id)) !== ca) continue;
-          throw new KubeRequestError(
-            id,
-            null,
-            null,
-            `TLS verification of ${this.#server.host} failed against ${this.#ca.description} (reloaded, unchanged): ${(err as Error).message}`,
-            err,
-          );
-        }
-        throw new KubeRequestError(id, null, null, (err as Error).message, err);
+        if (!isTlsVerificationError(err)) throw new KubeRequestError(id, null, null, (err as Error).message, err);
+        const failed = (why: string) =>
+          new KubeRequestError(id, null, null, `TLS verification of ${this.#server.host} failed against ${this.#ca.description} (${why}): ${(err as Error).message}`, err);
+        if (!isCARotationError(err)) throw failed('not a CA change, so the CA is not fetched again');
+        if (caRetried) throw failed('also with the CA fetched again');
+        caRetried = true;
+        const reload = await this.#reloadCA(id);
+        if (reload.pem !== ca) continue;
+        throw failed(reload.refetched ? 're-fetched, unchanged' : `not re-fetched: ${reload.why}`);
       }
       this.#count(request.method, String(response.status));
       if (response.status < 200 || response.status > 299) {
@@ -199,7 +201,7 @@ class HttpKubeClient implements KubeClient {
     }
   }
 
-  async #reloadCA(id: RequestIdentity): Promise<string | null> {
+  async #reloadCA(id: RequestIdentity): Promise<CAReload> {
     try {
       return await this.#ca.reload();
     } catch (cause) {

@@ -4,7 +4,11 @@ import type { RemoteAccess } from '../config/types.ts';
 export type PemSource = { kind: 'inline'; pem: string } | { kind: 'file'; path: string };
 
 /** Where the apiserver's CA comes from; `system` means Node's default trust store. */
-export type CASetting = PemSource | { kind: 'url'; url: string } | { kind: 'system' };
+export type CASetting =
+  | PemSource
+  /** `sha256`: the pinned certificate's fingerprint as openssl prints it (`remoteCASHA256`). */
+  | { kind: 'url'; url: string; sha256?: string }
+  | { kind: 'system' };
 
 /** How requests authenticate with a bearer token, if at all. */
 export type TokenSetting = { kind: 'none' } | { kind: 'static'; token: string } | { kind: 'file'; path: string };
@@ -26,11 +30,11 @@ export interface ConnectionSettings {
   origin: string;
 }
 
-/** A remote reached by API URL, CA URL and service-account token file (SPEC §2). */
+/** A remote reached by API URL, CA URL and service-account token file (docs/configuration.md). */
 export function tokenAccessSettings(access: Extract<RemoteAccess, { kind: 'token' }>): ConnectionSettings {
   return {
     server: requireHttps(access.apiURL, 'remoteAPIURL'),
-    ca: { kind: 'url', url: access.caURL },
+    ca: { kind: 'url', url: access.caURL, ...(access.caSHA256 === undefined ? {} : { sha256: access.caSHA256 }) },
     token: { kind: 'file', path: access.tokenPath },
     clientCertificate: null,
     tlsServerName: null,

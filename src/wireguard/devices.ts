@@ -1,5 +1,5 @@
 import type { Logger } from '../log.ts';
-import { isKernelWireGuardMissing, ownerAlias, staleLinks, type LinkSettings, type Links } from '../ip/links.ts';
+import { isKernelWireGuardMissing, ownerAlias, staleLinks, type RemoteDevice, type LinkSettings, type Links } from '../ip/links.ts';
 import {
   applyDeviceChange,
   configuredFromObserved,
@@ -152,13 +152,14 @@ export class WireGuardDevices {
   }
 
   /**
-   * Removes the links we own whose remote is not in `remotes` (garbage,
-   * SPEC §3.9; `cleanup` passes none). Tries every one, then reports failures.
+   * Removes the links we own that are not one of the `configured` devices
+   * (garbage, docs/how-it-works.md; `cleanup` passes none). Tries every
+   * one, then reports failures.
    */
-  async removeOwnedLinks(remotes: readonly string[]): Promise<string[]> {
+  async removeOwnedLinks(configured: readonly RemoteDevice[]): Promise<string[]> {
     const removed: string[] = [];
     const failures: Error[] = [];
-    for (const link of staleLinks(await this.#options.links.list(), remotes)) {
+    for (const link of staleLinks(await this.#options.links.list(), configured)) {
       try {
         if (await this.remove(link.name)) removed.push(link.name);
       } catch (error) {

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 const KEY_BYTES = 32;
@@ -61,6 +61,47 @@ export function keyFilePath(directory: string, device: string): string {
   return path.join(directory, `${device}.key`);
 }
 
+const DIRECTORY_MODE = 0o700;
+
+/** What `prepareKeyDirectory` found and changed, for the start-up log. */
+export interface KeyDirectoryReport {
+  /** The directory did not exist and was created. */
+  created: boolean;
+  /** Its permission bits before they were set to 0700, or null when they already were. */
+  previousMode: number | null;
+  /** Names of temporary key files that an interrupted key creation left behind, now removed. */
+  removedTemporaryFiles: string[];
+}
+
+/**
+ * Makes the key directory private before keys are read or written: created
+ * 0700 when absent, set to 0700 when it exists with another mode (a hostPath
+ * the kubelet or an operator created), and cleared of the temporary files a
+ * kill -9 during key creation leaves (each holds an unused private key).
+ * Only names of our own pattern are removed.
+ */
+export async function prepareKeyDirectory(directory: string): Promise<KeyDirectoryReport> {
+  try {
+    const created = (await mkdir(directory, { recursive: true, mode: DIRECTORY_MODE })) !== undefined;
+    const mode = (await stat(directory)).mode & 0o777;
+    if (mode !== DIRECTORY_MODE) await chmod(directory, DIRECTORY_MODE);
+    const leftovers = (await readdir(directory, { withFileTypes: true })).filter((entry) => entry.isFile() && isTemporaryKeyFileName(entry.name));
+    for (const entry of leftovers) await unlink(path.join(directory, entry.name));
+    return { created, previousMode: mode === DIRECTORY_MODE ? null : mode, removedTemporaryFiles: leftovers.map((entry) => entry.name) };
+  } catch (cause) {
+    throw new Error(`preparing the WireGuard key directory ${directory} failed`, { cause });
+  }
+}
+
+/** `<device>.key.<pid>-<8 hex>.tmp`: the temporary file `writeKeyFileOnce` links into place. */
+function temporaryKeyFile(file: string): string {
+  return `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+}
+
+export function isTemporaryKeyFileName(name: string): boolean {
+  return /^.+\.key\.\d+-[0-9a-f]{8}\.tmp$/.test(name);
+}
+
 /**
  * Loads the private key of a device, generating it when the file is absent.
  * A present but malformed file is an error and is never overwritten: the
@@ -111,7 +152,7 @@ async function readExistingKeyFile(file: string): Promise<string> {
  * an existing one. Returns false when the file already existed.
  */
 async function writeKeyFileOnce(file: string, privateKey: string): Promise<boolean> {
-  const temporary = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  const temporary = temporaryKeyFile(file);
   const handle = await open(temporary, 'wx', 0o600);
   try {
     await handle.writeFile(`${privateKey}\n`);

@@ -42,8 +42,16 @@ export function uapiSetRequest(change: DeviceChange): string | null {
  */
 export function uapiErrno(response: string): number {
   const match = /(?:^|\n)errno=(-?\d+)\n\n$/.exec(response);
-  if (!match) throw new Error(`UAPI response does not end with errno: ${JSON.stringify(response.slice(-80))}`);
+  if (!match) throw new Error(`UAPI response does not end with errno (${describeResponse(response)})`);
   return Number(match[1]);
+}
+
+/**
+ * A response's shape without its content: a `get` response holds the
+ * private key, so errors and logs never quote a byte of one.
+ */
+function describeResponse(response: string): string {
+  return `${response.length} characters, ${response.split('\n').length - 1} line breaks`;
 }
 
 /** `-22` → `EINVAL (22)`, for error messages. */
@@ -62,10 +70,10 @@ export function parseUapiGet(device: string, response: string): ObservedDevice {
   let listenPort = 0;
   const peers: ObservedPeer[] = [];
   let peer: ObservedPeer | null = null;
-  for (const line of response.split('\n')) {
+  for (const [index, line] of response.split('\n').entries()) {
     if (line === '') continue;
     const equals = line.indexOf('=');
-    if (equals < 0) throw new Error(`UAPI get on ${device}: malformed line ${JSON.stringify(line)}`);
+    if (equals < 0) throw new Error(`UAPI get on ${device}: line ${index + 1} has no '=' (${line.length} characters)`);
     const key = line.slice(0, equals);
     const value = line.slice(equals + 1);
     if (key === 'public_key') {
@@ -81,15 +89,15 @@ export function parseUapiGet(device: string, response: string): ObservedDevice {
       peers.push(peer);
     } else if (peer === null) {
       if (key === 'private_key') publicKey = publicKeyOf(keyFromHex(value));
-      else if (key === 'listen_port') listenPort = parseCount(device, line, value);
+      else if (key === 'listen_port') listenPort = parseCount(device, key, value);
     } else {
-      applyPeerField(device, peer, line, key, value);
+      applyPeerField(device, peer, key, value);
     }
   }
   return { name: device, publicKey, listenPort, peers };
 }
 
-function applyPeerField(device: string, peer: ObservedPeer, line: string, key: string, value: string): void {
+function applyPeerField(device: string, peer: ObservedPeer, key: string, value: string): void {
   switch (key) {
     case 'endpoint':
       peer.endpoint = value;
@@ -98,22 +106,23 @@ function applyPeerField(device: string, peer: ObservedPeer, line: string, key: s
       peer.allowedIPs.push(value);
       break;
     case 'persistent_keepalive_interval':
-      peer.persistentKeepaliveSeconds = parseCount(device, line, value);
+      peer.persistentKeepaliveSeconds = parseCount(device, key, value);
       break;
     case 'last_handshake_time_sec':
-      peer.lastHandshakeSeconds = parseCount(device, line, value);
+      peer.lastHandshakeSeconds = parseCount(device, key, value);
       break;
     case 'rx_bytes':
-      peer.receiveBytes = parseCount(device, line, value);
+      peer.receiveBytes = parseCount(device, key, value);
       break;
     case 'tx_bytes':
-      peer.transmitBytes = parseCount(device, line, value);
+      peer.transmitBytes = parseCount(device, key, value);
       break;
     // preshared_key, protocol_version, last_handshake_time_nsec, errno: not observed.
   }
 }
 
-function parseCount(device: string, line: string, value: string): number {
-  if (!/^\d+$/.test(value)) throw new Error(`UAPI get on ${device}: not a number in ${JSON.stringify(line)}`);
+/** `key` is one of the field names above, never reply bytes. */
+function parseCount(device: string, key: string, value: string): number {
+  if (!/^\d+$/.test(value)) throw new Error(`UAPI get on ${device}: ${key} is not a number (${value.length} characters)`);
   return Number(value);
 }

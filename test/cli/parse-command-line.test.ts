@@ -138,13 +138,23 @@ describe('usage errors: one line, what is wrong', () => {
 });
 
 describe('other commands and help', () => {
-  it('validate and calico-ippools take -clusters-config, or SWG_CLUSTERS_CONFIG', () => {
-    assert.deepEqual(parseCommandLine(['validate', '--clusters-config=/c.json'], {}), { name: 'validate', options: { clustersConfigPath: '/c.json' } });
+  it('validate and calico-ippools take -clusters-config, or SWG_CLUSTERS_CONFIG; validate also -wg-key-path', () => {
+    assert.deepEqual(parseCommandLine(['validate', '--clusters-config=/c.json'], {}), {
+      name: 'validate',
+      options: { clustersConfigPath: '/c.json', wgKeyPath: '/var/lib/semaphore-wireguard' },
+    });
+    assert.deepEqual(parseCommandLine(['validate', '--clusters-config=/c.json', '-wg-key-path', '/keys'], {}), {
+      name: 'validate',
+      options: { clustersConfigPath: '/c.json', wgKeyPath: '/keys' },
+    });
     assert.deepEqual(parseCommandLine(['calico-ippools', '-clusters-config', '/c.json'], {}), {
       name: 'calico-ippools',
       options: { clustersConfigPath: '/c.json' },
     });
-    assert.deepEqual(parseCommandLine(['validate'], { SWG_CLUSTERS_CONFIG: '/env.json' }), { name: 'validate', options: { clustersConfigPath: '/env.json' } });
+    assert.deepEqual(parseCommandLine(['validate'], { SWG_CLUSTERS_CONFIG: '/env.json', SWG_WG_KEY_PATH: '/env-keys' }), {
+      name: 'validate',
+      options: { clustersConfigPath: '/env.json', wgKeyPath: '/env-keys' },
+    });
   });
 
   it('version takes no flags', () => {

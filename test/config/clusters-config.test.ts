@@ -4,6 +4,7 @@ import { ClustersConfigError, formatIssue } from '../../src/config/issue.ts';
 import { loadClustersConfig } from '../../src/config/load.ts';
 import { parseClustersConfig, parseClustersConfigText } from '../../src/config/parse.ts';
 import type { ClustersConfig } from '../../src/config/types.ts';
+import { configWarnings } from '../../src/config/warnings.ts';
 
 type Json = Record<string, unknown>;
 
@@ -43,6 +44,56 @@ const IFNAMSIZ = 'Linux allows 15 (IFNAMSIZ is 16 including the terminating NUL)
 const TOKEN_ACCESS = 'token access needs remoteAPIURL, remoteCAURL and remoteSATokenPath (or set kubeConfigPath instead)';
 const OVERLAP = 'routes to remote pod subnets must not overlap';
 
+const SPECIAL_SPACE = 'a remote pod subnet must be outside loopback, link-local and multicast space';
+
+/** Pod subnets whose route would take the node's own traffic (docs/configuration.md, "Pod subnets"). */
+function podSubnetRefusals(): [string, unknown, string[]][] {
+  const cases: [subnet: string, message: string][] = [
+    ['0.0.0.0/0', "'0.0.0.0/0' is every IPv4 address: its route would replace the default route of every node"],
+    ['::/0', "'::/0' is every IPv6 address: its route would replace the default route of every node"],
+    ['0.0.0.0/1', "'0.0.0.0/1' is too wide: a remote pod subnet must be /8 or longer (IPv4), or its route takes traffic that is not the remote's pods into the tunnel"],
+    ['10.0.0.0/7', "'10.0.0.0/7' is too wide: a remote pod subnet must be /8 or longer (IPv4), or its route takes traffic that is not the remote's pods into the tunnel"],
+    ['fd00::/15', "'fd00::/15' is too wide: a remote pod subnet must be /16 or longer (IPv6), or its route takes traffic that is not the remote's pods into the tunnel"],
+    ['2000::/3', "'2000::/3' is too wide: a remote pod subnet must be /16 or longer (IPv6), or its route takes traffic that is not the remote's pods into the tunnel"],
+    ['127.0.0.0/8', `'127.0.0.0/8' overlaps loopback space (127.0.0.0/8): ${SPECIAL_SPACE}`],
+    ['127.1.0.0/16', `'127.1.0.0/16' overlaps loopback space (127.0.0.0/8): ${SPECIAL_SPACE}`],
+    ['::1/128', `'::1/128' overlaps loopback space (::1/128): ${SPECIAL_SPACE}`],
+    ['::/16', `'::/16' overlaps loopback space (::1/128): ${SPECIAL_SPACE}`],
+    ['169.254.0.0/16', `'169.254.0.0/16' overlaps link-local space (169.254.0.0/16): ${SPECIAL_SPACE}`],
+    ['169.254.169.0/24', `'169.254.169.0/24' overlaps link-local space (169.254.0.0/16): ${SPECIAL_SPACE}`],
+    ['169.0.0.0/8', `'169.0.0.0/8' overlaps link-local space (169.254.0.0/16): ${SPECIAL_SPACE}`],
+    ['fe80::/64', `'fe80::/64' overlaps link-local space (fe80::/10): ${SPECIAL_SPACE}`],
+    ['224.0.0.0/8', `'224.0.0.0/8' overlaps multicast space (224.0.0.0/4): ${SPECIAL_SPACE}`],
+    ['239.1.0.0/16', `'239.1.0.0/16' overlaps multicast space (224.0.0.0/4): ${SPECIAL_SPACE}`],
+    ['ff02::/16', `'ff02::/16' overlaps multicast space (ff00::/8): ${SPECIAL_SPACE}`],
+  ];
+  return [
+    ...cases.map(([subnet, message]): [string, unknown, string[]] => [`podSubnet ${subnet}`, withRemote(0, { podSubnet: subnet }), [`remotes[0].podSubnet: ${message}`]]),
+    [
+      'a refused subnet in podSubnets',
+      withRemote(1, { podSubnets: ['10.5.0.0/16', '::/0'] }),
+      ["remotes[1].podSubnets[1]: '::/0' is every IPv6 address: its route would replace the default route of every node"],
+    ],
+  ];
+}
+
+const NOT_A_FINGERPRINT = "is not a SHA-256 fingerprint: write 64 hex digits, optionally in colon-separated pairs, as `openssl x509 -noout -fingerprint -sha256` prints them after '='";
+
+function caPinRefusals(): [string, unknown, string[]][] {
+  const pairs = Array.from({ length: 32 }, () => 'AB').join(':');
+  return [
+    ['a fingerprint one byte short', withRemote(0, { remoteCASHA256: 'ab'.repeat(31) }), [`remotes[0].remoteCASHA256: '${'ab'.repeat(31)}' ${NOT_A_FINGERPRINT}`]],
+    ['a fingerprint with the openssl prefix', withRemote(0, { remoteCASHA256: `sha256 Fingerprint=${pairs}` }), [`remotes[0].remoteCASHA256: 'sha256 Fingerprint=${pairs}' ${NOT_A_FINGERPRINT}`]],
+    ['a fingerprint with a non-hex digit', withRemote(0, { remoteCASHA256: `${'ab'.repeat(31)}xg` }), [`remotes[0].remoteCASHA256: '${'ab'.repeat(31)}xg' ${NOT_A_FINGERPRINT}`]],
+    ['a fingerprint with stray colons', withRemote(0, { remoteCASHA256: `a:b${'ab'.repeat(31)}` }), [`remotes[0].remoteCASHA256: 'a:b${'ab'.repeat(31)}' ${NOT_A_FINGERPRINT}`]],
+    [
+      'a CA pin on a remote reached by kubeconfig',
+      withRemote(1, { remoteCASHA256: pairs }),
+      ['remotes[1].remoteCASHA256: pins the CA fetched from remoteCAURL, but this remote uses kubeConfigPath, whose CA comes from the kubeconfig: remove remoteCASHA256, or use remoteCAURL instead of kubeConfigPath'],
+    ],
+  ];
+}
+
 const badConfigs: [name: string, json: unknown, expected: string[]][] = [
   [
     'a cluster name that makes a 16-byte interface name',
@@ -51,12 +102,27 @@ const badConfigs: [name: string, json: unknown, expected: string[]][] = [
   ],
   ['a 16-byte wgDeviceName', withRemote(0, { wgDeviceName: 'wireguard-c2-eu1' }), [`remotes[0].wgDeviceName: 'wireguard-c2-eu1' is 16 bytes; ${IFNAMSIZ}`]],
   ['a wgDeviceName counted in bytes, not characters', withRemote(0, { wgDeviceName: 'wg-ünïcödé-abc' }), [`remotes[0].wgDeviceName: 'wg-ünïcödé-abc' is 18 bytes; ${IFNAMSIZ}`]],
-  ...['wg/c2', 'wg c2', 'wg:c2'].map((name): [string, unknown, string[]] => [
+  ...(
+    [
+      ['wg/c2', "'/'"],
+      ['wg c2', "' '"],
+      ['wg:c2', "':'"],
+      ['wg\tc2', "'\\t'"],
+      // ip -batch reads '#' as a comment: `address flush dev eth0#x` flushes eth0.
+      ['eth0#x', "'#'"],
+      ['wg;c2$(x)', "';', '$', '(', ')'"],
+      ['wg@c2', "'@'"],
+      ['wg-ü', "'ü'"],
+    ] as const
+  ).map(([name, found]): [string, unknown, string[]] => [
     `wgDeviceName ${JSON.stringify(name)}`,
     withRemote(0, { wgDeviceName: name }),
-    [`remotes[0].wgDeviceName: '${name}' contains '/', ':' or whitespace, which Linux does not allow in interface names`],
+    [`remotes[0].wgDeviceName: '${name}' contains ${found}: an interface name may only have letters, digits, '_', '.' and '-'`],
   ]),
+  ['wgDeviceName "-wg"', withRemote(0, { wgDeviceName: '-wg' }), ["remotes[0].wgDeviceName: '-wg' starts with '-', which ip would read as an option"]],
   ['wgDeviceName ".."', withRemote(0, { wgDeviceName: '..' }), [`remotes[0].wgDeviceName: '..' is not allowed as an interface name`]],
+  ...podSubnetRefusals(),
+  ...caPinRefusals(),
   [
     'two remotes with the same wgDeviceName',
     withRemote(1, { wgDeviceName: 'wg0' }, [], withRemote(0, { wgDeviceName: 'wg0' })),
@@ -374,8 +440,50 @@ describe('extensions and value forms', () => {
     assert.deepEqual(remoteWith({ remoteAPIURL: 'https://lb.c3.example' })?.access, { kind: 'kubeconfig', path: '/etc/clusterwire/c3.kubeconfig' });
   });
 
+  it('remoteCASHA256 in either form openssl or sha256sum writes, kept as openssl prints it', () => {
+    const pairs = 'B1:2F:00:9A:C3:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:0E';
+    for (const written of [pairs, pairs.toLowerCase(), pairs.replaceAll(':', ''), pairs.replaceAll(':', '').toLowerCase()]) {
+      const result = parseClustersConfig(withRemote(0, { remoteCASHA256: written }));
+      assert.ok(result.ok, result.ok ? '' : result.issues.map(formatIssue).join('\n'));
+      assert.deepEqual(result.config.remotes[0]?.access, {
+        kind: 'token',
+        apiURL: 'https://lb.c2.example:6443',
+        caURL: 'https://ca.c2.example/ca.crt',
+        tokenPath: '/etc/clusterwire/tokens/c2/token',
+        caSHA256: pairs,
+      });
+    }
+  });
+
+  it('device names of letters, digits, _ . and -, and narrow or ordinary pod subnets, are accepted', () => {
+    assert.equal(remoteWith({ wgDeviceName: 'wg_C2.eu-1' })?.deviceName, 'wg_C2.eu-1');
+    assert.deepEqual(remoteWith({ podSubnets: ['11.0.0.0/8', 'fd11::/16'] })?.podSubnets, ['11.0.0.0/8', 'fd11::/16']);
+    assert.deepEqual(remoteWith({ podSubnets: ['100.64.0.0/10', '2001:db8::/32', '10.5.1.7/32'] })?.podSubnets, ['100.64.0.0/10', '2001:db8::/32', '10.5.1.7/32']);
+  });
+
   it('a long cluster name is fine with its own wgDeviceName', () => {
     assert.equal(remoteWith({ name: 'gcp-europe-west1', wgDeviceName: 'wg-gcp-ew1' })?.deviceName, 'wg-gcp-ew1');
+  });
+});
+
+describe('warnings about a valid config', () => {
+  const warnings = (json: unknown) => {
+    const result = parseClustersConfig(json);
+    assert.ok(result.ok, result.ok ? '' : result.issues.map(formatIssue).join('\n'));
+    return configWarnings(result.config).map(formatIssue);
+  };
+  const pin = 'B1:2F:00:9A:C3:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:0E';
+
+  it('a plain-http remoteCAURL without a pin: accepted, with a warning naming the risk', () => {
+    assert.deepEqual(warnings(withRemote(0, { remoteCAURL: 'http://kube-ca-cert.c2.example' })), [
+      "remotes[0].remoteCAURL: 'http://kube-ca-cert.c2.example' is plain http and remoteCASHA256 is not set: anyone on the path can replace the CA and then read the token sent to remoteAPIURL; use https, or pin the CA with remoteCASHA256",
+    ]);
+  });
+
+  it('none for https, for a pinned http CA, or for kubeconfig access', () => {
+    assert.deepEqual(warnings(validConfig()), []);
+    assert.deepEqual(warnings(withRemote(0, { remoteCAURL: 'http://kube-ca-cert.c2.example', remoteCASHA256: pin })), []);
+    assert.deepEqual(warnings(withRemote(1, { remoteCAURL: 'http://kube-ca-cert.c3.example' })), []);
   });
 });
 

@@ -210,6 +210,34 @@ describe('the daemon, two emulated clusters, real WireGuard', { concurrency: fal
     await lab.waitUntilPeered(30_000);
   }));
 
+  test('a device renamed in the config and the daemon restarted: the old link is gone and the new one holds the port, with the peers', withLogs(async () => {
+    const configPath = lab.configPath(c1n1);
+    const original = await readFile(configPath, 'utf8');
+    const config = JSON.parse(original) as { remotes: { name: string; wgDeviceName?: string; wgListenPort?: number }[] };
+    const c2 = config.remotes[0];
+    assert.ok(c2);
+    // Same remote, same port, another name: the old link would keep the port if garbage collection matched the remote alone.
+    config.remotes = [{ ...c2, wgDeviceName: 'wg-c2-renamed' }];
+    await lab.stopDaemon(c1n1);
+    await writeFile(configPath, JSON.stringify(config));
+    try {
+      await lab.startDaemon(c1n1);
+      const links = async () => parseIpLinks((await c1n1.host.run('ip', ['-d', '-j', 'link', 'show'])).stdout).map((l) => l.name);
+      await lab.waitFor('wg-c2-renamed up with every c2 node as a peer, wireguard.c2 gone', async () => {
+        const names = await links();
+        if (!names.includes('wg-c2-renamed') || names.includes('wireguard.c2')) return false;
+        const renamed = await uapi(c1n1).device('wg-c2-renamed').catch(() => null);
+        return renamed !== null && renamed.peers.length === remoteNodes('c2').length;
+      }, 30_000);
+      assert.equal((await uapi(c1n1).device('wg-c2-renamed')).listenPort, c2.wgListenPort ?? 51820);
+    } finally {
+      await lab.stopDaemon(c1n1);
+      await writeFile(configPath, original);
+      await lab.startDaemon(c1n1);
+    }
+    await lab.waitUntilPeered(30_000);
+  }));
+
   test('cleanup leaves no link, route or annotation of ours behind', withLogs(async () => {
     await lab.stopDaemon(c1n1);
     const annotations = () => ({ ...(lab.clusters.c1?.emulator.getNode(c1n1.name) as { metadata: { annotations?: Record<string, string> } }).metadata.annotations });

@@ -67,11 +67,23 @@ describe('ownership', () => {
     assert.deepEqual(ownedLinks(links).map((link) => link.name), ['wg-c2', 'wg-old']);
   });
 
-  it('finds stale links: ours, for remotes no longer configured', () => {
-    assert.deepEqual(staleLinks(links, ['c2']).map((link) => link.name), ['wg-old']);
-    assert.deepEqual(staleLinks(links, []).map((link) => link.name), ['wg-c2', 'wg-old']);
-    assert.deepEqual(staleLinks(links, ['c2', 'old']), []);
-  });
+  // Ours: wg-c2 (remote c2), wg-old (remote old). Not ours: lo, wireguard.c3, wg-x.
+  const staleCases: [name: string, configured: { remote: string; device: string }[], stale: string[]][] = [
+    ['a remote no longer configured', [{ remote: 'c2', device: 'wg-c2' }], ['wg-old']],
+    ['nothing configured (cleanup)', [], ['wg-c2', 'wg-old']],
+    ['every pair configured', [{ remote: 'c2', device: 'wg-c2' }, { remote: 'old', device: 'wg-old' }], []],
+    // wgDeviceName changed from wg-c2 to wg-c2b: the old link holds c2's UDP port until removed.
+    ['a renamed device: the old name goes', [{ remote: 'c2', device: 'wg-c2b' }, { remote: 'old', device: 'wg-old' }], ['wg-c2']],
+    // Remote old renamed to c9, its wgDeviceName kept: the link is marked for old, so it is recreated for c9.
+    ['a renamed remote that kept its device name', [{ remote: 'c2', device: 'wg-c2' }, { remote: 'c9', device: 'wg-old' }], ['wg-old']],
+    ['two remotes swapping device names', [{ remote: 'c2', device: 'wg-old' }, { remote: 'old', device: 'wg-c2' }], ['wg-c2', 'wg-old']],
+    ['a configured name held by a link that is not ours is left alone', [{ remote: 'c3', device: 'wg-x' }], ['wg-c2', 'wg-old']],
+  ];
+  for (const [name, configured, stale] of staleCases) {
+    it(`stale links: ${name}`, () => {
+      assert.deepEqual(staleLinks(links, configured).map((link) => link.name), stale);
+    });
+  }
 });
 
 describe('linkSetupBatch', () => {
@@ -80,6 +92,23 @@ describe('linkSetupBatch', () => {
       linkSetupBatch('wg-c2', { alias: 'clusterwire:c2', mtu: 1380, txQueueLength: 1000 }),
       'link set dev wg-c2 alias clusterwire:c2 mtu 1380 txqueuelen 1000\naddress flush dev wg-c2\nlink set dev wg-c2 up\n',
     );
+  });
+
+  // Defence in depth behind the config: `#` starts a comment in ip -batch, so `address flush dev eth0#x` flushes eth0.
+  for (const name of ['eth0#x', 'wg c2', 'wg\nlink del eth0', '-wg', '', 'wg/c2', 'wireguard.c2-toolong']) {
+    it(`refuses the link name ${JSON.stringify(name)}`, () => {
+      assert.throws(() => linkSetupBatch(name, { alias: 'clusterwire:c2', mtu: 1380, txQueueLength: 1000 }), /refusing to write an ip batch for link name/);
+    });
+  }
+
+  it('refuses an alias that is not plain', () => {
+    assert.throws(() => linkSetupBatch('wg-c2', { alias: 'clusterwire:c2 #x', mtu: 1380, txQueueLength: 1000 }), /refusing to write an ip batch with alias/);
+  });
+
+  it('IpLinks.configure runs no ip command for an unsafe name', async () => {
+    const { run, calls } = scriptedRunner(() => '');
+    await assert.rejects(new IpLinks(run).configure('eth0#x', { alias: 'clusterwire:c2', mtu: 1380, txQueueLength: 1000 }), /setting up link eth0#x/);
+    assert.equal(calls.length, 0);
   });
 });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { test } from 'node:test';
 import { Counter, Registry } from 'prom-client';
@@ -158,6 +159,7 @@ test('TLS verification failure: CA fetched again, new connections, one retry', a
     fetches += 1;
     return Promise.resolve(served);
   };
+  let clock = 0;
   const verifyError = () => Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' });
   let serverCA = oldCA;
   const fake = fakeTransport((_req, tls) => (tls.ca === serverCA ? respond(200, {}) : Promise.reject(verifyError())));
@@ -168,6 +170,7 @@ test('TLS verification failure: CA fetched again, new connections, one retry', a
     requests,
     transport: fake.factory,
     fetchCA,
+    now: () => clock,
   });
   await client.json({ method: 'GET', path: '/api' });
   await client.json({ method: 'GET', path: '/api' });
@@ -183,15 +186,74 @@ test('TLS verification failure: CA fetched again, new connections, one retry', a
     [['old', true], ['new', false]],
   );
 
-  // The CA URL still serves a CA that does not verify the server: a clear error, nothing disabled.
+  // The server changes its CA again within the minute: no re-fetch, a clear error.
   serverCA = 'something else';
+  await assert.rejects(client.json({ method: 'GET', path: '/api' }), {
+    message: /TLS verification of api.c2.example:6443 failed against CA from http:\/\/ca\/ca.crt \(not re-fetched: the last re-fetch was 0 s ago, and there is at most one per 60 s\)/,
+  });
+  assert.equal(fetches, 2);
+
+  // A minute later: fetched again; the CA URL still serves a CA that does not verify the server.
+  clock += 60_000;
   await assert.rejects(client.json({ method: 'GET', path: '/api' }), (err: Error) => {
-    assert.match(err.message, /GET \/api on cluster c2 failed: TLS verification of api.c2.example:6443 failed against CA from http:\/\/ca\/ca.crt/);
+    assert.match(err.message, /GET \/api on cluster c2 failed: TLS verification of api.c2.example:6443 failed against CA from http:\/\/ca\/ca.crt \(re-fetched, unchanged\)/);
     assert.match(err.message, /self-signed certificate in certificate chain/);
     return true;
   });
   assert.equal(fetches, 3);
-  assert.deepEqual(await counts(requests), { 'GET 200 api.c2.example:6443': 3, 'GET <error> api.c2.example:6443': 2 });
+  assert.deepEqual(await counts(requests), { 'GET 200 api.c2.example:6443': 3, 'GET <error> api.c2.example:6443': 3 });
+});
+
+test('a hostname mismatch does not re-fetch the CA: no CA fixes it, and the CA URL gets no chance to swap it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cw-client-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const ca = await makeCA(dir, 'ca');
+  let fetches = 0;
+  const altname = Object.assign(new Error("Hostname/IP does not match certificate's altnames"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  const fake = fakeTransport(() => Promise.reject(altname));
+  const client = createKubeClient({
+    cluster: 'c2',
+    settings: settings({ ca: { kind: 'url', url: 'http://ca/ca.crt' } }),
+    requests: counter(),
+    transport: fake.factory,
+    fetchCA: () => {
+      fetches += 1;
+      return Promise.resolve(ca);
+    },
+  });
+  await assert.rejects(client.json({ method: 'GET', path: '/api' }), {
+    message: /TLS verification of api.c2.example:6443 failed against CA from http:\/\/ca\/ca.crt \(not a CA change, so the CA is not fetched again\): Hostname\/IP does not match/,
+  });
+  assert.equal(fetches, 1);
+  assert.equal(fake.requests.length, 1);
+});
+
+test('a pinned CA: a re-fetch that answers another CA is refused, the token is never sent under it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cw-client-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const [good, evil] = await Promise.all([makeCA(dir, 'good'), makeCA(dir, 'evil')]);
+  let served = good;
+  let serverCA = good;
+  const verifyError = () => Object.assign(new Error('unable to verify the first certificate'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
+  const fake = fakeTransport((_req, tls) => (tls.ca === serverCA ? respond(200, {}) : Promise.reject(verifyError())));
+  const client = createKubeClient({
+    cluster: 'c2',
+    settings: settings({ ca: { kind: 'url', url: 'http://ca/ca.crt', sha256: new X509Certificate(good).fingerprint256 } }),
+    requests: counter(),
+    transport: fake.factory,
+    fetchCA: () => Promise.resolve(served),
+  });
+  await client.json({ method: 'GET', path: '/api' });
+  // An on-path attacker answers the apiserver and the CA URL with its own CA.
+  serverCA = evil;
+  served = evil;
+  await assert.rejects(client.json({ method: 'GET', path: '/api' }), {
+    message: /reloading CA from http:\/\/ca\/ca.crt after a TLS verification failure failed: CA from http:\/\/ca\/ca.crt does not match remoteCASHA256/,
+  });
+  assert.ok(
+    fake.pools.every((pool) => pool.tls.ca !== evil),
+    'no connection ever trusted the unpinned CA',
+  );
 });
 
 test('client certificate files reach the TLS settings', async (t) => {

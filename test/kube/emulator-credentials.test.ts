@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { copyFile, mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Registry } from 'prom-client';
-import { createKubeClient } from '../../src/kube/client.ts';
+import { connectionSettings, createKubeClient } from '../../src/kube/client.ts';
 import { inClusterSettings } from '../../src/kube/kubeconfig.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { makeCA } from './helpers/certs.ts';
@@ -92,21 +93,45 @@ test('CA fetched from the CA URL once, and again after a verification failure', 
   const wrongCA = await makeCA(dir, 'wrong');
   let serve = wrongCA;
   const ca = await caServer(t, () => serve);
-  const { client, metrics } = clientFor(t, { kind: 'token', apiURL: emulator.url, caURL: ca.url, tokenPath: emulator.tokenPath });
+  let clock = 0;
+  const { client, metrics } = clientFor(t, { kind: 'token', apiURL: emulator.url, caURL: ca.url, tokenPath: emulator.tokenPath }, 'c2', () => clock);
 
   // The CA URL serves a CA that does not sign the apiserver: fetched again once, still wrong, clear error.
-  await assert.rejects(client.json({ method: 'GET', path: '/api/v1/nodes' }), /TLS verification of 127\.0\.0\.1:\d+ failed against CA from http:\/\/127\.0\.0\.1:\d+\/ca\.crt \(reloaded, unchanged\)/);
+  await assert.rejects(client.json({ method: 'GET', path: '/api/v1/nodes' }), /TLS verification of 127\.0\.0\.1:\d+ failed against CA from http:\/\/127\.0\.0\.1:\d+\/ca\.crt \(re-fetched, unchanged\)/);
   assert.equal(ca.fetches(), 2);
   assert.equal(emulator.counters().requests, 0);
 
-  // The remote rotated to the right CA: the next verification failure fetches it and the retry succeeds.
+  // The remote rotated to the right CA: the next verification failure (a minute later) fetches it and the retry succeeds.
   serve = emulator.caPem;
+  clock += 60_000;
   await client.json({ method: 'GET', path: '/api/v1/nodes' });
   assert.equal(ca.fetches(), 3);
   await client.json({ method: 'GET', path: '/api/v1/nodes' });
   await client.json({ method: 'GET', path: '/api/v1/nodes' });
   assert.equal(ca.fetches(), 3, 'not fetched per request or per connection');
   assert.deepEqual(await requestCounts(metrics), { 'GET <error>': 2, 'GET 200': 3 });
+});
+
+test('a pinned CA URL over plain http: only the pinned certificate of the bundle is trusted; another CA is refused before any request', async (t) => {
+  const { emulator, dir } = await emulatorFor(t);
+  const wrongCA = await makeCA(dir, 'wrong');
+  let serve = `${wrongCA}${emulator.caPem}`;
+  const ca = await caServer(t, () => serve);
+  const pin = new X509Certificate(emulator.caPem).fingerprint256;
+  const { client, metrics } = clientFor(t, { kind: 'token', apiURL: emulator.url, caURL: ca.url, tokenPath: emulator.tokenPath, caSHA256: pin });
+  await client.json({ method: 'GET', path: '/api/v1/nodes' });
+  assert.equal(ca.fetches(), 1);
+
+  const other = createKubeClient({
+    cluster: 'c2',
+    settings: connectionSettings({ kind: 'token', apiURL: emulator.url, caURL: ca.url, tokenPath: emulator.tokenPath, caSHA256: pin }),
+    requests: metrics.kubeHttpRequests,
+  });
+  t.after(() => other.close());
+  serve = wrongCA;
+  const served = emulator.counters().requests;
+  await assert.rejects(other.json({ method: 'GET', path: '/api/v1/nodes' }), /loading CA from http:\/\/127\.0\.0\.1:\d+\/ca\.crt failed: CA from .* does not match remoteCASHA256/);
+  assert.equal(emulator.counters().requests, served, 'no request, so no token, went out');
 });
 
 test('in-cluster: service-account token and CA from the pod volume, API from KUBERNETES_SERVICE_*', async (t) => {

@@ -129,4 +129,6 @@ test('connectionSettings for API URL + CA URL + token file', () => {
   assert.deepEqual(s.ca, { kind: 'url', url: 'http://ca.c2/ca.crt' });
   assert.deepEqual(s.token, { kind: 'file', path: '/tok' });
   assert.throws(() => connectionSettings({ kind: 'token', apiURL: 'http://lb.c2', caURL: 'x', tokenPath: '/t' }), /https/);
+  const pinned = connectionSettings({ kind: 'token', apiURL: 'https://lb.c2:6443', caURL: 'http://ca.c2/ca.crt', tokenPath: '/tok', caSHA256: 'AB:CD' });
+  assert.deepEqual(pinned.ca, { kind: 'url', url: 'http://ca.c2/ca.crt', sha256: 'AB:CD' });
 });

@@ -106,10 +106,17 @@ describe('WireGuardDevices (kernel backend, in memory)', () => {
     await devices.ensure(spec());
     await devices.ensure(spec({ name: 'wg-old', remote: 'old', listenPort: 51822 }));
     links.addLink('wg-x', 'wireguard', 'not ours');
-    assert.deepEqual(await devices.removeOwnedLinks(['c2']), ['wg-old']);
+    assert.deepEqual(await devices.removeOwnedLinks([{ remote: 'c2', device: 'wg-c2' }]), ['wg-old']);
     assert.deepEqual((await links.list()).map((link) => link.name).sort(), ['wg-c2', 'wg-x']);
     assert.ok(lines().some((line) => line.msg === 'removed WireGuard links we own'));
     assert.deepEqual(await devices.removeOwnedLinks([]), ['wg-c2']);
+  });
+
+  it('a renamed device: the link under the old name is removed, so the new one can take the port', async () => {
+    const { links, devices } = kernelWorld();
+    await devices.ensure(spec());
+    assert.deepEqual(await devices.removeOwnedLinks([{ remote: 'c2', device: 'wg-c2b' }]), ['wg-c2']);
+    assert.deepEqual((await links.list()).map((link) => link.name), []);
   });
 
   it('never logs the private key', async () => {

@@ -140,8 +140,45 @@ describe('parseUapiGet', () => {
     assert.throws(() => parseUapiGet('wg0', 'errno=-5\n\n'), /UAPI get on wg0 answered errno EIO \(5\)/);
   });
 
-  it('fails on a malformed line or number', () => {
-    assert.throws(() => parseUapiGet('wg0', 'garbage\nerrno=0\n\n'), /malformed line "garbage"/);
-    assert.throws(() => parseUapiGet('wg0', 'listen_port=x\nerrno=0\n\n'), /not a number/);
+  it('fails on a malformed line or number, saying where, not what', () => {
+    assert.throws(() => parseUapiGet('wg0', 'listen_port=1\ngarbage\nerrno=0\n\n'), { message: "UAPI get on wg0: line 2 has no '=' (7 characters)" });
+    assert.throws(() => parseUapiGet('wg0', 'listen_port=x1\nerrno=0\n\n'), { message: 'UAPI get on wg0: listen_port is not a number (2 characters)' });
+  });
+});
+
+describe('no UAPI error quotes the reply: a get reply holds the private key', () => {
+  const privateKeyLine = `private_key=${PRIVATE_HEX}`;
+  // Each reply is broken in one way, with the private key somewhere in it.
+  const replies: [name: string, reply: string][] = [
+    ['cut off before errno', `${privateKeyLine}\nlisten_port=51820\n`],
+    ['the key at the very end, no errno', `listen_port=51820\n${privateKeyLine}`],
+    ['errno not last', `errno=0\n${privateKeyLine}\n\n`],
+    ['a line without =', `${privateKeyLine}\n${PRIVATE_HEX}\nerrno=0\n\n`],
+    ['the key in a number field', `${privateKeyLine}\nlisten_port=${PRIVATE_HEX}\nerrno=0\n\n`],
+    ['the key in a peer counter', `${privateKeyLine}\npublic_key=${A_HEX}\nrx_bytes=${PRIVATE_HEX}\nerrno=0\n\n`],
+    ['a truncated private key', `private_key=${PRIVATE_HEX.slice(0, 40)}\nerrno=0\n\n`],
+  ];
+  // Any 8 characters of the key, in hex or base64, would be a leak.
+  const fragments = (text: string) => Array.from({ length: text.length - 7 }, (_, i) => text.slice(i, i + 8));
+  const secrets = [...fragments(PRIVATE_HEX), ...fragments(PRIVATE)];
+
+  for (const [name, reply] of replies) {
+    it(name, () => {
+      const error = (() => {
+        try {
+          parseUapiGet('wg0', reply);
+        } catch (caught) {
+          return caught as Error;
+        }
+        return assert.fail('expected an error');
+      })();
+      assert.match(error.message, /^(UAPI|not a 32-byte hex key)/);
+      const leaked = secrets.filter((secret) => error.message.includes(secret) || String(error.stack).includes(secret));
+      assert.deepEqual(leaked, [], error.message);
+    });
+  }
+
+  it('describes a reply without errno by its size only', () => {
+    assert.throws(() => uapiErrno(`${privateKeyLine}\nlisten_port=51820\n`), { message: 'UAPI response does not end with errno (95 characters, 2 line breaks)' });
   });
 });

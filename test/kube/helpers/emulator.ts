@@ -18,10 +18,10 @@ export async function emulatorFor(t: TestContext, options: Partial<EmulatorOptio
   return { emulator, dir };
 }
 
-/** A real client (node:https, real TLS) for `access`, with its own metrics. */
-export function clientFor(t: TestContext, access: ClusterAccess, cluster = 'c2'): { client: KubeClient; metrics: Metrics } {
+/** A real client (node:https, real TLS) for `access`, with its own metrics; `now` drives the CA re-fetch rate limit. */
+export function clientFor(t: TestContext, access: ClusterAccess, cluster = 'c2', now?: () => number): { client: KubeClient; metrics: Metrics } {
   const metrics = createMetrics(new Registry());
-  const client = createKubeClient({ cluster, settings: connectionSettings(access), requests: metrics.kubeHttpRequests });
+  const client = createKubeClient({ cluster, settings: connectionSettings(access), requests: metrics.kubeHttpRequests, now });
   t.after(() => client.close());
   return { client, metrics };
 }

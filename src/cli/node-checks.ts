@@ -1,0 +1,58 @@
+import { podSubnetsHoldingHostAddresses } from '../config/host-addresses.ts';
+import { issueAt, type ConfigIssue, type JsonPath } from '../config/issue.ts';
+import { tokenFilesInKeyDirectory, type TokenFile } from '../config/token-files.ts';
+import type { ClustersConfig } from '../config/types.ts';
+import { readHostAddresses } from '../ip/addresses.ts';
+import { kubeconfigSettings } from '../kube/kubeconfig.ts';
+import type { Runner } from '../process/exec.ts';
+import { keyFilePath } from '../wireguard/keys.ts';
+import { resolvedPath } from './resolved-path.ts';
+
+/**
+ * What a valid config must not do on this node, checked by `run` before it
+ * touches anything: a remote pod subnet holding one of the node's
+ * addresses, a token file that is a WireGuard private key.
+ */
+export async function nodeIssues(config: ClustersConfig, wgKeyPath: string, run: Runner): Promise<ConfigIssue[]> {
+  return [...podSubnetsHoldingHostAddresses(config, await readHostAddresses(run)), ...(await tokenFileIssues(config, wgKeyPath))];
+}
+
+/**
+ * Token files (`remoteSATokenPath`, a kubeconfig's `tokenFile`) in the key
+ * directory, and kubeconfigs that do not parse. A kubeconfig that is not
+ * there is skipped: `validate` may run where it is not, and the daemon
+ * fails on it when it builds that cluster's client.
+ */
+export async function tokenFileIssues(config: ClustersConfig, wgKeyPath: string): Promise<ConfigIssue[]> {
+  const issues: ConfigIssue[] = [];
+  const tokens: TokenFile[] = [];
+  const add = async (where: JsonPath, what: string, configured: string) => tokens.push({ where, what, configured, resolved: await resolvedPath(configured) });
+  const fromKubeconfig = async (where: JsonPath, kubeconfig: string) => {
+    let settings;
+    try {
+      settings = kubeconfigSettings(kubeconfig);
+    } catch (error) {
+      if (isUnreadable((error as Error).cause)) return;
+      issues.push(issueAt(where, (error as Error).message));
+      return;
+    }
+    if (settings.token.kind === 'file') await add(where, `tokenFile of kubeconfig ${kubeconfig}`, settings.token.path);
+  };
+
+  if (config.local.kubeConfigPath !== null) await fromKubeconfig(['local', 'kubeConfigPath'], config.local.kubeConfigPath);
+  for (const [index, remote] of config.remotes.entries()) {
+    const access = remote.access;
+    if (access.kind === 'token') await add(['remotes', index, 'remoteSATokenPath'], 'token file', access.tokenPath);
+    else await fromKubeconfig(['remotes', index, 'kubeConfigPath'], access.path);
+  }
+  const keys = {
+    directory: await resolvedPath(wgKeyPath),
+    files: await Promise.all(config.remotes.map((remote) => resolvedPath(keyFilePath(wgKeyPath, remote.deviceName)))),
+  };
+  return [...issues, ...tokenFilesInKeyDirectory(tokens, keys)];
+}
+
+function isUnreadable(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'EACCES';
+}
