@@ -9,6 +9,7 @@ import {
   listenAddressFlag,
   logLevelFlag,
   nodeNameFlag,
+  peerMetricsFlag,
   readyWatchGraceFlag,
   reconcileIntervalFlag,
   watchBackoffCapFlag,
@@ -17,6 +18,7 @@ import {
   wgUserspaceBinaryFlag,
   type WgBackend,
 } from './daemon-flags.ts';
+import type { PeerMetricsMode } from '../server/device-metrics.ts';
 import { ExitCode, type CliIO } from './io.ts';
 import type { ListenAddress } from './listen-address.ts';
 
@@ -32,6 +34,7 @@ export interface RunOptions {
   reconcileIntervalMs: number;
   watchBackoffCapMs: number;
   readyWatchGraceMs: number;
+  peerMetrics: PeerMetricsMode;
 }
 
 const flags = [
@@ -45,6 +48,7 @@ const flags = [
   reconcileIntervalFlag,
   watchBackoffCapFlag,
   readyWatchGraceFlag,
+  peerMetricsFlag,
 ];
 
 export const runCommand: CommandSpec<RunOptions> = {
@@ -62,6 +66,7 @@ export const runCommand: CommandSpec<RunOptions> = {
     reconcileIntervalMs: read(reconcileIntervalFlag),
     watchBackoffCapMs: read(watchBackoffCapFlag),
     readyWatchGraceMs: read(readyWatchGraceFlag),
+    peerMetrics: read(peerMetricsFlag),
   }),
   execute: runDaemon,
 };
@@ -84,6 +89,7 @@ export async function runDaemon(options: RunOptions, io: CliIO): Promise<number>
     reconcileIntervalMs: options.reconcileIntervalMs,
     watchBackoffCapMs: options.watchBackoffCapMs,
     readyWatchGraceMs: options.readyWatchGraceMs,
+    peerMetrics: options.peerMetrics,
     logger,
   });
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -114,6 +120,7 @@ function startupSummary(options: RunOptions, config: ClustersConfig) {
     wgUserspaceBinary: options.wgUserspaceBinary,
     wgKeyPath: options.wgKeyPath,
     reconcileIntervalMs: options.reconcileIntervalMs,
+    peerMetrics: options.peerMetrics,
     remotes: config.remotes.map((remote) => ({
       name: remote.name,
       device: remote.deviceName,
