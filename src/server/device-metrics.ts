@@ -41,13 +41,13 @@ const PEERS_BY_HANDSHAKE_AGE = family(
 /** Every family the device snapshot may render, for the docs test. */
 export const DEVICE_FAMILIES: readonly DeviceFamily[] = [DEVICE_INFO, PEER_INFO, PEER_ALLOWED_IPS, PEER_RECEIVE, PEER_TRANSMIT, PEER_HANDSHAKE, PEERS_BY_HANDSHAKE_AGE];
 
-/** semaphore-wireguard's series per peer: labels after `device` and `public_key`, and value. */
-const PER_PEER: readonly { family: DeviceFamily; samples: (p: ObservedPeer) => [string, number][] }[] = [
-  { family: PEER_INFO, samples: (p) => [[`,endpoint="${escapeLabelValue(p.endpoint ?? '')}"`, 1]] },
-  { family: PEER_ALLOWED_IPS, samples: (p) => p.allowedIPs.map((ip) => [`,allowed_ips="${escapeLabelValue(ip)}"`, 1]) },
-  { family: PEER_RECEIVE, samples: (p) => [['', p.receiveBytes]] },
-  { family: PEER_TRANSMIT, samples: (p) => [['', p.transmitBytes]] },
-  { family: PEER_HANDSHAKE, samples: (p) => [['', p.lastHandshakeSeconds]] },
+/** semaphore-wireguard's series per peer: the sample lines of one peer, after `name{device="…",public_key="…"`. */
+const PER_PEER: readonly { family: DeviceFamily; lines: (series: string, p: ObservedPeer) => string }[] = [
+  { family: PEER_INFO, lines: (series, p) => `${series},endpoint="${escapeLabelValue(p.endpoint ?? '')}"} 1\n` },
+  { family: PEER_ALLOWED_IPS, lines: (series, p) => p.allowedIPs.map((ip) => `${series},allowed_ips="${escapeLabelValue(ip)}"} 1\n`).join('') },
+  { family: PEER_RECEIVE, lines: (series, p) => `${series}} ${p.receiveBytes}\n` },
+  { family: PEER_TRANSMIT, lines: (series, p) => `${series}} ${p.transmitBytes}\n` },
+  { family: PEER_HANDSHAKE, lines: (series, p) => `${series}} ${p.lastHandshakeSeconds}\n` },
 ];
 
 /**
@@ -85,13 +85,12 @@ export function* renderDeviceMetrics(devices: readonly ObservedDevice[], mode: P
   };
   for (const d of devices) lines.push(`${DEVICE_INFO.name}{device="${escapeLabelValue(d.name)}",public_key="${escapeLabelValue(d.publicKey ?? '')}"} 1\n`);
   if (mode === 'full') {
-    for (const { family: f, samples } of PER_PEER) {
+    for (const { family: f, lines: peerLines } of PER_PEER) {
       lines.push(familyHeader(f.name, f.help, f.type));
       for (const d of devices) {
         const device = escapeLabelValue(d.name);
         for (const p of d.peers) {
-          const labels = `${f.name}{device="${device}",public_key="${escapeLabelValue(p.publicKey)}"`;
-          for (const [extra, value] of samples(p)) lines.push(`${labels}${extra}} ${value}\n`);
+          lines.push(peerLines(`${f.name}{device="${device}",public_key="${escapeLabelValue(p.publicKey)}"`, p));
           if (lines.length >= LINES_PER_PIECE) yield piece();
         }
       }
