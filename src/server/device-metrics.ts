@@ -65,7 +65,7 @@ export function handshakeAge(lastHandshakeSeconds: number, nowSeconds: number): 
   return age < 180 ? 'under_3m' : age < 600 ? '3m_to_10m' : 'over_10m';
 }
 
-/** Lines per piece of text yielded: pieces of ~30 KB, young garbage, none kept. */
+/** Entries (a sample line, or a peer's allowed-IP lines) per piece yielded: ~30 KB, young garbage, none kept. */
 const LINES_PER_PIECE = 256;
 
 /**
