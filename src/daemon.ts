@@ -8,9 +8,10 @@ import { connectionSettings, createKubeClient, type ClusterAccess, type KubeClie
 import { NodeAdvertiser } from './kube/node-advertiser.ts';
 import { NodeWatcher } from './kube/node-watcher.ts';
 import type { Logger } from './log.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, startCounters } from './metrics.ts';
 import { RemotePeering } from './peering/remote-peering.ts';
 import { execCommand } from './process/exec.ts';
+import type { PeerMetricsMode } from './server/device-metrics.ts';
 import { buildHttpServer } from './server/http-server.ts';
 import { WireGuardDevices, type WireGuardBackend } from './wireguard/devices.ts';
 import { loadOrCreateDeviceKey, prepareKeyDirectory, type DeviceKey } from './wireguard/keys.ts';
@@ -30,6 +31,7 @@ export interface DaemonOptions {
   reconcileIntervalMs: number;
   watchBackoffCapMs: number;
   readyWatchGraceMs: number;
+  peerMetrics: PeerMetricsMode;
   logger: Logger;
 }
 
@@ -49,6 +51,7 @@ export interface RunningDaemon {
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const { config, logger } = options;
   const metrics = createMetrics();
+  startCounters(metrics, config.remotes.map((r) => ({ cluster: r.name, device: r.deviceName })));
   const keyDirectory = await prepareKeyDirectory(options.wgKeyPath);
   if (keyDirectory.previousMode !== null) {
     logger.warn({ directory: options.wgKeyPath, mode: keyDirectory.previousMode.toString(8) }, 'the key directory was not private: set it to 0700');
@@ -132,7 +135,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       },
     },
     metrics.registry,
-    { readyWatchGraceMs: options.readyWatchGraceMs },
+    { readyWatchGraceMs: options.readyWatchGraceMs, peerMetrics: options.peerMetrics },
   );
   const address = await listen(server, options.listen);
 

@@ -1,43 +1,55 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
- * Every metric clusterwire exports, on one registry created in main. The
- * `semaphore_wg_*` names and labels are semaphore-wireguard's, unchanged, so
- * existing dashboards keep working; `clusterwire_*` are ours.
- * Components receive only the metrics they update.
+ * Every metric clusterwire exports through prom-client, on one registry
+ * created in main. The `semaphore_wg_*` names, help texts, labels and label
+ * values are semaphore-wireguard's, unchanged, so existing dashboards and
+ * alerts keep working (docs/http-and-metrics.md); `clusterwire_*` are ours.
+ * Components receive only the metrics they update. The per-peer device
+ * series are not here: they are rendered as text from the device snapshot
+ * at scrape time (src/server/device-metrics.ts).
  */
 export function createMetrics(registry: Registry = new Registry()) {
   const registers = [registry];
   const metrics = {
     registry,
+    /** `success` is "1" or "0", as semaphore-wireguard writes it. */
     syncPeers: new Counter({
       name: 'semaphore_wg_sync_peers_total',
-      help: 'Peer syncs (applies to a WireGuard device), by outcome.',
+      help: "Counts runners' attempts to sync peers.",
       labelNames: ['device', 'success'] as const,
       registers,
     }),
+    /** A sync request that waited 5 s behind a pass still running (semaphore's unbuffered queue timing out). */
     syncQueueFullFailures: new Counter({
       name: 'semaphore_wg_sync_queue_full_failures_total',
-      help: 'Sync requests dropped because one was already queued (coalesced).',
+      help: 'Number of times a sync task was not added to the sync queue in time because the queue was full.',
       labelNames: ['device'] as const,
       registers,
     }),
+    /** A sync retried: after a failed pass, or after a queue-full wait (as semaphore counts both). */
     syncRequeue: new Counter({
       name: 'semaphore_wg_sync_requeue_total',
-      help: 'Syncs retried after a failure.',
+      help: 'Number of attempts to requeue a sync.',
       labelNames: ['device'] as const,
       registers,
     }),
     nodeWatcherFailures: new Counter({
       name: 'semaphore_wg_node_watcher_failures_total',
-      help: 'Failed list or watch requests against a cluster, by verb.',
+      help: 'Number of times the node watcher list/watch functions errored.',
       labelNames: ['cluster', 'verb'] as const,
       registers,
     }),
     kubeHttpRequests: new Counter({
       name: 'semaphore_wg_kube_http_request_total',
-      help: 'HTTP requests to Kubernetes apiservers, by host, status code and method.',
+      help: 'Total number of HTTP requests to the Kubernetes API by host, code and method',
       labelNames: ['host', 'code', 'method'] as const,
+      registers,
+    }),
+    syncRequestsCoalesced: new Counter({
+      name: 'clusterwire_sync_requests_coalesced_total',
+      help: 'Sync requests folded into a pass already queued (bursts of Node events cost one pass).',
+      labelNames: ['device'] as const,
       registers,
     }),
     peersDesired: new Gauge({
@@ -77,15 +89,31 @@ export function createMetrics(registry: Registry = new Registry()) {
       labelNames: ['cluster'] as const,
       registers,
     }),
-    watchLastEvent: new Gauge({
-      name: 'clusterwire_watch_last_event_timestamp_seconds',
-      help: 'Unix time of the last event (or bookmark) received from a cluster.',
-      labelNames: ['cluster'] as const,
-      registers,
-    }),
   };
   collectDefaultMetrics({ register: registry });
+  // Gauges named like counters, which `promtool check metrics` rejects; the
+  // per-type gauges without the suffix (nodejs_active_handles{type}, ...) sum to the same.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The verbs semaphore-wireguard starts `semaphore_wg_node_watcher_failures_total` at 0 for (it fails only list and watch). */
+export const WATCHER_VERBS = ['get', 'list', 'create', 'update', 'patch', 'watch', 'delete'] as const;
+
+/**
+ * Starts the counters at 0 for every remote, as semaphore-wireguard does,
+ * so `rate()` and `increase()` see the first failure: device × success,
+ * queue-full and requeue per device, remote cluster × verb for watcher
+ * failures; and our coalescing counter per device.
+ */
+export function startCounters(metrics: Metrics, remotes: readonly { cluster: string; device: string }[]): void {
+  for (const { cluster, device } of remotes) {
+    for (const success of ['0', '1']) metrics.syncPeers.inc({ device, success }, 0);
+    metrics.syncQueueFullFailures.inc({ device }, 0);
+    metrics.syncRequeue.inc({ device }, 0);
+    metrics.syncRequestsCoalesced.inc({ device }, 0);
+    for (const verb of WATCHER_VERBS) metrics.nodeWatcherFailures.inc({ cluster, verb }, 0);
+  }
+}

@@ -1,6 +1,7 @@
 import type { LevelWithSilent } from 'pino';
 import { parseGoDuration } from '../config/duration.ts';
 import { LOG_LEVELS } from '../log.ts';
+import { PEER_METRICS_MODES, type PeerMetricsMode } from '../server/device-metrics.ts';
 import type { FlagSpec, FlagValueResult } from './flags.ts';
 import { parseListenAddress, type ListenAddress } from './listen-address.ts';
 
@@ -131,4 +132,13 @@ export const reconcileIntervalFlag: FlagSpec<number> = {
   description: 'drift-correction period, a Go duration',
   defaultText: '30s',
   parse: intervalMs,
+};
+
+export const peerMetricsFlag: FlagSpec<PeerMetricsMode> = {
+  name: 'peer-metrics',
+  env: 'SWG_PEER_METRICS',
+  valueName: 'mode',
+  description: "device series in /metrics: full = semaphore-wireguard's series per peer, aggregate = peers per device by handshake age, off = neither",
+  defaultText: 'full',
+  parse: oneOf(PEER_METRICS_MODES),
 };

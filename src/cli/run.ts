@@ -12,6 +12,7 @@ import {
   listenAddressFlag,
   logLevelFlag,
   nodeNameFlag,
+  peerMetricsFlag,
   readyWatchGraceFlag,
   reconcileIntervalFlag,
   watchBackoffCapFlag,
@@ -22,6 +23,7 @@ import {
   type WgBackend,
   type WgUserspaceClient,
 } from './daemon-flags.ts';
+import type { PeerMetricsMode } from '../server/device-metrics.ts';
 import { ExitCode, type CliIO } from './io.ts';
 import type { ListenAddress } from './listen-address.ts';
 import { nodeIssues } from './node-checks.ts';
@@ -39,6 +41,7 @@ export interface RunOptions {
   reconcileIntervalMs: number;
   watchBackoffCapMs: number;
   readyWatchGraceMs: number;
+  peerMetrics: PeerMetricsMode;
 }
 
 const flags = [
@@ -53,6 +56,7 @@ const flags = [
   reconcileIntervalFlag,
   watchBackoffCapFlag,
   readyWatchGraceFlag,
+  peerMetricsFlag,
 ];
 
 export const runCommand: CommandSpec<RunOptions> = {
@@ -71,6 +75,7 @@ export const runCommand: CommandSpec<RunOptions> = {
     reconcileIntervalMs: read(reconcileIntervalFlag),
     watchBackoffCapMs: read(watchBackoffCapFlag),
     readyWatchGraceMs: read(readyWatchGraceFlag),
+    peerMetrics: read(peerMetricsFlag),
   }),
   execute: runDaemon,
 };
@@ -98,6 +103,7 @@ export async function runDaemon(options: RunOptions, io: CliIO): Promise<number>
     reconcileIntervalMs: options.reconcileIntervalMs,
     watchBackoffCapMs: options.watchBackoffCapMs,
     readyWatchGraceMs: options.readyWatchGraceMs,
+    peerMetrics: options.peerMetrics,
     logger,
   });
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -129,6 +135,7 @@ function startupSummary(options: RunOptions, config: ClustersConfig) {
     wgUserspaceClient: options.wgUserspaceClient,
     wgKeyPath: options.wgKeyPath,
     reconcileIntervalMs: options.reconcileIntervalMs,
+    peerMetrics: options.peerMetrics,
     remotes: config.remotes.map((remote) => ({
       name: remote.name,
       device: remote.deviceName,

@@ -30,7 +30,7 @@ export interface NodeWatcherOptions {
   localClusterName: string;
   annotationDomain: string;
   logger: Logger;
-  metrics: Pick<Metrics, 'nodeWatcherFailures' | 'watchConnected' | 'watchLastEvent'>;
+  metrics: Pick<Metrics, 'nodeWatcherFailures' | 'watchConnected'>;
   /** Called for every change of a node's projection, in the order the apiserver sent them. */
   onChange: (change: NodeChange) => void;
   backoff?: BackoffPolicy;
@@ -277,10 +277,9 @@ export class NodeWatcher {
     }
   }
 
+  /** Per event: only the status field, which the last-event metric reads at scrape time. */
   #received(): void {
-    const now = this.#now();
-    this.#status.lastEventAt = now;
-    this.#options.metrics.watchLastEvent.set({ cluster: this.#cluster }, now / 1000);
+    this.#status.lastEventAt = this.#now();
   }
 
   #connected(): void {

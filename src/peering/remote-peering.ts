@@ -102,11 +102,16 @@ export class RemotePeering {
       run: () => this.#pass(),
       onError: (error, retryInMs) => {
         this.#lastSyncError = error instanceof Error ? error.message : String(error);
-        options.metrics.syncPeers.inc({ device: this.#device, success: 'false' });
+        options.metrics.syncPeers.inc({ device: this.#device, success: '0' });
         options.metrics.syncRequeue.inc({ device: this.#device });
         this.#log.error({ err: error, retryInMs }, 'sync failed; retrying');
       },
-      onCoalesced: () => options.metrics.syncQueueFullFailures.inc({ device: this.#device }),
+      onCoalesced: () => options.metrics.syncRequestsCoalesced.inc({ device: this.#device }),
+      // semaphore-wireguard requeues a request that timed out, and counts both.
+      onQueueFull: () => {
+        options.metrics.syncQueueFullFailures.inc({ device: this.#device });
+        options.metrics.syncRequeue.inc({ device: this.#device });
+      },
     });
     this.#source = options.createNodeSource(() => {
       this.#changesSinceSync++;
@@ -256,7 +261,7 @@ export class RemotePeering {
       if (drift) metrics.driftRepairs.inc({ device: this.#device, kind: 'peer' }, changes.length);
       this.#log.info({ added, updated: changes.length - added - removed, removed, peers: decision.peers.length, drift }, drift ? 'repaired peers' : 'applied peer changes');
     }
-    metrics.syncPeers.inc({ device: this.#device, success: 'true' });
+    metrics.syncPeers.inc({ device: this.#device, success: '1' });
     metrics.syncDuration.observe({ device: this.#device }, (timers.now() - started) / 1000);
     this.#lastEndpoints = appliedEndpoints(decision.peers);
     this.#appliedCount = decision.peers.length;

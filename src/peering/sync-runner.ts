@@ -8,6 +8,13 @@ export interface SyncRunnerOptions {
   onError: (error: unknown, retryInMs: number) => void;
   /** Called when a request folds into a pass already queued. */
   onCoalesced?: () => void;
+  /**
+   * Called each time a queued request has waited `queueWaitMs` behind a
+   * pass still running: semaphore-wireguard's "sync queue full" (its sync
+   * loop takes a request within 5 s or the request times out).
+   */
+  onQueueFull?: () => void;
+  queueWaitMs?: number;
   retryBaseMs?: number;
   retryCapMs?: number;
 }
@@ -19,15 +26,17 @@ export interface SyncRunnerOptions {
  * with capped exponential backoff until one succeeds.
  */
 export class SyncRunner {
-  readonly #options: Required<Omit<SyncRunnerOptions, 'onCoalesced'>> & Pick<SyncRunnerOptions, 'onCoalesced'>;
+  readonly #options: Required<Omit<SyncRunnerOptions, 'onCoalesced' | 'onQueueFull'>> & Pick<SyncRunnerOptions, 'onCoalesced' | 'onQueueFull'>;
   #running: Promise<void> | null = null;
+  /** A pass is asked for and has not started yet. */
   #pending = false;
+  #queueWait: Cancel | null = null;
   #failures = 0;
   #retry: Cancel | null = null;
   #stopped = false;
 
   constructor(options: SyncRunnerOptions) {
-    this.#options = { retryBaseMs: 500, retryCapMs: 30_000, ...options };
+    this.#options = { retryBaseMs: 500, retryCapMs: 30_000, queueWaitMs: 5_000, ...options };
   }
 
   /** Asks for a pass soon. Never throws, never rejects. */
@@ -35,11 +44,15 @@ export class SyncRunner {
     if (this.#stopped) return;
     if (this.#running) {
       if (this.#pending) this.#options.onCoalesced?.();
-      this.#pending = true;
+      else {
+        this.#pending = true;
+        this.#waitInQueue();
+      }
       return;
     }
     this.#retry?.();
     this.#retry = null;
+    this.#pending = true;
     this.#running = this.#loop();
   }
 
@@ -53,6 +66,7 @@ export class SyncRunner {
     this.#stopped = true;
     this.#retry?.();
     this.#retry = null;
+    this.#taken();
     await this.idle();
   }
 
@@ -61,7 +75,7 @@ export class SyncRunner {
     await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       do {
-        this.#pending = false;
+        this.#taken();
         try {
           await this.#options.run();
           this.#failures = 0;
@@ -71,11 +85,26 @@ export class SyncRunner {
           this.#options.onError(error, delay);
           if (!this.#stopped) this.#retry = this.#options.timers.schedule(() => this.request(), delay);
           // A failed pass is retried after the delay, not hammered by queued requests.
-          this.#pending = false;
+          this.#taken();
         }
       } while (this.#pending && !this.#stopped);
     } finally {
       this.#running = null;
     }
+  }
+
+  /** Counts, every `queueWaitMs`, a queued request still waiting for the pass in flight. */
+  #waitInQueue(): void {
+    this.#queueWait = this.#options.timers.schedule(() => {
+      this.#options.onQueueFull?.();
+      this.#waitInQueue();
+    }, this.#options.queueWaitMs);
+  }
+
+  /** The queued request is served (or dropped): it waits no longer. */
+  #taken(): void {
+    this.#pending = false;
+    this.#queueWait?.();
+    this.#queueWait = null;
   }
 }

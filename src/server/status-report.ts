@@ -1,8 +1,8 @@
 import type { RemoteStatus } from '../peering/remote-status.ts';
 import type { ObservedPeer } from '../wireguard/types.ts';
-import type { DaemonView } from './daemon-view.ts';
+import type { DeviceSnapshot } from './device-snapshot.ts';
 
-/** One remote in GET /status: the loop's own view plus the device as it is now. */
+/** One remote in GET /status: the loop's own view plus its device as last read. */
 export interface RemoteReport extends RemoteStatus {
   devicePeers: ObservedPeer[] | null;
   deviceError: string | null;
@@ -10,19 +10,17 @@ export interface RemoteReport extends RemoteStatus {
 
 export interface StatusReport {
   generatedAt: string;
+  /** When the devices were read (the snapshot /status and /metrics share; at most ~1 s old). */
+  devicesReadAt: string;
   remotes: RemoteReport[];
 }
 
-export async function buildStatusReport(view: DaemonView, now: number): Promise<StatusReport> {
-  const remotes = await Promise.all(
-    view.statuses().map(async (status): Promise<RemoteReport> => {
-      try {
-        const device = await view.readDevice(status.device);
-        return { ...status, devicePeers: device.peers, deviceError: null };
-      } catch (error) {
-        return { ...status, devicePeers: null, deviceError: error instanceof Error ? error.message : String(error) };
-      }
-    }),
-  );
-  return { generatedAt: new Date(now).toISOString(), remotes };
+/** Pure: the remotes' status now, with the shared device snapshot. */
+export function buildStatusReport(statuses: readonly RemoteStatus[], snapshot: DeviceSnapshot, now: number): StatusReport {
+  const remotes = statuses.map((status): RemoteReport => {
+    const reading = snapshot.devices.get(status.device);
+    if (reading?.ok) return { ...status, devicePeers: reading.device.peers, deviceError: null };
+    return { ...status, devicePeers: null, deviceError: reading?.error ?? 'not read yet' };
+  });
+  return { generatedAt: new Date(now).toISOString(), devicesReadAt: new Date(snapshot.readAt).toISOString(), remotes };
 }

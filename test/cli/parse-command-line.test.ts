@@ -18,6 +18,7 @@ const DEFAULTS: RunOptions = {
   reconcileIntervalMs: 30_000,
   watchBackoffCapMs: 30_000,
   readyWatchGraceMs: 60_000,
+  peerMetrics: 'full',
 };
 
 function runOptions(argv: string[], env: Record<string, string | undefined> = REQUIRED_ENV): RunOptions {
@@ -49,6 +50,7 @@ const FLAGS: [flag: string, env: string, text: string, option: Partial<RunOption
   ['reconcile-interval', 'SWG_RECONCILE_INTERVAL', '1m30s', { reconcileIntervalMs: 90_000 }],
   ['watch-backoff-cap', 'SWG_WATCH_BACKOFF_CAP', '2s', { watchBackoffCapMs: 2_000 }],
   ['ready-watch-grace', 'SWG_READY_WATCH_GRACE', '10s', { readyWatchGraceMs: 10_000 }],
+  ['peer-metrics', 'SWG_PEER_METRICS', 'aggregate', { peerMetrics: 'aggregate' }],
 ];
 
 describe('run: every flag in every spelling, from the environment, and a flag beating its variable', () => {
@@ -68,7 +70,7 @@ describe('run: every flag in every spelling, from the environment, and a flag be
       assert.deepEqual(runOptions([], { ...REQUIRED_ENV, [env]: text }), expected);
     });
     it(`-${flag} beats ${env}`, () => {
-      const other = flag === 'listen-address' ? '127.0.0.1:1' : flag === 'log-level' ? 'trace' : flag === 'wg-backend' ? 'kernel' : ['reconcile-interval', 'watch-backoff-cap', 'ready-watch-grace'].includes(flag) ? '5s' : '/from/env';
+      const other = flag === 'listen-address' ? '127.0.0.1:1' : flag === 'log-level' ? 'trace' : flag === 'wg-backend' ? 'kernel' : flag === 'peer-metrics' ? 'off' : ['reconcile-interval', 'watch-backoff-cap', 'ready-watch-grace'].includes(flag) ? '5s' : '/from/env';
       assert.deepEqual(runOptions([`-${flag}`, text], { ...REQUIRED_ENV, [env]: other }), expected);
     });
   }
@@ -118,6 +120,7 @@ describe('usage errors: one line, what is wrong', () => {
     [[], { ...REQUIRED_ENV, SWG_LOG_LEVEL: 'verbose' }, 'invalid value "verbose" for SWG_LOG_LEVEL (-log-level): must be one of fatal, error, warn, info, debug, trace, silent'],
     [['-wg-backend', 'boringtun'], REQUIRED_ENV, 'invalid value "boringtun" for flag -wg-backend: must be one of kernel, userspace, auto'],
     [['-wg-userspace-client', 'socket'], REQUIRED_ENV, 'invalid value "socket" for flag -wg-userspace-client: must be one of uapi, wg'],
+    [[], { ...REQUIRED_ENV, SWG_PEER_METRICS: 'some' }, 'invalid value "some" for SWG_PEER_METRICS (-peer-metrics): must be one of full, aggregate, off'],
     [['-listen-address', '7773'], REQUIRED_ENV, 'invalid value "7773" for flag -listen-address: missing port (e.g. :7773 or 127.0.0.1:7773)'],
     [['frobnicate'], REQUIRED_ENV, 'unknown command "frobnicate" (commands: run, validate, calico-ippools, cleanup, status, version; see clusterwire --help)'],
     [

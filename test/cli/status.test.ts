@@ -15,6 +15,7 @@ const peer = { publicKey: 'PEER1=', endpoint: '198.18.0.3:51821', allowedIPs: ['
 test('formatStatusReport shows device, key, watch, peers and skipped nodes', () => {
   const report: StatusReport = {
     generatedAt: new Date(now).toISOString(),
+    devicesReadAt: new Date(now - 500).toISOString(),
     remotes: [
       { ...remoteStatus({ lastSyncAt: now - 3000, skipped: [{ node: 'n9', reason: 'bad-public-key', peered: false, detail: 'pubKey annotation is not a base64 WireGuard key of 32 bytes' }] }), devicePeers: [peer], deviceError: null },
       { ...remoteStatus({ remote: 'c3', device: 'wireguard.c3', watch: { state: 'disconnected', lastError: 'connect ECONNREFUSED' } }), devicePeers: null, deviceError: 'no such device' },

@@ -15,6 +15,8 @@ import { parseIpLinks } from '../../src/ip/links.ts';
 import { parseIpRoutes } from '../../src/ip/routes.ts';
 import type { ObservedDevice } from '../../src/wireguard/types.ts';
 import { parsePrometheusText } from '../support/prometheus-text.ts';
+import { promtoolCheckMetrics } from '../support/promtool.ts';
+import { semaphoreMismatches } from '../server/semaphore-series.ts';
 
 const D = 'wireguard.semaphore.uw.io';
 const RECONCILE_MS = 1_000;
@@ -129,25 +131,36 @@ describe('the daemon, two emulated clusters, real WireGuard', { concurrency: fal
     await c1n1.host.run('wg', ['set', dev, 'peer', second.publicKey, 'endpoint', annotation('c2', owner?.name ?? '', `c1.${D}/endpoint`) ?? '']);
   }));
 
-  test('/metrics parses as Prometheus text and has every SPEC §5 name', withLogs(async () => {
+  test('/metrics: every documented name, semaphore-wireguard\'s series, and promtool check metrics has no complaint', withLogs(async (t) => {
     const response = await fetch(`${c1n1.baseURL}/metrics`);
     assert.equal(response.status, 200);
-    const { types, samples } = parsePrometheusText(await response.text());
-    const spec = [
+    const text = await response.text();
+    const exposition = parsePrometheusText(text);
+    const { types, samples } = exposition;
+    const documented = [
       'semaphore_wg_sync_peers_total', 'semaphore_wg_sync_queue_full_failures_total', 'semaphore_wg_sync_requeue_total',
       'semaphore_wg_node_watcher_failures_total', 'semaphore_wg_kube_http_request_total', 'semaphore_wg_device_info',
       'semaphore_wg_peer_info', 'semaphore_wg_peer_allowed_ips_info', 'semaphore_wg_peer_receive_bytes_total',
       'semaphore_wg_peer_transmit_bytes_total', 'semaphore_wg_peer_last_handshake_seconds',
       'clusterwire_peers_desired', 'clusterwire_peers_applied', 'clusterwire_sync_duration_seconds', 'clusterwire_remote_nodes_skipped',
       'clusterwire_drift_repairs_total', 'clusterwire_watch_connected', 'clusterwire_watch_last_event_timestamp_seconds',
+      'clusterwire_sync_requests_coalesced_total', 'clusterwire_peers_by_handshake_age',
       'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes',
     ];
-    for (const name of spec) assert.ok(types.has(name), `${name} is missing`);
+    for (const name of documented) assert.ok(types.has(name), `${name} is missing`);
     const dev = c1n1.device('c2');
+    assert.deepEqual(semaphoreMismatches(exposition, [{ cluster: 'c2', device: dev }], false), []);
     assert.equal(samples.filter((s) => s.name === 'semaphore_wg_peer_info' && s.labels.device === dev).length, 2);
+    assert.ok((samples.find((s) => s.name === 'semaphore_wg_sync_peers_total' && s.labels.device === dev && s.labels.success === '1')?.value ?? 0) >= 1);
     assert.equal(samples.find((s) => s.name === 'clusterwire_peers_applied' && s.labels.device === dev)?.value, 2);
     assert.equal(samples.find((s) => s.name === 'clusterwire_watch_connected' && s.labels.cluster === 'c2')?.value, 1);
+    assert.ok((samples.find((s) => s.name === 'clusterwire_watch_last_event_timestamp_seconds' && s.labels.cluster === 'c2')?.value ?? 0) > Date.now() / 1000 - 600);
     assert.ok(samples.some((s) => s.name === 'semaphore_wg_kube_http_request_total' && s.labels.code === '200' && s.labels.method === 'GET'));
+
+    const promtool = await promtoolCheckMetrics(t, text);
+    if (!promtool) return;
+    t.diagnostic(`promtool check metrics on ${c1n1.name}'s /metrics: exit ${promtool.code}, output ${JSON.stringify(promtool.output)}`);
+    assert.deepEqual(promtool, { code: 0, output: '' });
   }));
 
   test('/readyz: 503 until the first sync, 200, 503 after an outage longer than the grace (peers kept), 200 again', withLogs(async (t) => {

@@ -6,8 +6,9 @@ import { dirname, join, relative } from 'node:path';
 import { Registry } from 'prom-client';
 import { runCommand } from '../../src/cli/run.ts';
 import { knownKeysAt } from '../../src/config/schema.ts';
-import { createMetrics } from '../../src/metrics.ts';
-import { registerDeviceMetrics } from '../../src/server/device-metrics.ts';
+import { createMetrics, WATCHER_VERBS } from '../../src/metrics.ts';
+import { DEVICE_FAMILIES, HANDSHAKE_AGES, PEER_METRICS_MODES } from '../../src/server/device-metrics.ts';
+import { registerWatchMetrics } from '../../src/server/watch-metrics.ts';
 import { findFiles } from './support/manifests.ts';
 import { anchorsOf, headingAnchor, relativeLinksOf } from './support/markdown.ts';
 import { REPO_ROOT } from './support/repo.ts';
@@ -48,17 +49,32 @@ describe('docs/', () => {
   test('http-and-metrics.md documents every exported metric with its labels', async () => {
     const markdown = await read('http-and-metrics.md');
     const { registry } = createMetrics(new Registry());
-    registerDeviceMetrics(registry, { statuses: () => [], readDevice: () => Promise.reject(new Error('no device in this test')) });
-    const ours = registry
-      .getMetricsAsArray()
-      .map((metric) => metric as unknown as { name: string; labelNames: readonly string[] })
-      .filter(({ name }) => /^(semaphore_wg|clusterwire)_/.test(name));
-    assert.ok(ours.length >= 18, `found only ${ours.length} metrics`);
+    registerWatchMetrics(registry, { statuses: () => [] });
+    const ours = [
+      ...registry.getMetricsAsArray().map((metric) => metric as unknown as { name: string; labelNames: readonly string[] }),
+      ...DEVICE_FAMILIES,
+    ].filter(({ name }) => /^(semaphore_wg|clusterwire)_/.test(name));
+    assert.ok(ours.length >= 20, `found only ${ours.length} metrics`);
     for (const { name, labelNames } of ours) {
       const row = rowOf(markdown, name);
       assert.ok(row, `${name} is not documented`);
       for (const label of labelNames) assert.ok(row.includes(`\`${label}\``), `${name}: label ${label} is not documented`);
     }
+  });
+
+  test('http-and-metrics.md documents the label values, the series created at start and every -peer-metrics mode', async () => {
+    const markdown = await read('http-and-metrics.md');
+    assert.match(rowOf(markdown, 'semaphore_wg_sync_peers_total') ?? '', /`success` \(`1`\/`0`\)/);
+    const verbs = rowOf(markdown, 'semaphore_wg_node_watcher_failures_total') ?? '';
+    for (const verb of WATCHER_VERBS) assert.ok(verbs.includes(`\`${verb}\``), `verb ${verb} is not documented`);
+    const ages = rowOf(markdown, 'clusterwire_peers_by_handshake_age') ?? '';
+    for (const age of HANDSHAKE_AGES) {
+      assert.ok(ages.includes(`\`${age}\``), `age ${age} is not in the metric's row`);
+      assert.ok(rowOf(markdown, age), `age ${age} has no row of its own`);
+    }
+    for (const mode of PEER_METRICS_MODES) assert.ok(markdown.split('\n').some((line) => line.startsWith(`| \`${mode}\``)), `-peer-metrics ${mode} is not documented`);
+    assert.match(markdown, /Series that exist from start/);
+    assert.match(markdown, /`success="1"` and `success="0"`/);
   });
 
   test('configuration.md documents every flag of run with its variable and default', async () => {

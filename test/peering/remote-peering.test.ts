@@ -131,7 +131,7 @@ test('after the first list the device holds exactly the remote nodes as peers', 
   assert.deepEqual(status.peers, { desired: 2, applied: 2 });
   assert.deepEqual(status.skipped.map((x) => [x.node, x.reason]), [['n3', 'bad-public-key']]);
   assert.equal(await s.metric('clusterwire_remote_nodes_skipped', { cluster: 'c2', reason: 'bad-public-key' }), 1);
-  assert.equal(await s.metric('semaphore_wg_sync_peers_total', { device: DEVICE, success: 'true' }), 1);
+  assert.equal(await s.metric('semaphore_wg_sync_peers_total', { device: DEVICE, success: '1' }), 1);
   await s.peering.stop();
 });
 
@@ -150,10 +150,14 @@ test('node added, changed and deleted reach the device; a burst costs few applie
   assert.equal((await s.peers())[0]?.endpoint, '198.18.0.99:51821');
 
   const before = s.wg.changes.length;
+  const coalescedBefore = await s.metric('clusterwire_sync_requests_coalesced_total', { device: DEVICE });
   for (let i = 2; i < 52; i++) s.source.put(remoteNode(i));
   await s.peering.idle();
   assert.equal((await s.peers()).length, 51);
   assert.ok(s.wg.changes.length - before <= 2, `50 events took ${s.wg.changes.length - before} applies`);
+  // Coalescing is normal: our own counter, not semaphore's queue-full failures.
+  assert.equal((await s.metric('clusterwire_sync_requests_coalesced_total', { device: DEVICE })) - coalescedBefore, 49);
+  assert.equal(await s.metric('semaphore_wg_sync_queue_full_failures_total', { device: DEVICE }), 0);
 
   s.source.delete('n1');
   await s.peering.idle();
@@ -219,7 +223,7 @@ test('a failing apply is counted, reported and retried until it succeeds', async
   s.source.list();
   await s.peering.idle();
   assert.match(s.peering.status().lastSyncError ?? '', /errno 22/);
-  assert.equal(await s.metric('semaphore_wg_sync_peers_total', { device: DEVICE, success: 'false' }), 1);
+  assert.equal(await s.metric('semaphore_wg_sync_peers_total', { device: DEVICE, success: '0' }), 1);
   assert.equal(await s.metric('semaphore_wg_sync_requeue_total', { device: DEVICE }), 1);
   assert.deepEqual(await s.peers(), []);
   s.timers.advance(1_000);

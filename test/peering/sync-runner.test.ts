@@ -32,6 +32,42 @@ test('a burst of requests during a pass folds into one more pass', async () => {
   assert.equal(coalesced, 99);
 });
 
+test('a request waiting behind a pass counts as "queue full" every 5 s it waits, as semaphore-wireguard counts it', async () => {
+  const timers = new ManualTimers();
+  let passes = 0;
+  let queueFull = 0;
+  let coalesced = 0;
+  const slow = gate();
+  const runner = new SyncRunner({
+    timers,
+    run: async () => {
+      passes++;
+      if (passes === 1) await slow.opened;
+    },
+    onError: () => assert.fail('no error expected'),
+    onCoalesced: () => coalesced++,
+    onQueueFull: () => queueFull++,
+  });
+  runner.request();
+  await new Promise((r) => setImmediate(r));
+  timers.advance(60_000);
+  assert.equal(queueFull, 0, 'a long pass alone is not a full queue');
+
+  runner.request();
+  runner.request();
+  timers.advance(4_999);
+  assert.equal(queueFull, 0);
+  timers.advance(1);
+  assert.equal(queueFull, 1);
+  timers.advance(10_000);
+  assert.equal(queueFull, 3);
+  slow.open();
+  await runner.idle();
+  timers.advance(60_000);
+  assert.deepEqual({ passes, queueFull, coalesced }, { passes: 2, queueFull: 3, coalesced: 1 });
+  assert.deepEqual(timers.pending, [], 'no wait is counted once the request is served');
+});
+
 test('requests in the same tick start a single pass', async () => {
   let passes = 0;
   const runner = new SyncRunner({ timers: new ManualTimers(), run: () => Promise.resolve(void passes++), onError: () => assert.fail() });

@@ -8,13 +8,16 @@ export interface Sample {
 export interface Exposition {
   /** Metric family name → its TYPE. */
   types: Map<string, string>;
+  /** Metric family name → its HELP, unescaped. */
+  help: Map<string, string>;
   samples: Sample[];
 }
 
 const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
 const SAMPLE = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (\\S+)(?: -?\\d+)?$`);
 const LABEL = /^([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)/;
-const VALUE = /^(?:[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+)|[+-]?Inf|NaN)$/;
+// Prometheus reads values with Go's ParseFloat, which ignores the case of NaN and Inf (prom-client writes "Nan").
+const VALUE = /^(?:[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+)|[+-]?inf|nan)$/i;
 
 /**
  * Parses Prometheus text format 0.0.4 strictly: any line that is not a
@@ -22,6 +25,7 @@ const VALUE = /^(?:[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+)|[+-]?Inf|NaN)$/;
  */
 export function parsePrometheusText(text: string): Exposition {
   const types = new Map<string, string>();
+  const help = new Map<string, string>();
   const samples: Sample[] = [];
   text.split('\n').forEach((line, index) => {
     if (line === '') return;
@@ -32,6 +36,7 @@ export function parsePrometheusText(text: string): Exposition {
         if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(meta[3] ?? '')) throw fail('unknown type');
         types.set(meta[2] ?? '', meta[3] ?? '');
       }
+      if (meta?.[1] === 'HELP') help.set(meta[2] ?? '', (meta[3] ?? '').replace(/\\(.)/g, (_m, c: string) => (c === 'n' ? '\n' : c)));
       return;
     }
     const match = SAMPLE.exec(line);
@@ -46,7 +51,7 @@ export function parsePrometheusText(text: string): Exposition {
       labels[label[1] ?? ''] = (label[2] ?? '').replace(/\\(.)/g, (_m, c: string) => (c === 'n' ? '\n' : c));
       rest = rest.slice(label[0].length);
     }
-    samples.push({ name, labels, value: Number(valueText.replace('Inf', 'Infinity')) });
+    samples.push({ name, labels, value: /nan/i.test(valueText) ? NaN : Number(valueText.replace(/inf/i, 'Infinity')) });
   });
-  return { types, samples };
+  return { types, help, samples };
 }
