@@ -88,7 +88,16 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       devices,
       routes,
       createNodeSource: (onChange) =>
-        new NodeWatcher({ client, localClusterName: config.local.name, annotationDomain: config.annotationDomain, logger: log, metrics, onChange, backoff }),
+        new NodeWatcher({
+          client,
+          localClusterName: config.local.name,
+          annotationDomain: config.annotationDomain,
+          logger: log,
+          metrics,
+          onChange,
+          backoff,
+          maxNodes: remote.maxNodes,
+        }),
       lookup: dnsLookup(),
       metrics,
       logger: log,

@@ -65,6 +65,12 @@ export function createMetrics(registry: Registry = new Registry()) {
       labelNames: ['cluster', 'reason'] as const,
       registers,
     }),
+    nodesDropped: new Counter({
+      name: 'clusterwire_remote_nodes_dropped_total',
+      help: 'New remote nodes not kept at all because the cluster sent more than its node store holds (twice maxNodes).',
+      labelNames: ['cluster'] as const,
+      registers,
+    }),
     driftRepairs: new Counter({
       name: 'clusterwire_drift_repairs_total',
       help: 'Repairs of state changed behind our back, by kind (link, route, peer, process, annotation).',

@@ -15,6 +15,17 @@ export const MAX_ENDPOINT_LENGTH = 261;
 export const MAX_POD_CIDRS = 2;
 /** The longest real CIDR text is 49 characters (an IPv6 address with an embedded dotted quad, /128). */
 export const MAX_POD_CIDR_LENGTH = 64;
+/**
+ * How many nodes of one remote are kept at most: twice `maxNodes`. Past
+ * `maxNodes` nodes are kept but skipped (the last by name), so the choice
+ * is the same on every node of the local cluster; past this, a remote
+ * that streams millions of distinct nodes is sending garbage, and new
+ * names are dropped (counted, logged once) so memory stays bounded.
+ */
+export function nodeStoreLimit(maxNodes: number): number {
+  return 2 * maxNodes;
+}
+
 /** The most of a refused value that is kept. */
 export const MAX_SHOWN_LENGTH = 128;
 
