@@ -35,6 +35,7 @@ export const MAX_SHOWN_LENGTH = 128;
  * by `clusterwire status` on a terminal too).
  */
 export function shown(value: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped here
   const escaped = value.slice(0, MAX_SHOWN_LENGTH).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   if (value.length <= MAX_SHOWN_LENGTH && escaped.length <= MAX_SHOWN_LENGTH) return escaped;
   let cut = escaped.slice(0, MAX_SHOWN_LENGTH - 1);
