@@ -37,7 +37,7 @@ interface Entry {
 }
 
 /**
- * A small cache of hostname endpoints (docs/how-it-works.md, "Hostname
+ * A small cache of hostname endpoints (docs/configuration.md, "Hostname
  * endpoints"). A pass never waits on DNS: it takes what is known now
  * (an address, a failure, or nothing yet) and the look-ups run in the
  * background, a few at a time, each with a timeout; one that changes what
