@@ -102,12 +102,12 @@ export function desiredPeers(input: PeeringInput, cache: NodeCheckCache = new We
       node: node.name,
       reason: 'pod-cidr-outside-subnets',
       peered: false,
-      detail: `pod CIDR ${text} is not inside the declared pod subnets ${input.podSubnets.join(', ')}`,
+      detail: `pod CIDR ${shown(text)} is not inside the declared pod subnets ${input.podSubnets.join(', ')}`,
     }));
     for (const checked of check.cidrs) {
       const clash = claimed.clash(checked.cidr);
       if (clash) {
-        dropped.push({ node: node.name, reason: 'pod-cidr-conflict', peered: false, detail: `pod CIDR ${checked.text} overlaps ${formatCidr(clash.cidr)} of node ${clash.owner}, which is kept` });
+        dropped.push({ node: node.name, reason: 'pod-cidr-conflict', peered: false, detail: `pod CIDR ${shown(checked.text)} overlaps ${formatCidr(clash.cidr)} of node ${clash.owner}, which is kept` });
         continue;
       }
       allowed.push(checked);
@@ -144,8 +144,8 @@ function peerEndpoint(
   if (resolution.state === 'resolved') return { ok: true, text: formatEndpoint({ host: resolution.address, port: endpoint.port }) };
   const skip: EndpointSkip =
     resolution.state === 'pending'
-      ? { reason: 'resolving-endpoint', detail: `looking up ${endpoint.host}` }
-      : { reason: resolution.reason, detail: `${endpoint.host}: ${resolution.detail}` };
+      ? { reason: 'resolving-endpoint', detail: `looking up ${shown(endpoint.host)}` }
+      : { reason: resolution.reason, detail: `${shown(endpoint.host)}: ${shown(resolution.detail)}` };
   const kept = input.deviceEndpoint(publicKey);
   if (kept === null) return { ok: false, skip };
   return { ok: true, text: kept, skip: { ...skip, detail: `${skip.detail}; the device keeps ${kept}` } };
@@ -169,7 +169,8 @@ function checkNode(node: RemoteNode, subnets: readonly Cidr[]): NodeCheck {
   const families = new Set<4 | 6>();
   for (const text of node.podCIDRs) {
     const result = parseCidr(text);
-    if (!result.ok) return { ok: false, reason: 'bad-pod-cidr', detail: `pod CIDR '${shown(text)}': ${result.reason}` };
+    // The parser's reason quotes the text, which is at most MAX_POD_CIDR_LENGTH characters.
+    if (!result.ok) return { ok: false, reason: 'bad-pod-cidr', detail: `pod CIDR '${shown(text)}': ${shown(result.reason)}` };
     if (families.has(result.cidr.family)) return { ok: false, reason: 'bad-pod-cidr', detail: `two IPv${result.cidr.family} pod CIDRs: at most one per family` };
     families.add(result.cidr.family);
     if (subnets.some((subnet) => cidrContains(subnet, result.cidr))) cidrs.push({ text, cidr: result.cidr, canonical: formatCidr(result.cidr) });

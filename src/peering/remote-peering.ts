@@ -237,6 +237,8 @@ export class RemotePeering {
     metrics.peersDesired.set({ device: this.#device }, this.#desiredCount);
 
     this.#rejections = heldRejections(this.#rejections, decision.peers, started);
+    // Reported before the apply too, so a failing device does not hide why nodes are skipped.
+    this.#reportSkipped([...decision.skipped, ...rejectionSkips(this.#rejections, decision.nodeOf, (key) => known.peers.has(key))]);
     const changes = withoutRejected(peerDelta(decision.peers, [...known.peers.values()], this.#lastEndpoints), this.#rejections);
     if (changes.length > 0) {
       // Until the apply succeeds, what the device holds is unknown.
