@@ -67,7 +67,7 @@ export function createMetrics(registry: Registry = new Registry()) {
     }),
     nodesDropped: new Counter({
       name: 'clusterwire_remote_nodes_dropped_total',
-      help: 'New remote nodes not kept at all because the cluster sent more than its node store holds (twice maxNodes).',
+      help: 'Remote node events dropped unkept (a new node, or one not kept) because the node store of the cluster is full (twice maxNodes).',
       labelNames: ['cluster'] as const,
       registers,
     }),
