@@ -1,4 +1,3 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
 import type { FastifyInstance } from 'fastify';
 import { realTimers } from './clock/timers.ts';
 import type { ClustersConfig, RemoteCluster } from './config/types.ts';
@@ -9,6 +8,7 @@ import { NodeAdvertiser } from './kube/node-advertiser.ts';
 import { NodeWatcher } from './kube/node-watcher.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, startCounters } from './metrics.ts';
+import { dnsLookup } from './peering/dns-lookup.ts';
 import { RemotePeering } from './peering/remote-peering.ts';
 import { execCommand } from './process/exec.ts';
 import type { PeerMetricsMode } from './server/device-metrics.ts';
@@ -106,8 +106,17 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       devices,
       routes,
       createNodeSource: (onChange) =>
-        new NodeWatcher({ client, localClusterName: config.local.name, annotationDomain: config.annotationDomain, logger: log, metrics, onChange, backoff }),
-      lookup: async (host) => (await dnsLookup(host)).address,
+        new NodeWatcher({
+          client,
+          localClusterName: config.local.name,
+          annotationDomain: config.annotationDomain,
+          logger: log,
+          metrics,
+          onChange,
+          backoff,
+          maxNodes: remote.maxNodes,
+        }),
+      lookup: dnsLookup(),
       metrics,
       logger: log,
       timers: realTimers,

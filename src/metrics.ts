@@ -77,6 +77,12 @@ export function createMetrics(registry: Registry = new Registry()) {
       labelNames: ['cluster', 'reason'] as const,
       registers,
     }),
+    nodesDropped: new Counter({
+      name: 'clusterwire_remote_nodes_dropped_total',
+      help: 'Remote node events dropped unkept (a new node, or one not kept) because the node store of the cluster is full (twice maxNodes).',
+      labelNames: ['cluster'] as const,
+      registers,
+    }),
     driftRepairs: new Counter({
       name: 'clusterwire_drift_repairs_total',
       help: 'Repairs of state changed behind our back, by kind (link, route, peer, process, annotation).',

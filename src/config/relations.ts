@@ -197,7 +197,7 @@ function build(lenient: LenientConfig, resolved: readonly ResolvedRemote[]): Clu
     if (v === undefined || fields === undefined || fields.invalid.size > 0) return null;
     const { name, device, listenPort, access } = remote;
     if (name === undefined || device === undefined || listenPort === undefined || access === undefined) return null;
-    if (v.wgDeviceMTU === undefined || v.persistentKeepalive === undefined || v.resyncPeriod === undefined) return null;
+    if (v.wgDeviceMTU === undefined || v.persistentKeepalive === undefined || v.resyncPeriod === undefined || v.maxNodes === undefined) return null;
     remotes.push({
       name,
       access,
@@ -207,6 +207,7 @@ function build(lenient: LenientConfig, resolved: readonly ResolvedRemote[]): Clu
       deviceName: device.name,
       persistentKeepaliveSeconds: v.persistentKeepalive,
       reconcileIntervalMs: v.resyncPeriod,
+      maxNodes: v.maxNodes,
     });
   }
   return {

@@ -18,11 +18,18 @@ export const DEFAULT_ANNOTATION_DOMAIN = 'wireguard.semaphore.uw.io';
 export const DEFAULT_MTU = 1420;
 export const DEFAULT_LISTEN_PORT = 51820;
 export const DEFAULT_KEEPALIVE_SECONDS = 25;
+/**
+ * Four times the 5,000 nodes Kubernetes supports per cluster, above the
+ * largest managed clusters (15,000): no real remote reaches it, and a
+ * hostile one is stopped at it (docs/configuration.md).
+ */
+export const DEFAULT_MAX_NODES = 20_000;
 
 const MIN_MTU = 1280; // IPv6 minimum link MTU
 const MAX_MTU = 9000; // largest common jumbo frame
 const MAX_KEEPALIVE_SECONDS = 65535; // WireGuard carries it in 16 bits
 const MIN_RESYNC_MS = 100;
+const MAX_MAX_NODES = 100_000; // the node store holds up to twice this (docs/configuration.md)
 
 type FieldResult<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -126,6 +133,7 @@ const remoteShape = {
     const parsed = duration(value);
     return parsed.ok ? keepaliveSeconds(parsed.value, value) : parsed;
   }).default(DEFAULT_KEEPALIVE_SECONDS),
+  maxNodes: field(z.number(), (value) => integerIn(value, 1, MAX_MAX_NODES, 'maxNodes')).default(DEFAULT_MAX_NODES),
 };
 
 const rootShape = {

@@ -41,4 +41,6 @@ export interface RemoteCluster {
   persistentKeepaliveSeconds: number;
   /** From `resyncPeriod`; null when 0 or absent (the global -reconcile-interval applies). */
   reconcileIntervalMs: number | null;
+  /** Nodes of this remote peered at most; the ones past it by name are skipped. */
+  maxNodes: number;
 }

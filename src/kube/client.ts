@@ -59,8 +59,26 @@ export interface KubeClientOptions {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
-/** Far above any real response (a 500-node page of large Nodes is ~10 MB); stops a runaway body. */
-const MAX_BODY_BYTES = 256 * 1024 * 1024;
+/**
+ * The most a response body may be (docs/how-it-works.md, "Bounds"): a page
+ * of 500 realistic Nodes is ~8 MB (16 KB each), of 500 large ones (64 KB:
+ * many images and conditions) 32 MB. A remote apiserver is untrusted, and
+ * a body is buffered, then parsed into several times its size: a bigger
+ * page fails, and the node watcher asks for smaller pages.
+ */
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** An error answer is only read for its message. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** A response body over its cap: the request fails, and nothing more is read. */
+export class ResponseTooLargeError extends Error {
+  override name = 'ResponseTooLargeError';
+}
+
+/** True for a request that failed because its response was over MAX_BODY_BYTES. */
+export function isResponseTooLarge(err: unknown): boolean {
+  return err instanceof ResponseTooLargeError || (err instanceof Error && err.cause instanceof ResponseTooLargeError);
+}
 
 export function createKubeClient(options: KubeClientOptions): KubeClient {
   let ca: CASource;
@@ -112,7 +130,7 @@ class HttpKubeClient implements KubeClient {
     const id = this.#identity(request);
     try {
       const response = await this.#send(request, signal);
-      const text = await readText(response.body);
+      const text = await readText(response.body, MAX_BODY_BYTES);
       try {
         return JSON.parse(text) as unknown;
       } catch (cause) {
@@ -262,22 +280,25 @@ function withIdentity(id: RequestIdentity, err: unknown): KubeRequestError {
 async function responseError(id: RequestIdentity, response: HttpResponse): Promise<KubeRequestError> {
   let text = '';
   try {
-    text = await readText(response.body);
+    text = await readText(response.body, MAX_ERROR_BODY_BYTES, { truncate: true });
   } catch {
     // The status alone still says what happened.
   }
   return errorFromResponse(id, response.status, text);
 }
 
-async function readText(body: Readable): Promise<string> {
+/** The body as text, at most `limit` bytes: past it, the connection is closed and the read fails (or, with `truncate`, ends). */
+async function readText(body: Readable, limit: number, { truncate = false } = {}): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
+    if (size + chunk.length > limit) {
       body.destroy();
-      throw new Error(`response body larger than ${MAX_BODY_BYTES} bytes`);
+      if (!truncate) throw new ResponseTooLargeError(`response body larger than ${limit} bytes`);
+      chunks.push(chunk.subarray(0, limit - size));
+      break;
     }
+    size += chunk.length;
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

@@ -12,7 +12,8 @@ export function sameProjection(a: RemoteNode, b: RemoteNode): boolean {
     a.publicKey === b.publicKey &&
     a.endpoint === b.endpoint &&
     sameList(a.podCIDRs, b.podCIDRs) &&
-    sameList(a.internalIPs, b.internalIPs)
+    a.refused?.reason === b.refused?.reason &&
+    a.refused?.detail === b.refused?.detail
   );
 }
 

@@ -2,9 +2,10 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
-import type { KubeClient } from './client.ts';
+import { isResponseTooLarge, type KubeClient } from './client.ts';
 import { field, stringOrNull } from './json-value.ts';
 import { errorFromStatus, isExpired, KubeRequestError } from './kube-request-error.ts';
+import { nodeStoreLimit, shown } from './node-bounds.ts';
 import { changeFor, diffStores, type NodeChange } from './node-changes.ts';
 import { projectNode } from './node-projection.ts';
 import type { RemoteNode } from './remote-node.ts';
@@ -30,7 +31,9 @@ export interface NodeWatcherOptions {
   localClusterName: string;
   annotationDomain: string;
   logger: Logger;
-  metrics: Pick<Metrics, 'nodeWatcherFailures' | 'watchConnected'>;
+  metrics: Pick<Metrics, 'nodeWatcherFailures' | 'watchConnected' | 'nodesDropped'>;
+  /** The remote's maxNodes: the store keeps at most nodeStoreLimit(maxNodes) nodes. */
+  maxNodes: number;
   /** Called for every change of a node's projection, in the order the apiserver sent them. */
   onChange: (change: NodeChange) => void;
   backoff?: BackoffPolicy;
@@ -45,6 +48,8 @@ export interface NodeWatcherOptions {
 
 const NODES_PATH = '/api/v1/nodes';
 const PAGE_SIZE = 500;
+/** 10 Nodes at etcd's 1.5 MiB limit (about twice that as JSON) stay below the client's body cap. */
+const MIN_PAGE_SIZE = 10;
 const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 
 /**
@@ -75,6 +80,9 @@ export class NodeWatcher {
   /** Consecutive failures: the backoff exponent. */
   #failures = 0;
   #eventsSinceList = 0;
+  readonly #storeLimit: number;
+  /** Nodes were dropped since the store last had room: logged once per episode. */
+  #dropping = false;
   #syncWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
 
   constructor(options: NodeWatcherOptions) {
@@ -87,6 +95,8 @@ export class NodeWatcher {
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#sleep = options.sleep ?? ((ms, signal) => sleepFor(ms, undefined, { signal }));
+    this.#storeLimit = nodeStoreLimit(options.maxNodes);
+    options.metrics.nodesDropped.inc({ cluster: this.#cluster }, 0);
   }
 
   status(): WatchStatus {
@@ -167,14 +177,12 @@ export class NodeWatcher {
     const listed = new Map<string, RemoteNode>();
     let resourceVersion: string | null;
     let continueToken: string | null = null;
+    let pageSize = PAGE_SIZE;
     do {
       // One page at a time: parsed, projected, dropped.
-      const page = await this.#options.client.json({
-        method: 'GET',
-        path: NODES_PATH,
-        query: { limit: String(PAGE_SIZE), continue: continueToken ?? undefined },
-        signal,
-      });
+      const answer = await this.#page(continueToken, pageSize, signal);
+      const page = answer.page;
+      pageSize = answer.pageSize;
       const items = field(page, 'items') ?? [];
       if (!Array.isArray(items)) throw new KubeRequestError(this.#listIdentity(), 200, null, 'node list without items');
       for (const item of items) this.#projectInto(listed, item);
@@ -189,6 +197,7 @@ export class NodeWatcher {
       if (change.type === 'deleted') this.#store.delete(change.node.name);
       else this.#store.set(change.node.name, change.node);
     }
+    if (listed.size < this.#storeLimit) this.#roomAgain();
     this.#resourceVersion = resourceVersion;
     this.#eventsSinceList = 0;
     this.#received();
@@ -200,10 +209,26 @@ export class NodeWatcher {
     }
   }
 
+  /** One page of the list. Nodes this large are legal (etcd allows 1.5 MiB each): a page over the body cap is asked for again, smaller. */
+  async #page(continueToken: string | null, pageSize: number, signal: AbortSignal): Promise<{ page: unknown; pageSize: number }> {
+    for (let size = pageSize; ; ) {
+      try {
+        const page = await this.#options.client.json({ method: 'GET', path: NODES_PATH, query: { limit: String(size), continue: continueToken ?? undefined }, signal });
+        return { page, pageSize: size };
+      } catch (err) {
+        const smaller = isResponseTooLarge(err) ? smallerPage(size) : null;
+        if (smaller === null) throw err;
+        this.#log.warn({ pageSize: size, smaller }, 'a page of nodes was over the response size cap: asking for smaller pages');
+        size = smaller;
+      }
+    }
+  }
+
   #projectInto(listed: Map<string, RemoteNode>, item: unknown): void {
     const node = projectNode(item, this.#options.localClusterName, this.#options.annotationDomain);
-    if (node) listed.set(node.name, node);
-    else this.#log.warn('ignoring a listed node without metadata.name');
+    if (!node) this.#log.warn('ignoring a listed node without metadata.name');
+    else if (listed.has(node.name) || listed.size < this.#storeLimit) listed.set(node.name, node);
+    else this.#dropped(node.name);
   }
 
   /** One watch request, until the server ends it ('ended') or the resourceVersion expires. */
@@ -255,7 +280,12 @@ export class NodeWatcher {
   }
 
   #update(node: RemoteNode): void {
-    const change = changeFor(this.#store.get(node.name), node);
+    const current = this.#store.get(node.name);
+    if (!current && this.#store.size >= this.#storeLimit) {
+      this.#dropped(node.name);
+      return;
+    }
+    const change = changeFor(current, node);
     if (!change) return;
     this.#store.set(node.name, node);
     this.#emit(change);
@@ -265,7 +295,25 @@ export class NodeWatcher {
     const known = this.#store.get(name);
     if (!known) return;
     this.#store.delete(name);
+    this.#roomAgain();
     this.#emit({ type: 'deleted', node: known });
+  }
+
+  /** A new node past the store's limit: not kept, counted; logged on the first of a run of them. */
+  #dropped(name: string): void {
+    this.#options.metrics.nodesDropped.inc({ cluster: this.#cluster });
+    if (this.#dropping) return;
+    this.#dropping = true;
+    this.#log.error(
+      { limit: this.#storeLimit, maxNodes: this.#options.maxNodes, node: shown(name) },
+      'the remote sends more nodes than the store holds (twice maxNodes): new nodes are dropped until some are deleted',
+    );
+  }
+
+  #roomAgain(): void {
+    if (!this.#dropping || this.#store.size >= this.#storeLimit) return;
+    this.#dropping = false;
+    this.#log.info({ nodes: this.#store.size, limit: this.#storeLimit }, 'the node store has room again');
   }
 
   #emit(change: NodeChange): void {
@@ -311,4 +359,10 @@ export class NodeWatcher {
   #watchIdentity() {
     return { cluster: this.#cluster, method: 'GET', path: `${NODES_PATH}?watch=1` };
   }
+}
+
+/** The next page size after a page over the body cap: half, or null below the smallest worth asking for. */
+export function smallerPage(size: number): number | null {
+  const half = Math.floor(size / 2);
+  return half >= MIN_PAGE_SIZE ? half : null;
 }

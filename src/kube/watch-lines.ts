@@ -1,6 +1,10 @@
 const NEWLINE = 0x0a;
-/** Far above one Node event (~16 KB, rarely over 1 MB): a limit against a server that never ends a line. */
-const MAX_LINE_BYTES = 64 * 1024 * 1024;
+/**
+ * One watch event is one object, and etcd refuses objects over 1.5 MiB
+ * (about twice that as JSON): a longer line is not a Node, and fails the
+ * watch (which backs off) instead of growing without bound.
+ */
+export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 /**
  * Splits a watch response (newline-delimited JSON arriving in arbitrary

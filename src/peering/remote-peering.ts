@@ -4,16 +4,20 @@ import { syncRoutes, type Routes } from '../ip/routes.ts';
 import type { NodeChange } from '../kube/node-changes.ts';
 import type { WatchStatus } from '../kube/node-watcher.ts';
 import type { RemoteNode } from '../kube/remote-node.ts';
+import { shown } from '../kube/node-bounds.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { configureFindingRejected } from '../wireguard/configure-finding-rejected.ts';
 import { applyDeviceChange, configuredFromObserved, type ConfiguredDevice } from '../wireguard/configured-device.ts';
 import { appliedEndpoints, peerDelta } from '../wireguard/delta.ts';
 import type { DeviceSpec, EnsuredDevice } from '../wireguard/devices.ts';
-import type { ObservedDevice } from '../wireguard/types.ts';
-import { desiredPeers, type NodeCheckCache } from './desired-peers.ts';
-import type { RemoteStatus, SkippedNode, SkipReason } from './remote-status.ts';
-import { resolveEndpoints, type Lookup } from './resolve-endpoints.ts';
+import { ChangeRejectedError, type ObservedDevice } from '../wireguard/types.ts';
+import { desiredPeers, type NodeCheckCache, type PeeringDecision } from './desired-peers.ts';
+import { EndpointResolver, type Lookup } from './endpoint-resolver.ts';
+import { heldRejections, peerFingerprint, rejectionSkips, withoutRejected, type Rejection } from './rejected-peers.ts';
+import type { RemoteStatus, SkippedNode } from './remote-status.ts';
 import { skipChanges } from './skip-log.ts';
+import { SKIP_REASONS } from './skip-reasons.ts';
 import { SyncRunner } from './sync-runner.ts';
 
 /** The remote cluster's Nodes, as the Kubernetes layer keeps them. */
@@ -37,23 +41,13 @@ export interface RemotePeeringOptions {
   devices: DeviceEnsurer;
   routes: Routes;
   createNodeSource: (onChange: (change: NodeChange) => void) => NodeSource;
+  /** Looks up hostname endpoints, in the background (endpoint-resolver.ts). */
   lookup: Lookup;
   metrics: Metrics;
   logger: Logger;
   timers: Timers;
   reconcileIntervalMs: number;
 }
-
-const SKIP_REASONS: readonly SkipReason[] = [
-  'missing-annotation',
-  'bad-public-key',
-  'bad-endpoint',
-  'bad-pod-cidr',
-  'no-pod-cidr',
-  'pod-cidr-outside-subnets',
-  'pod-cidr-conflict',
-  'duplicate-public-key',
-];
 
 /**
  * Keeps one remote cluster's device, routes and peers as its nodes say
@@ -86,6 +80,11 @@ export class RemotePeering {
   #known: ConfiguredDevice | null = null;
   #skipped: SkippedNode[] = [];
   readonly #nodeChecks: NodeCheckCache = new WeakMap();
+  readonly #resolver: EndpointResolver;
+  /** Peers the device refused, by public key, held back until their data changes or the retry time passes. */
+  #rejections: ReadonlyMap<string, Rejection> = new Map();
+  /** When the running pass started; null between passes. /healthz reports a pass past its deadline. */
+  #passStartedAt: number | null = null;
   #desiredCount = 0;
   #appliedCount = 0;
   #lastSyncAt: number | null = null;
@@ -117,6 +116,8 @@ export class RemotePeering {
       this.#changesSinceSync++;
       this.#runner.request();
     });
+    this.#resolver = new EndpointResolver({ lookup: options.lookup, timers: options.timers, onChange: () => this.#runner.request() });
+    for (const reason of SKIP_REASONS) options.metrics.skippedNodes.set({ cluster: options.remote.name, reason }, 0);
   }
 
   start(): void {
@@ -163,6 +164,7 @@ export class RemotePeering {
       lastSyncError: this.#lastSyncError ?? this.#deviceError ?? this.#routeError,
       peers: { desired: this.#desiredCount, applied: this.#appliedCount },
       skipped: this.#skipped,
+      passStartedAt: this.#passStartedAt,
     };
   }
 
@@ -175,12 +177,17 @@ export class RemotePeering {
   }
 
   async #pass(): Promise<void> {
-    if (this.#checkDevice || !this.#ensured) {
-      await this.#ensureDevice();
-      this.#known = null;
+    this.#passStartedAt = this.#o.timers.now();
+    try {
+      if (this.#checkDevice || !this.#ensured) {
+        await this.#ensureDevice();
+        this.#known = null;
+      }
+      if (!this.#source.status().synced) return;
+      await this.#syncPeers();
+    } finally {
+      this.#passStartedAt = null;
     }
-    if (!this.#source.status().synced) return;
-    await this.#syncPeers();
   }
 
   /** SPEC §3.1 and §3.3: the link with its settings, key and port; the routes of the remote pod subnets. */
@@ -231,40 +238,58 @@ export class RemotePeering {
     }
   }
 
-  /** SPEC §3.6-3.8: desired peers from the nodes, the difference pushed to the device. */
+  /** Desired peers from the nodes, the difference pushed to the device (docs/how-it-works.md). */
   async #syncPeers(): Promise<void> {
     const { remote, metrics, timers } = this.#o;
     const device = this.#ensured;
     if (!device) throw new Error(`device ${this.#device} is not set up`);
     const started = timers.now();
     const changesBefore = this.#changesSinceSync;
+    const known = this.#known ?? configuredFromObserved(await device.client.device(this.#device), null);
+    this.#known = known;
     const decision = desiredPeers(
-      { podSubnets: remote.podSubnets, persistentKeepaliveSeconds: remote.persistentKeepaliveSeconds, nodes: this.#source.nodes.values() },
+      {
+        podSubnets: remote.podSubnets,
+        persistentKeepaliveSeconds: remote.persistentKeepaliveSeconds,
+        nodes: this.#source.nodes.values(),
+        maxNodes: remote.maxNodes,
+        ownPublicKey: this.#o.publicKey,
+        resolve: (host) => this.#resolver.resolve(host),
+        deviceEndpoint: (publicKey) => known.peers.get(publicKey)?.endpoint ?? null,
+      },
       this.#nodeChecks,
     );
-    this.#reportSkipped(decision.skipped);
+    this.#resolver.sweep();
     this.#desiredCount = decision.peers.length;
     metrics.peersDesired.set({ device: this.#device }, this.#desiredCount);
 
-    const known = this.#known ?? configuredFromObserved(await device.client.device(this.#device), null);
-    const changes = peerDelta(decision.peers, [...known.peers.values()], this.#lastEndpoints);
-    this.#known = known;
+    this.#rejections = heldRejections(this.#rejections, decision.peers, started);
+    // Reported before the apply too, so a failing device does not hide why nodes are skipped.
+    this.#reportSkipped([...decision.skipped, ...rejectionSkips(this.#rejections, decision.nodeOf, (key) => known.peers.has(key))]);
+    const changes = withoutRejected(peerDelta(decision.peers, [...known.peers.values()], this.#lastEndpoints), this.#rejections);
     if (changes.length > 0) {
-      const resolved = await resolveEndpoints(changes, this.#o.lookup);
-      // After a failed apply the device is in an unknown state: read it next time.
+      // Until the apply succeeds, what the device holds is unknown.
       this.#known = null;
-      await device.client.configure(this.#device, { peers: resolved });
-      this.#known = applyDeviceChange(known, { peers: resolved });
+      try {
+        await device.client.configure(this.#device, { peers: changes });
+        this.#known = applyDeviceChange(known, { peers: changes });
+      } catch (error) {
+        if (!(error instanceof ChangeRejectedError)) throw error;
+        await this.#applyFindingRejected(device, decision);
+      }
       const removed = changes.filter((c) => c.remove).length;
       const added = changes.filter((c) => !c.remove && !known.peers.has(c.publicKey)).length;
       const drift = changesBefore === 0 && this.#lastSyncAt !== null;
       if (drift) metrics.driftRepairs.inc({ device: this.#device, kind: 'peer' }, changes.length);
       this.#log.info({ added, updated: changes.length - added - removed, removed, peers: decision.peers.length, drift }, drift ? 'repaired peers' : 'applied peer changes');
     }
+    const onDevice = this.#known ?? known;
+    this.#reportSkipped([...decision.skipped, ...rejectionSkips(this.#rejections, decision.nodeOf, (key) => onDevice.peers.has(key))]);
     metrics.syncPeers.inc({ device: this.#device, success: '1' });
     metrics.syncDuration.observe({ device: this.#device }, (timers.now() - started) / 1000);
-    this.#lastEndpoints = appliedEndpoints(decision.peers);
-    this.#appliedCount = decision.peers.length;
+    // A rejected peer's endpoint was not applied: without an entry, it is written when tried again.
+    this.#lastEndpoints = appliedEndpoints(decision.peers.filter((peer) => !this.#rejections.has(peer.publicKey)));
+    this.#appliedCount = decision.peers.length - this.#rejections.size;
     metrics.peersApplied.set({ device: this.#device }, this.#appliedCount);
     this.#changesSinceSync -= changesBefore;
     if (this.#lastSyncError !== null) this.#log.info('sync recovered');
@@ -272,13 +297,45 @@ export class RemotePeering {
     this.#lastSyncAt = timers.now();
   }
 
+  /**
+   * The device refused the batch: it holds an unknown part of it, so read
+   * it again, then apply the difference in parts, finding the peers it
+   * refuses (configure-finding-rejected.ts). Those are held back, and the
+   * rest is applied; the device is read once more to know what it holds.
+   */
+  async #applyFindingRejected(device: EnsuredDevice, decision: PeeringDecision): Promise<void> {
+    const fresh = configuredFromObserved(await device.client.device(this.#device), null);
+    const changes = withoutRejected(peerDelta(decision.peers, [...fresh.peers.values()], this.#lastEndpoints), this.#rejections);
+    const rejected = await configureFindingRejected(device.client, this.#device, changes);
+    const desired = new Map(decision.peers.map((peer) => [peer.publicKey, peer]));
+    const rejections = new Map(this.#rejections);
+    const now = this.#o.timers.now();
+    for (const { change, error } of rejected) {
+      const peer = desired.get(change.publicKey);
+      if (!peer) {
+        this.#log.error({ err: error, publicKey: change.publicKey }, 'the device refused to remove a peer; trying again next pass');
+        continue;
+      }
+      rejections.set(change.publicKey, { fingerprint: peerFingerprint(peer), at: now, detail: `${this.#device} refused the peer: ${shown(error.message)}` });
+    }
+    this.#rejections = rejections;
+    this.#known = configuredFromObserved(await device.client.device(this.#device), null);
+  }
+
   #reportSkipped(skipped: SkippedNode[]): void {
     const { appeared, cleared } = skipChanges(this.#skipped, skipped);
-    for (const s of appeared) this.#log.warn({ node: s.node, reason: s.reason, peered: s.peered }, `remote node skipped: ${s.detail}`);
-    for (const s of cleared) this.#log.info({ node: s.node, reason: s.reason }, 'remote node no longer skipped');
-    this.#skipped = skipped;
-    for (const reason of SKIP_REASONS) {
-      this.#o.metrics.skippedNodes.set({ cluster: this.#o.remote.name, reason }, skipped.filter((s) => s.reason === reason).length);
+    // Nodes past maxNodes may be thousands: one line for all of them, when their number changes.
+    for (const s of appeared.filter((s) => s.reason !== 'too-many-nodes')) this.#log.warn({ node: s.node, reason: s.reason, peered: s.peered }, `remote node skipped: ${s.detail}`);
+    for (const s of cleared.filter((s) => s.reason !== 'too-many-nodes')) this.#log.info({ node: s.node, reason: s.reason }, 'remote node no longer skipped');
+    const counts = new Map<string, number>();
+    for (const s of skipped) counts.set(s.reason, (counts.get(s.reason) ?? 0) + 1);
+    const over = counts.get('too-many-nodes') ?? 0;
+    if (over !== this.#skipped.filter((s) => s.reason === 'too-many-nodes').length) {
+      const level = over > 0 ? 'warn' : 'info';
+      this.#log[level]({ skipped: over, maxNodes: this.#o.remote.maxNodes, first: skipped.find((s) => s.reason === 'too-many-nodes')?.node }, `remote nodes past maxNodes: ${over} skipped`);
     }
+    this.#skipped = skipped;
+    for (const reason of SKIP_REASONS) this.#o.metrics.skippedNodes.set({ cluster: this.#o.remote.name, reason }, counts.get(reason) ?? 0);
   }
 }
+

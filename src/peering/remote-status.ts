@@ -1,15 +1,7 @@
 import type { WatchStatus } from '../kube/node-watcher.ts';
+import type { SkipReason } from './skip-reasons.ts';
 
-/** Why a remote node is not (fully) peered. */
-export type SkipReason =
-  | 'missing-annotation'
-  | 'bad-public-key'
-  | 'bad-endpoint'
-  | 'bad-pod-cidr'
-  | 'no-pod-cidr'
-  | 'pod-cidr-outside-subnets'
-  | 'pod-cidr-conflict'
-  | 'duplicate-public-key';
+export type { SkipReason } from './skip-reasons.ts';
 
 export interface SkippedNode {
   node: string;
@@ -19,7 +11,6 @@ export interface SkippedNode {
   /** Human-readable, safe to log: never contains secrets. */
   detail: string;
 }
-
 
 /**
  * What one remote's peering loop reports about itself: read by /healthz,
@@ -38,4 +29,6 @@ export interface RemoteStatus {
   lastSyncError: string | null;
   peers: { desired: number; applied: number };
   skipped: SkippedNode[];
+  /** When the pass running now started (device set-up and peer sync); null between passes. */
+  passStartedAt: number | null;
 }

@@ -31,7 +31,7 @@ export function buildHttpServer(view: DaemonView, registry: Registry, options: H
   const verdictReply = (verdict: Verdict) => (verdict.ok ? { status: 'ok' } : { status: 'unavailable', remotes: verdict.reasons });
 
   app.get('/healthz', async (_request, reply) => {
-    const verdict = health(view.statuses());
+    const verdict = health(view.statuses(), now());
     return reply.code(verdict.ok ? 200 : 503).send(verdictReply(verdict));
   });
   app.get('/readyz', async (_request, reply) => {

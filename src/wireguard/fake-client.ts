@@ -1,6 +1,6 @@
 import { applyDeviceChange, EMPTY_CONFIGURED_DEVICE, type ConfiguredDevice } from './configured-device.ts';
 import { publicKeyOf } from './keys.ts';
-import type { DeviceChange, ObservedDevice, WireGuardClient } from './types.ts';
+import { ChangeRejectedError, type DeviceChange, type ObservedDevice, type WireGuardClient } from './types.ts';
 
 interface FakeDevice {
   config: ConfiguredDevice;
@@ -16,6 +16,7 @@ interface FakeDevice {
 export class FakeWireGuardClient implements WireGuardClient {
   readonly #devices = new Map<string, FakeDevice>();
   readonly #failures: Error[] = [];
+  readonly #refusedKeys = new Set<string>();
   /** Every successful `configure`, in order. */
   readonly changes: Array<{ device: string; change: DeviceChange }> = [];
 
@@ -34,6 +35,20 @@ export class FakeWireGuardClient implements WireGuardClient {
   /** The next `configure` rejects with this error and changes nothing. */
   failNextConfigure(error: Error): void {
     this.#failures.push(error);
+  }
+
+  /**
+   * From now on, every `configure` with a change for this key is refused as
+   * a whole, as wireguard-go refuses a batch with one bad peer in it
+   * (ChangeRejectedError), and changes nothing.
+   */
+  refusePeer(publicKey: string): void {
+    this.#refusedKeys.add(publicKey);
+  }
+
+  /** Ends `refusePeer`. */
+  acceptPeer(publicKey: string): void {
+    this.#refusedKeys.delete(publicKey);
   }
 
   /** Makes a peer's observed endpoint differ, as when WireGuard follows a roaming (NATed) peer. */
@@ -74,6 +89,8 @@ export class FakeWireGuardClient implements WireGuardClient {
     const fake = this.#get(name);
     const failure = this.#failures.shift();
     if (failure) throw failure;
+    const refused = change.peers.find((peer) => this.#refusedKeys.has(peer.publicKey));
+    if (refused) throw new ChangeRejectedError(`fake WireGuard: ${name} refuses peer ${refused.publicKey} (${change.peers.length} peer changes)`);
     fake.config = applyDeviceChange(fake.config, change);
     for (const peer of change.peers) {
       if (peer.remove || peer.endpoint !== undefined) fake.roamed.delete(peer.publicKey);

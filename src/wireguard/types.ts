@@ -63,3 +63,13 @@ export interface WireGuardClient {
   /** Applies a change in one call. */
   configure(name: string, change: DeviceChange): Promise<void>;
 }
+
+/**
+ * The device answered a change with an error: something in the change (a
+ * peer) is refused, as opposed to the device not answering at all. A
+ * batch rejected this way is applied again in parts to find the peers the
+ * device refuses (configure-finding-rejected.ts).
+ */
+export class ChangeRejectedError extends Error {
+  override name = 'ChangeRejectedError';
+}

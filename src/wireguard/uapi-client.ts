@@ -1,6 +1,6 @@
 import { createConnection } from 'node:net';
 import path from 'node:path';
-import type { DeviceChange, ObservedDevice, WireGuardClient } from './types.ts';
+import { ChangeRejectedError, type DeviceChange, type ObservedDevice, type WireGuardClient } from './types.ts';
 import { describeErrno, parseUapiGet, UAPI_GET_REQUEST, uapiErrno, uapiSetRequest } from './uapi-protocol.ts';
 
 export const DEFAULT_SOCKET_DIRECTORY = '/run/wireguard';
@@ -38,7 +38,7 @@ export class UapiClient implements WireGuardClient {
     const response = await this.#request(name, request, 'set');
     const errno = uapiErrno(response);
     if (errno !== 0) {
-      throw new Error(
+      throw new ChangeRejectedError(
         `UAPI set on ${name} (${change.peers.length} peer changes) answered errno ${describeErrno(errno)}; changes before the failing one may be applied`,
       );
     }

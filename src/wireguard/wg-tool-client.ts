@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Runner } from '../process/exec.ts';
-import type { DeviceChange, ObservedDevice, WireGuardClient } from './types.ts';
+import { CommandError, type Runner } from '../process/exec.ts';
+import { ChangeRejectedError, type DeviceChange, type ObservedDevice, type WireGuardClient } from './types.ts';
 import { parseWgDump } from './wg-dump.ts';
 import { wgInvocations } from './wg-commands.ts';
 
@@ -62,10 +62,9 @@ export class WgToolClient implements WireGuardClient {
         try {
           await this.#run(this.#wg, invocation.args, { timeoutMs: APPLY_TIMEOUT_MS });
         } catch (error) {
-          throw new Error(
-            `configuring WireGuard device ${name} with wg ${invocation.args[0]} (${change.peers.length} peer changes) failed`,
-            { cause: error },
-          );
+          // wg ran and said no (it exits 1 for a refused endpoint, key or address): the change is refused, not the device gone quiet.
+          const Rejected = error instanceof CommandError && error.exitCode !== null ? ChangeRejectedError : Error;
+          throw new Rejected(`configuring WireGuard device ${name} with wg ${invocation.args[0]} (${change.peers.length} peer changes) failed`, { cause: error });
         }
       }
     } finally {

@@ -11,6 +11,7 @@ import { ClaimedCidrs, type Claim } from '../../src/peering/claimed-cidrs.ts';
 import { desiredPeers } from '../../src/peering/desired-peers.ts';
 import { generatePrivateKey, publicKeyOf } from '../../src/wireguard/keys.ts';
 import { seededRandom } from '../../bench/random.ts';
+import { peeringInput } from '../support/peering-input.ts';
 
 function cidr(text: string): Cidr {
   const result = parseCidr(text);
@@ -71,12 +72,12 @@ describe('ClaimedCidrs', () => {
     const nodes = Array.from({ length: 10_000 }, (_, i) => ({
       name: `remote-${String(i).padStart(5, '0')}`,
       podCIDRs: [`10.${128 + (i >> 8)}.${i & 255}.0/24`],
-      internalIPs: [],
+      refused: null,
       publicKey: publicKeyOf(generatePrivateKey()),
       endpoint: `198.19.${i >> 8}.${i & 255}:51820`,
     }));
     const started = performance.now();
-    const decision = desiredPeers({ podSubnets: ['10.128.0.0/9'], persistentKeepaliveSeconds: 25, nodes });
+    const decision = desiredPeers(peeringInput({ podSubnets: ['10.128.0.0/9'], nodes }));
     const ms = performance.now() - started;
     t.diagnostic(`desiredPeers at 10,000 nodes: ${ms.toFixed(0)} ms (the scan took ~12 s here)`);
     assert.equal(decision.peers.length, 10_000);

@@ -16,6 +16,7 @@ import { parseClustersConfig } from '../../src/config/parse.ts';
 import { projectNode } from '../../src/kube/node-projection.ts';
 import { desiredPeers } from '../../src/peering/desired-peers.ts';
 import { generatePrivateKey, keyToHex, publicKeyOf } from '../../src/wireguard/keys.ts';
+import { peeringInput } from '../support/peering-input.ts';
 
 describe('stats', () => {
   const cases = [
@@ -167,7 +168,7 @@ describe('bench clusters', () => {
     const specs = [0, 1, 9999].map((i) => remoteNodeSpec(i, publicKeyOf(generatePrivateKey())));
     assert.deepEqual(specs.map((s) => s.podCIDR), ['10.128.0.0/24', '10.128.1.0/24', '10.167.15.0/24']);
     const nodes = specs.map((spec) => projectNode(remoteNodeObject(spec), 'c1', 'wireguard.semaphore.uw.io'));
-    const decision = desiredPeers({ podSubnets: ['10.128.0.0/9'], persistentKeepaliveSeconds: 25, nodes: nodes.filter((n) => n !== null) });
+    const decision = desiredPeers(peeringInput({ podSubnets: ['10.128.0.0/9'], nodes: nodes.filter((n) => n !== null) }));
     assert.deepEqual(decision.skipped, []);
     assert.deepEqual(decision.peers.map((p) => p.endpoint), specs.map((s) => s.endpoint));
     assert.ok(JSON.stringify(remoteNodeObject(specs[0]!)).length > 10_000, 'a realistic Node is ~15 KB');

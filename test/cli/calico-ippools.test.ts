@@ -14,6 +14,7 @@ function remote(name: string, podSubnets: string[], listenPort: number): RemoteC
     deviceName: `wireguard.${name}`,
     persistentKeepaliveSeconds: 25,
     reconcileIntervalMs: null,
+    maxNodes: 20_000,
   };
 }
 

@@ -213,6 +213,9 @@ const badConfigs: [name: string, json: unknown, expected: string[]][] = [
     withRemote(0, { persistentKeepalive: '1.5s' }),
     ["remotes[0].persistentKeepalive: '1.5s' is not a whole number of seconds (WireGuard keepalive has 1 s resolution)"],
   ],
+  ['maxNodes 0', withRemote(0, { maxNodes: 0 }), ['remotes[0].maxNodes: 0 is out of range: maxNodes must be 1-100000']],
+  ['maxNodes over 100,000', withRemote(0, { maxNodes: 100_001 }), ['remotes[0].maxNodes: 100001 is out of range: maxNodes must be 1-100000']],
+  ['maxNodes not whole', withRemote(0, { maxNodes: 2.5 }), ['remotes[0].maxNodes: 2.5 is not a whole number (maxNodes must be 1-100000)']],
   ['keepalive as a boolean', withRemote(0, { persistentKeepalive: true }), ["remotes[0].persistentKeepalive: expected a duration like '30s' or a number of nanoseconds, got true"]],
   ['a negative resyncPeriod', withRemote(0, { resyncPeriod: '-1s' }), ["remotes[0].resyncPeriod: '-1s' is negative"]],
   ['a resyncPeriod of fractional nanoseconds', withRemote(0, { resyncPeriod: 1.5 }), ['remotes[0].resyncPeriod: 1.5 is not a whole number of nanoseconds']],
@@ -344,6 +347,7 @@ describe("semaphore-wireguard's README examples", () => {
           deviceName: `wireguard.${remote}`,
           persistentKeepaliveSeconds: 25,
           reconcileIntervalMs: null,
+          maxNodes: 20_000,
         },
       ],
     };
@@ -405,6 +409,7 @@ describe('extensions and value forms', () => {
             deviceName: 'wg-c2',
             persistentKeepaliveSeconds: 25,
             reconcileIntervalMs: null,
+            maxNodes: 20_000,
           },
         ],
       },
@@ -425,6 +430,11 @@ describe('extensions and value forms', () => {
     assert.equal(remoteWith({ persistentKeepalive: '0s' })?.persistentKeepaliveSeconds, 0);
     assert.equal(remoteWith({ persistentKeepalive: 15_000_000_000 })?.persistentKeepaliveSeconds, 15);
     assert.equal(remoteWith({ persistentKeepalive: '1m' })?.persistentKeepaliveSeconds, 60);
+  });
+
+  it('maxNodes: 20,000 unless set', () => {
+    assert.equal(remoteWith({})?.maxNodes, 20_000);
+    assert.equal(remoteWith({ maxNodes: 3 })?.maxNodes, 3);
   });
 
   it('a local kubeconfig, a custom annotation domain, canonical subnets and kubeconfig access', () => {

@@ -9,6 +9,7 @@ import { knownKeysAt } from '../../src/config/schema.ts';
 import { createMetrics, WATCHER_VERBS } from '../../src/metrics.ts';
 import { DEVICE_FAMILIES, HANDSHAKE_AGES, PEER_METRICS_MODES } from '../../src/server/device-metrics.ts';
 import { registerWatchMetrics } from '../../src/server/watch-metrics.ts';
+import { SKIP_REASONS } from '../../src/peering/skip-reasons.ts';
 import { findFiles } from './support/manifests.ts';
 import { anchorsOf, headingAnchor, relativeLinksOf } from './support/markdown.ts';
 import { REPO_ROOT } from './support/repo.ts';
@@ -84,6 +85,18 @@ describe('docs/', () => {
       assert.ok(row, `-${flag.name} is not documented`);
       assert.ok(row.includes(`\`${flag.env}\``), `-${flag.name}: ${flag.env} is not documented`);
       assert.ok(row.includes(flag.defaultText === null ? '(required)' : `\`${flag.defaultText}\``), `-${flag.name}: its default is not documented`);
+    }
+  });
+
+  test('every skip reason is documented in http-and-metrics.md and troubleshooting.md', async () => {
+    const metrics = await read('http-and-metrics.md');
+    const troubleshooting = await read('troubleshooting.md');
+    for (const reason of SKIP_REASONS) {
+      assert.ok(rowOf(metrics, reason), `${reason} has no row in http-and-metrics.md`);
+      assert.ok(
+        troubleshooting.split('\n').some((line) => line.startsWith('| ') && line.split('|')[1]?.includes(`\`${reason}\``)),
+        `${reason} has no row in troubleshooting.md`,
+      );
     }
   });
 

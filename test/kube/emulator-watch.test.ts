@@ -27,6 +27,7 @@ function watcherFor(t: Parameters<typeof clientFor>[0], emulator: Setup['emulato
     logger,
     metrics,
     onChange: (c) => changes.push(c),
+    maxNodes: 20_000,
     ...options,
   });
   t.after(() => watcher.stop());

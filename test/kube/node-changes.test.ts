@@ -4,13 +4,13 @@ import { changeFor, diffStores } from '../../src/kube/node-changes.ts';
 import type { RemoteNode } from '../../src/kube/remote-node.ts';
 
 function node(name: string, patch: Partial<RemoteNode> = {}): RemoteNode {
-  return { name, podCIDRs: ['10.4.0.0/24'], internalIPs: ['198.18.0.1'], publicKey: 'K', endpoint: '198.18.0.1:51820', ...patch };
+  return { name, podCIDRs: ['10.4.0.0/24'], refused: null, publicKey: 'K', endpoint: '198.18.0.1:51820', ...patch };
 }
 
 test('changeFor reports additions and real changes only', () => {
   assert.deepEqual(changeFor(undefined, node('a')), { type: 'added', node: node('a') });
   assert.equal(changeFor(node('a'), node('a')), null);
-  for (const patch of [{ publicKey: 'K2' }, { endpoint: null }, { podCIDRs: ['10.4.0.0/24', 'fd00::/64'] }, { internalIPs: [] }]) {
+  for (const patch of [{ publicKey: 'K2' }, { endpoint: null }, { podCIDRs: ['10.4.0.0/24', 'fd00::/64'] }, { refused: { reason: 'value-too-long' as const, detail: 'x' } }]) {
     const next = node('a', patch);
     assert.deepEqual(changeFor(node('a'), next), { type: 'updated', node: next, previous: node('a') }, JSON.stringify(patch));
   }

@@ -4,7 +4,8 @@ import { Registry } from 'prom-client';
 import type { KubeRequest } from '../../src/kube/client.ts';
 import { KubeRequestError } from '../../src/kube/kube-request-error.ts';
 import type { NodeChange } from '../../src/kube/node-changes.ts';
-import { NodeWatcher, type NodeWatcherOptions } from '../../src/kube/node-watcher.ts';
+import { NodeWatcher, smallerPage, type NodeWatcherOptions } from '../../src/kube/node-watcher.ts';
+import { ResponseTooLargeError } from '../../src/kube/client.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { eventually, FakeKubeClient, nodeObject } from './helpers/fake-client.ts';
 import { captureLogs } from './helpers/log-capture.ts';
@@ -36,6 +37,7 @@ function setup(options: Partial<NodeWatcherOptions> = {}) {
     logger,
     metrics,
     onChange: (c) => changes.push(c),
+    maxNodes: 20_000,
     backoff: { baseMs: 100, capMs: 1000 },
     random: () => 0.5,
     // Sleeps are recorded, and end on the next turn of the event loop so tests run at full speed.
@@ -243,4 +245,69 @@ test('stop() ends an open watch promptly; whenSynced rejects when stopped first'
   const synced = never.watcher.whenSynced();
   await never.watcher.stop().catch(() => {});
   await assert.rejects(synced, /stopped before its first list/);
+});
+
+test('the store holds at most twice maxNodes: further new nodes are dropped, counted, logged once', async (t) => {
+  const { client, changes, watcher, metrics, lines } = setup({ maxNodes: 2 });
+  t.after(() => watcher.stop());
+  const nodes = Array.from({ length: 6 }, (_, i) => nodeObject(`n${i}`));
+  client.onJson = pagedList(() => nodes, () => '100');
+  watcher.start();
+  await watcher.whenSynced();
+  assert.deepEqual([...watcher.nodes.keys()], ['n0', 'n1', 'n2', 'n3'], 'the first four as listed (an apiserver lists by name)');
+  const dropped = async () => (await metrics.nodesDropped.get()).values.find((v) => v.labels.cluster === 'c2')?.value;
+  assert.equal(await dropped(), 2);
+
+  const watch = await client.watchAt(0);
+  changes.length = 0;
+  watch.send('ADDED', nodeObject('n7', { rv: '101' }));
+  watch.send('MODIFIED', nodeObject('n1', { rv: '102', annotations: { [KEY]: 'K1' } }));
+  await eventually(() => changes.length === 1);
+  assert.deepEqual(summary(changes), ['updated n1'], 'a node already kept is still updated');
+  assert.equal(await dropped(), 3);
+  assert.equal(lines.filter((l) => /more nodes than the store holds/.test(String(l.msg))).length, 1, 'logged once');
+
+  watch.send('DELETED', nodeObject('n0', { rv: '103' }));
+  watch.send('ADDED', nodeObject('n8', { rv: '104' }));
+  await eventually(() => changes.length === 3);
+  assert.deepEqual(summary(changes), ['updated n1', 'deleted n0', 'added n8']);
+  assert.ok(lines.some((l) => l.msg === 'the node store has room again'));
+});
+
+test('the store starts the dropped count at 0', async () => {
+  const { metrics } = setup();
+  assert.deepEqual((await metrics.nodesDropped.get()).values.map((v) => [v.labels.cluster, v.value]), [['c2', 0]]);
+});
+
+test('a list page over the body cap is asked for again in smaller pages; too large at 10 nodes, the list fails and backs off', async (t) => {
+  const { client, watcher, sleeps, metrics } = setup();
+  t.after(() => watcher.stop());
+  const nodes = Array.from({ length: 300 }, (_, i) => nodeObject(`n${i}`));
+  let maxPage = 100;
+  const list = pagedList(() => nodes, () => '100');
+  client.onJson = (req) => {
+    if (Number(req.query?.limit) > maxPage) {
+      throw new KubeRequestError({ cluster: 'c2', method: 'GET', path: '/api/v1/nodes' }, null, null, 'response body larger than 33554432 bytes', new ResponseTooLargeError('response body larger than 33554432 bytes'));
+    }
+    return list(req);
+  };
+  watcher.start();
+  await watcher.whenSynced();
+  assert.equal(watcher.nodes.size, 300);
+  const limits = client.requests.filter((r) => r.query?.watch === undefined).map((r) => [r.query?.limit, r.query?.continue ?? '']);
+  assert.deepEqual(limits, [['500', ''], ['250', ''], ['125', ''], ['62', ''], ['62', '62'], ['62', '124'], ['62', '186'], ['62', '248']]);
+  assert.deepEqual(sleeps, [], 'no backoff while pages shrink');
+
+  assert.equal(smallerPage(20), 10);
+  assert.equal(smallerPage(19), null);
+  maxPage = 5;
+  const { client: client2, watcher: watcher2, sleeps: sleeps2, metrics: metrics2 } = setup();
+  t.after(() => watcher2.stop());
+  client2.onJson = client.onJson;
+  watcher2.start();
+  await eventually(() => sleeps2.length >= 1);
+  assert.equal(watcher2.status().synced, false);
+  assert.match(watcher2.status().lastError ?? '', /response body larger than/);
+  assert.ok(((await failures(metrics2)).list ?? 0) >= 1);
+  assert.deepEqual(await failures(metrics), {});
 });

@@ -3,13 +3,15 @@ import assert from 'node:assert/strict';
 import { desiredPeers, type NodeCheckCache } from '../../src/peering/desired-peers.ts';
 import type { RemoteNode } from '../../src/kube/remote-node.ts';
 import type { SkipReason } from '../../src/peering/remote-status.ts';
+import type { Resolution } from '../../src/peering/endpoint-resolver.ts';
+import { peeringInput, testResolve } from '../support/peering-input.ts';
 
 const key = (n: number) => Buffer.alloc(32, n).toString('base64');
 const K1 = key(1);
 const K2 = key(2);
 
 function node(name: string, overrides: Partial<RemoteNode> = {}): RemoteNode {
-  return { name, podCIDRs: ['10.4.1.0/24'], internalIPs: ['198.18.0.2'], publicKey: K1, endpoint: '198.18.0.2:51820', ...overrides };
+  return { name, podCIDRs: ['10.4.1.0/24'], refused: null, publicKey: K1, endpoint: '198.18.0.2:51820', ...overrides };
 }
 
 interface Case {
@@ -19,14 +21,28 @@ interface Case {
   keepalive?: number;
   /** node name → allowed IPs of its peer */
   peers: Record<string, string[]>;
-  skipped?: { node: string; reason: SkipReason; peered?: boolean; detail?: RegExp }[];
+  skipped?: { node: string; reason: SkipReason; peered?: boolean; detail?: RegExp | string }[];
   endpoints?: Record<string, string>;
+  maxNodes?: number;
+  ownPublicKey?: string;
+  resolve?: (host: string) => Resolution;
+  /** Endpoints the device has, by public key. */
+  device?: Record<string, string>;
 }
+
+const K3 = key(3);
+const pending = (): Resolution => ({ state: 'pending' });
+const refused = (detail: string) => ({ reason: 'value-too-long' as const, detail });
 
 const cases: Case[] = [
   { name: 'one good node', nodes: [node('a')], peers: { a: ['10.4.1.0/24'] } },
   { name: 'no nodes', nodes: [], peers: {} },
-  { name: 'podCIDRs (plural) used', nodes: [node('a', { podCIDRs: ['10.4.1.0/24', '10.4.2.0/24'] })], peers: { a: ['10.4.1.0/24', '10.4.2.0/24'] } },
+  {
+    name: 'two pod CIDRs of one family: refused, as the apiserver would',
+    nodes: [node('a', { podCIDRs: ['10.4.1.0/24', '10.4.2.0/24'] })],
+    peers: {},
+    skipped: [{ node: 'a', reason: 'bad-pod-cidr', detail: 'two IPv4 pod CIDRs: at most one per family' }],
+  },
   { name: 'dual stack node, dual stack remote', subnets: ['10.4.0.0/16', 'fd00:4::/56'], nodes: [node('a', { podCIDRs: ['10.4.1.0/24', 'fd00:4:0:1::/64'] })], peers: { a: ['10.4.1.0/24', 'fd00:4:0:1::/64'] } },
   {
     name: 'dual stack node, IPv4-only remote: IPv6 part dropped, node still peered',
@@ -51,7 +67,66 @@ const cases: Case[] = [
   { name: 'endpoint port out of range', nodes: [node('a', { endpoint: '198.18.0.2:70000' })], peers: {}, skipped: [{ node: 'a', reason: 'bad-endpoint', detail: /70000/ }] },
   { name: 'IPv6 endpoint without brackets', nodes: [node('a', { endpoint: 'fd00::2:51820' })], peers: {}, skipped: [{ node: 'a', reason: 'bad-endpoint' }] },
   { name: 'bad IPv4 endpoint', nodes: [node('a', { endpoint: '198.18.0.300:51820' })], peers: {}, skipped: [{ node: 'a', reason: 'bad-endpoint' }] },
-  { name: 'hostname endpoint', nodes: [node('a', { endpoint: 'node-a.c2.example:51820' })], peers: { a: ['10.4.1.0/24'] }, endpoints: { a: 'node-a.c2.example:51820' } },
+  { name: 'hostname endpoint: the resolved address goes to the device', nodes: [node('a', { endpoint: 'node-a.c2.example:51820' })], peers: { a: ['10.4.1.0/24'] }, endpoints: { a: '198.18.5.5:51820' } },
+  { name: 'IP endpoints are written in canonical form', nodes: [node('a', { endpoint: '[FD00:0::2]:51820' })], peers: { a: ['10.4.1.0/24'] }, endpoints: { a: '[fd00::2]:51820' } },
+  {
+    name: 'a hostname that does not resolve: skipped, the others peered',
+    nodes: [node('a', { endpoint: 'nowhere.c2.example:51820' }), node('b', { publicKey: K2, podCIDRs: ['10.4.2.0/24'] })],
+    peers: { b: ['10.4.2.0/24'] },
+    skipped: [{ node: 'a', reason: 'unresolvable-endpoint', detail: 'nowhere.c2.example: ENOTFOUND nowhere.c2.example' }],
+  },
+  {
+    name: 'a hostname being looked up: skipped for now',
+    resolve: pending,
+    nodes: [node('a', { endpoint: 'node-a.c2.example:51820' })],
+    peers: {},
+    skipped: [{ node: 'a', reason: 'resolving-endpoint', detail: 'looking up node-a.c2.example' }],
+  },
+  {
+    name: 'a hostname that does not resolve keeps the endpoint the device has for the key',
+    device: { [K1]: '198.18.7.7:51820' },
+    nodes: [node('a', { endpoint: 'nowhere.c2.example:51820' })],
+    peers: { a: ['10.4.1.0/24'] },
+    endpoints: { a: '198.18.7.7:51820' },
+    skipped: [{ node: 'a', reason: 'unresolvable-endpoint', peered: true, detail: /the device keeps 198.18.7.7:51820$/ }],
+  },
+  {
+    name: 'a hostname resolving to loopback is refused',
+    resolve: () => ({ state: 'failed', reason: 'bad-endpoint', detail: 'resolves to 127.0.0.1 is a loopback address' }),
+    nodes: [node('a', { endpoint: 'local.c2.example:51820' })],
+    peers: {},
+    skipped: [{ node: 'a', reason: 'bad-endpoint', detail: 'local.c2.example: resolves to 127.0.0.1 is a loopback address' }],
+  },
+  { name: 'loopback endpoint', nodes: [node('a', { endpoint: '127.0.0.1:51820' })], peers: {}, skipped: [{ node: 'a', reason: 'bad-endpoint', detail: 'endpoint annotation: 127.0.0.1 is a loopback address' }] },
+  {
+    name: 'IPv6 zone endpoint',
+    nodes: [node('a', { endpoint: '[fe80::1%eth0]:51820' })],
+    peers: {},
+    skipped: [{ node: 'a', reason: 'bad-endpoint', detail: "endpoint annotation: 'fe80::1%eth0' has an IPv6 zone (%): it names an interface of the remote node, not of this one" }],
+  },
+  {
+    name: 'a value refused at projection',
+    nodes: [node('a', { publicKey: null, endpoint: null, podCIDRs: [], refused: refused("pubKey annotation is 45 characters, more than 44: 'x'") }), node('b', { publicKey: K2, podCIDRs: ['10.4.2.0/24'] })],
+    peers: { b: ['10.4.2.0/24'] },
+    skipped: [{ node: 'a', reason: 'value-too-long', detail: "pubKey annotation is 45 characters, more than 44: 'x'" }],
+  },
+  {
+    name: "the device's own public key: skipped (WireGuard would ignore it)",
+    ownPublicKey: K1,
+    nodes: [node('a'), node('b', { publicKey: K2, podCIDRs: ['10.4.2.0/24'] })],
+    peers: { b: ['10.4.2.0/24'] },
+    skipped: [{ node: 'a', reason: 'duplicate-public-key', detail: 'same public key as this device: WireGuard would ignore the peer' }],
+  },
+  {
+    name: 'maxNodes: the nodes past it by name are skipped, whatever they carry',
+    maxNodes: 2,
+    nodes: [node('c', { publicKey: K3, podCIDRs: ['10.4.3.0/24'] }), node('a'), node('b', { publicKey: K2, podCIDRs: ['10.4.2.0/24'] }), node('d', { publicKey: 'garbage' })],
+    peers: { a: ['10.4.1.0/24'], b: ['10.4.2.0/24'] },
+    skipped: [
+      { node: 'c', reason: 'too-many-nodes', detail: 'the remote has 4 nodes and maxNodes is 2: nodes past it by name are not peered' },
+      { node: 'd', reason: 'too-many-nodes' },
+    ],
+  },
   {
     name: 'duplicate key: the first by name is kept',
     nodes: [node('b', { podCIDRs: ['10.4.2.0/24'] }), node('a')],
@@ -77,7 +152,15 @@ const cases: Case[] = [
 for (const c of cases) {
   test(`desiredPeers: ${c.name}`, () => {
     const keepalive = c.keepalive ?? 25;
-    const decision = desiredPeers({ podSubnets: c.subnets ?? ['10.4.0.0/16'], persistentKeepaliveSeconds: keepalive, nodes: c.nodes });
+    const decision = desiredPeers({
+      podSubnets: c.subnets ?? ['10.4.0.0/16'],
+      persistentKeepaliveSeconds: keepalive,
+      nodes: c.nodes,
+      maxNodes: c.maxNodes ?? 20_000,
+      ownPublicKey: c.ownPublicKey ?? null,
+      resolve: c.resolve ?? testResolve,
+      deviceEndpoint: (publicKey) => c.device?.[publicKey] ?? null,
+    });
     const byKey = new Map(c.nodes.map((n) => [n.publicKey, n.name]));
     const got: Record<string, string[]> = Object.fromEntries(decision.peers.map((p) => [byKey.get(p.publicKey) ?? '?', p.allowedIPs]));
     assert.deepEqual(got, c.peers);
@@ -91,15 +174,17 @@ for (const c of cases) {
       expected.map((s) => [s.node, s.reason, s.peered ?? false]),
     );
     expected.forEach((s, i) => {
-      if (s.detail) assert.match(decision.skipped[i]?.detail ?? '', s.detail);
+      if (typeof s.detail === 'string') assert.equal(decision.skipped[i]?.detail, s.detail);
+      else if (s.detail) assert.match(decision.skipped[i]?.detail ?? '', s.detail);
     });
+    assert.deepEqual(Object.fromEntries(decision.nodeOf), Object.fromEntries(decision.peers.map((p) => [p.publicKey, byKey.get(p.publicKey)])));
   });
 }
 
 test('desiredPeers: the result does not depend on the order nodes arrive in', () => {
   const nodes = [node('c', { publicKey: K2, podCIDRs: ['10.4.3.0/24'] }), node('a'), node('b', { podCIDRs: ['10.4.1.0/24'] })];
-  const one = desiredPeers({ podSubnets: ['10.4.0.0/16'], persistentKeepaliveSeconds: 25, nodes });
-  const two = desiredPeers({ podSubnets: ['10.4.0.0/16'], persistentKeepaliveSeconds: 25, nodes: [...nodes].reverse() });
+  const one = desiredPeers(peeringInput({ podSubnets: ['10.4.0.0/16'], nodes }));
+  const two = desiredPeers(peeringInput({ podSubnets: ['10.4.0.0/16'], nodes: [...nodes].reverse() }));
   assert.deepEqual(one, two);
 });
 
@@ -107,7 +192,7 @@ test('desiredPeers: with a cache, the same decision; a node replaced by a change
   const cache: NodeCheckCache = new WeakMap();
   const good = node('a');
   const bad = node('b', { publicKey: 'garbage', podCIDRs: ['10.4.2.0/24'] });
-  const input = (nodes: RemoteNode[]) => ({ podSubnets: ['10.4.0.0/16'], persistentKeepaliveSeconds: 25, nodes });
+  const input = (nodes: RemoteNode[]) => peeringInput({ podSubnets: ['10.4.0.0/16'], nodes });
   const first = desiredPeers(input([good, bad]), cache);
   assert.deepEqual(first, desiredPeers(input([good, bad])));
   assert.deepEqual(desiredPeers(input([good, bad]), cache), first);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { health, readiness, WATCH_GRACE_MS } from '../../src/peering/readiness.ts';
+import { health, PASS_DEADLINE_MS, readiness, WATCH_GRACE_MS } from '../../src/peering/readiness.ts';
 import { remoteStatus } from './status-fixtures.ts';
 
 const now = 1_000_000;
@@ -30,9 +30,18 @@ test('readiness: one bad remote makes the whole daemon not ready, naming only it
   assert.deepEqual(Object.keys(verdict.reasons), ['c3']);
 });
 
-test('health only looks at devices, not at watches', () => {
-  assert.equal(health([remoteStatus({ watch: { synced: false, state: 'disconnected' } })]).ok, true);
-  assert.equal(health([remoteStatus(), remoteStatus({ remote: 'c3', deviceReady: false })]).ok, false);
+test('health only looks at devices and stuck passes, not at watches', () => {
+  assert.equal(health([remoteStatus({ watch: { synced: false, state: 'disconnected' } })], now).ok, true);
+  assert.equal(health([remoteStatus(), remoteStatus({ remote: 'c3', deviceReady: false })], now).ok, false);
+});
+
+test('a pass past its deadline fails health and readiness, naming the remote; a running pass within it does not', () => {
+  const within = remoteStatus({ passStartedAt: now - PASS_DEADLINE_MS });
+  const past = remoteStatus({ remote: 'c3', passStartedAt: now - PASS_DEADLINE_MS - 1_000 });
+  const reason = 'a pass has been running for 181s, past its deadline of 180s: a command or the device is not answering';
+  assert.deepEqual(health([within, past], now), { ok: false, reasons: { c3: reason } });
+  assert.deepEqual(readiness([within, past], now), { ok: false, reasons: { c3: reason } });
+  assert.equal(health([remoteStatus({ passStartedAt: now - 5_000 })], now, 4_000).ok, false, 'the deadline can be given');
 });
 
 test('readiness: the grace for a disconnected watch can be set (-ready-watch-grace)', () => {

@@ -6,6 +6,7 @@ import { FakeRoutes } from '../../src/ip/fake-routes.ts';
 import type { NodeChange } from '../../src/kube/node-changes.ts';
 import type { WatchStatus } from '../../src/kube/node-watcher.ts';
 import type { RemoteNode } from '../../src/kube/remote-node.ts';
+import { projectNode } from '../../src/kube/node-projection.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { RemotePeering, type NodeSource } from '../../src/peering/remote-peering.ts';
 import type { RemoteCluster } from '../../src/config/types.ts';
@@ -13,8 +14,12 @@ import { FakeWireGuardClient } from '../../src/wireguard/fake-client.ts';
 import { generatePrivateKey, publicKeyOf } from '../../src/wireguard/keys.ts';
 import { WireGuardDevices } from '../../src/wireguard/devices.ts';
 import { ManualTimers } from '../support/manual-timers.ts';
+import { health, PASS_DEADLINE_MS } from '../../src/peering/readiness.ts';
+import { REJECTION_RETRY_MS } from '../../src/peering/rejected-peers.ts';
+import { SKIP_REASONS } from '../../src/peering/skip-reasons.ts';
 
 const DEVICE = 'wireguard.c2';
+const DOMAIN = 'wireguard.semaphore.uw.io';
 const remote: RemoteCluster = {
   name: 'c2',
   access: { kind: 'kubeconfig', path: '/dev/null' },
@@ -24,6 +29,7 @@ const remote: RemoteCluster = {
   deviceName: DEVICE,
   persistentKeepaliveSeconds: 25,
   reconcileIntervalMs: null,
+  maxNodes: 20_000,
 };
 
 class FakeNodeSource implements NodeSource {
@@ -55,7 +61,7 @@ class FakeNodeSource implements NodeSource {
 }
 
 function remoteNode(i: number, overrides: Partial<RemoteNode> = {}): RemoteNode {
-  return { name: `n${i}`, podCIDRs: [`10.4.${i}.0/24`], internalIPs: [`198.18.0.${i}`], publicKey: publicKeyOf(generatePrivateKey()), endpoint: `198.18.0.${i}:51821`, ...overrides };
+  return { name: `n${i}`, podCIDRs: [`10.4.${i}.0/24`], refused: null, publicKey: publicKeyOf(generatePrivateKey()), endpoint: `198.18.0.${i}:51821`, ...overrides };
 }
 
 function setup(overrides: Partial<RemoteCluster> = {}) {
@@ -78,7 +84,12 @@ function setup(overrides: Partial<RemoteCluster> = {}) {
       source.onChange = onChange;
       return source;
     },
-    lookup: (host) => (host === 'node.c2.example' ? Promise.resolve('198.18.5.5') : Promise.reject(new Error(`ENOTFOUND ${host}`))),
+    lookup: (host) =>
+      host === 'node.c2.example'
+        ? Promise.resolve('198.18.5.5')
+        : host === 'hang.c2.example'
+          ? new Promise<string>(() => undefined)
+          : Promise.reject(new Error(`ENOTFOUND ${host}`)),
     metrics,
     logger,
     timers,
@@ -100,7 +111,15 @@ function setup(overrides: Partial<RemoteCluster> = {}) {
     source.list();
     await peering.idle();
   };
-  return { wg, routes, links, source, timers, metrics, peering, peers, metric, tick, startSynced };
+  /** Counts every configure the device is asked for, refused ones included. */
+  const attempts: string[][] = [];
+  const configure = wg.configure.bind(wg);
+  wg.configure = (name, change) => {
+    attempts.push(change.peers.map((p) => p.publicKey));
+    return configure(name, change);
+  };
+  const skipped = () => peering.status().skipped.map((x) => [x.node, x.reason, x.peered]);
+  return { wg, routes, links, source, timers, metrics, peering, peers, metric, tick, startSynced, attempts, skipped, privateKey };
 }
 
 test('sets up device and routes at once, but applies no peers before the first full list', async () => {
@@ -283,4 +302,155 @@ test('a route the kernel refuses (IPv6 disabled on the node) holds back neither 
   assert.equal(s.peering.status().lastSyncError, null);
   assert.equal(await s.metric('clusterwire_drift_repairs_total', { device: DEVICE, kind: 'route' }), 0, 'a route that could not be made before is not drift');
   await s.peering.stop();
+});
+
+test('metrics: every skip reason starts at 0 for the remote', async () => {
+  const s = setup();
+  for (const reason of SKIP_REASONS) assert.equal(await s.metric('clusterwire_remote_nodes_skipped', { cluster: 'c2', reason }), 0, reason);
+  const exposition = await s.metrics.registry.getSingleMetricAsString('clusterwire_remote_nodes_skipped');
+  assert.equal(exposition.split('\n').filter((line) => line.startsWith('clusterwire_remote_nodes_skipped{')).length, SKIP_REASONS.length);
+});
+
+test('a bad node never delays a good one by more than one pass: a hostname that never resolves', async () => {
+  const s = setup();
+  await s.startSynced(remoteNode(1));
+  const good = remoteNode(2);
+  s.source.put(remoteNode(3, { endpoint: 'hang.c2.example:51821' }));
+  s.source.put(good);
+  const attemptsBefore = s.attempts.length;
+  await s.peering.idle();
+  assert.deepEqual(s.attempts.slice(attemptsBefore), [[good.publicKey]], 'the good node went to the device in the pass of its event');
+  assert.deepEqual(s.skipped(), [['n3', 'resolving-endpoint', false]]);
+  assert.equal(s.peering.status().lastSyncError, null);
+
+  s.timers.advance(5_000);
+  // The look-up's timeout settles in the background, then asks for a pass.
+  await new Promise((resolve) => setImmediate(resolve));
+  await s.peering.idle();
+  assert.deepEqual(s.skipped(), [['n3', 'unresolvable-endpoint', false]]);
+  assert.match(s.peering.status().skipped[0]?.detail ?? '', /^hang.c2.example: no answer within 5000 ms$/);
+  assert.equal(await s.metric('clusterwire_remote_nodes_skipped', { cluster: 'c2', reason: 'unresolvable-endpoint' }), 1);
+  assert.equal((await s.peers()).length, 2);
+
+  const fixed = remoteNode(3, { endpoint: 'node.c2.example:51821' });
+  s.source.put(fixed);
+  await s.peering.idle();
+  await s.peering.idle();
+  assert.deepEqual(s.skipped(), []);
+  assert.equal((await s.peers()).find((p) => p.publicKey === fixed.publicKey)?.endpoint, '198.18.5.5:51821');
+  await s.peering.stop();
+});
+
+test('a bad node never delays a good one by more than one pass: a peer the device refuses', async () => {
+  const s = setup();
+  await s.startSynced(remoteNode(1));
+  const bad = remoteNode(3);
+  const good = remoteNode(2);
+  s.wg.refusePeer(bad.publicKey ?? '');
+  s.source.put(bad);
+  s.source.put(good);
+  await s.peering.idle();
+  assert.ok((await s.peers()).some((p) => p.publicKey === good.publicKey), 'the good node is on the device after the same pass');
+  assert.ok(!(await s.peers()).some((p) => p.publicKey === bad.publicKey));
+  assert.deepEqual(s.skipped(), [['n3', 'device-rejected', false]]);
+  assert.match(s.peering.status().skipped[0]?.detail ?? '', /^wireguard.c2 refused the peer: fake WireGuard: wireguard.c2 refuses peer .* \(1 peer changes\)$/);
+  assert.equal(s.peering.status().lastSyncError, null);
+  assert.deepEqual(s.peering.status().peers, { desired: 3, applied: 2 });
+  assert.equal(await s.metric('clusterwire_remote_nodes_skipped', { cluster: 'c2', reason: 'device-rejected' }), 1);
+
+  // Held back: later passes do not send it again while its data is the same.
+  const attempts = s.attempts.length;
+  await s.tick();
+  await s.tick();
+  assert.equal(s.attempts.length, attempts, 'nothing sent on the ticks');
+
+  // New data: tried again (and refused again).
+  s.source.put({ ...bad, endpoint: '198.18.0.33:51821' });
+  await s.peering.idle();
+  assert.ok(s.attempts.slice(attempts).some((a) => a.includes(bad.publicKey ?? '')), 'tried again with its new data');
+  assert.deepEqual(s.skipped(), [['n3', 'device-rejected', false]]);
+
+  // After the retry time, tried again with the same data; accepted this time.
+  s.wg.acceptPeer(bad.publicKey ?? '');
+  s.timers.advance(REJECTION_RETRY_MS);
+  await s.peering.idle();
+  assert.ok((await s.peers()).some((p) => p.publicKey === bad.publicKey && p.endpoint === '198.18.0.33:51821'));
+  assert.deepEqual(s.skipped(), []);
+  assert.deepEqual(s.peering.status().peers, { desired: 3, applied: 3 });
+  await s.peering.stop();
+});
+
+test("a remote node advertising this device's own public key is skipped, not sent to the device on every pass", async () => {
+  const s = setup();
+  const mirror = remoteNode(1, { publicKey: publicKeyOf(s.privateKey) });
+  await s.startSynced(mirror, remoteNode(2));
+  assert.deepEqual(s.skipped(), [['n1', 'duplicate-public-key', false]]);
+  const attempts = s.attempts.length;
+  await s.tick();
+  assert.equal(s.attempts.length, attempts);
+  await s.peering.stop();
+});
+
+test('a pass that does not end is visible: passStartedAt stays set, so /healthz can report it', async () => {
+  const s = setup();
+  let calls = 0;
+  const stuck = new RemotePeering({
+    remote,
+    privateKey: s.privateKey,
+    publicKey: publicKeyOf(s.privateKey),
+    devices: { ensure: () => ((calls += 1), new Promise<never>(() => undefined)) },
+    routes: s.routes,
+    createNodeSource: () => s.source,
+    lookup: () => Promise.reject(new Error('no dns')),
+    metrics: s.metrics,
+    logger: pino({ level: 'silent' }),
+    timers: s.timers,
+    reconcileIntervalMs: 30_000,
+  });
+  assert.equal(stuck.status().passStartedAt, null);
+  s.timers.advance(1_000);
+  stuck.start();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(calls, 1);
+  assert.equal(stuck.status().passStartedAt, 1_000);
+  s.timers.advance(PASS_DEADLINE_MS + 1);
+  assert.deepEqual(health([stuck.status()], s.timers.now()).reasons, {
+    c2: `a pass has been running for ${Math.round((PASS_DEADLINE_MS + 1) / 1000)}s, past its deadline of ${PASS_DEADLINE_MS / 1000}s: a command or the device is not answering`,
+  });
+});
+
+test('a node claiming 10,000 pod CIDRs costs a pass no more than a normal node (it used to take 15 s at 8,000)', async (t) => {
+  const objectOf = (node: RemoteNode, podCIDRs = node.podCIDRs) => ({
+    metadata: { name: node.name, annotations: { [`c1.${DOMAIN}/pubKey`]: node.publicKey, [`c1.${DOMAIN}/endpoint`]: node.endpoint } },
+    spec: { podCIDR: podCIDRs[0], podCIDRs },
+  });
+  const normal = Array.from({ length: 1_000 }, (_, i) => remoteNode(i + 1, { podCIDRs: [`10.4.${(i + 1) >> 4}.${((i + 1) & 15) << 4}/28`], endpoint: `198.18.${(i + 1) >> 8}.${(i + 1) & 255}:51821` }));
+  const hostile = remoteNode(9_999, { name: 'n0-hostile' });
+  const claimed = Array.from({ length: 10_000 }, (_, i) => `10.4.${i >> 6}.${(i & 63) << 2}/30`);
+
+  const pass = async (objects: unknown[]) => {
+    const s = setup();
+    for (const object of objects) {
+      const node = projectNode(object, 'c1', DOMAIN);
+      if (node) s.source.nodes.set(node.name, node);
+    }
+    const started = performance.now();
+    await s.startSynced();
+    const ms = performance.now() - started;
+    const cidrsKept = [...s.source.nodes.values()].reduce((sum, node) => sum + node.podCIDRs.length, 0);
+    const result = { ms, cidrsKept, peers: (await s.peers()).length, skipped: s.skipped() };
+    await s.peering.stop();
+    return result;
+  };
+  const without = await pass(normal.map((node) => objectOf(node)));
+  const projectStarted = performance.now();
+  const projected = projectNode(objectOf(hostile, claimed), 'c1', DOMAIN);
+  const projectMs = performance.now() - projectStarted;
+  const withHostile = await pass([objectOf(hostile, claimed), ...normal.map((node) => objectOf(node))]);
+  t.diagnostic(`first pass at 1,000 nodes: ${without.ms.toFixed(0)} ms; with a node claiming 10,000 pod CIDRs: ${withHostile.ms.toFixed(0)} ms (projecting it: ${projectMs.toFixed(2)} ms)`);
+
+  assert.deepEqual(projected?.refused, { reason: 'too-many-pod-cidrs', detail: 'spec.podCIDRs has 10000 entries, more than 2 (one per family)' });
+  assert.equal(withHostile.cidrsKept, without.cidrsKept, 'not one of its CIDRs is kept, so none is looked at by a pass');
+  assert.equal(withHostile.peers, without.peers);
+  assert.deepEqual(withHostile.skipped, [['n0-hostile', 'too-many-pod-cidrs', false]]);
 });

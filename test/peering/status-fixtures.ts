@@ -13,6 +13,7 @@ export function remoteStatus(overrides: Partial<Omit<RemoteStatus, 'watch'>> & {
     lastSyncError: null,
     peers: { desired: 1, applied: 1 },
     skipped: [],
+    passStartedAt: null,
     ...rest,
     watch: { state: 'connected', synced: true, connectedAt: 1_000, disconnectedAt: null, lastEventAt: 1_000, lastError: null, ...watch },
   };

@@ -12,6 +12,7 @@ import { remoteStatus } from '../peering/status-fixtures.ts';
 import { parsePrometheusText } from '../support/prometheus-text.ts';
 import { promtoolCheckMetrics } from '../support/promtool.ts';
 import { semaphoreMismatches } from './semaphore-series.ts';
+import { PASS_DEADLINE_MS } from '../../src/peering/readiness.ts';
 
 function fakeView(statuses: RemoteStatus[], devices: Record<string, ObservedDevice>): DaemonView & { reads: string[] } {
   const view = {
@@ -59,6 +60,22 @@ test('/healthz and /readyz answer 200 when all is well and 503 with a reason per
   const r = await app.inject('/readyz');
   assert.equal(r.statusCode, 503);
   assert.match(r.json<{ remotes: Record<string, string> }>().remotes['c2'] ?? '', /no first list/);
+});
+
+test('/healthz and /readyz answer 503 while a pass runs past its deadline, so liveness restarts a stuck daemon', async (t) => {
+  let now = 2_000;
+  const statuses = [remoteStatus({ passStartedAt: 2_000 })];
+  const app = buildHttpServer(fakeView(statuses, {}), new Registry(), { now: () => now });
+  t.after(() => app.close());
+  assert.equal((await app.inject('/healthz')).statusCode, 200, 'a pass running is fine');
+  now += PASS_DEADLINE_MS + 1_000;
+  for (const path of ['/healthz', '/readyz']) {
+    const res = await app.inject(path);
+    assert.equal(res.statusCode, 503, path);
+    assert.match(res.json<{ remotes: Record<string, string> }>().remotes['c2'] ?? '', /a pass has been running for 181s, past its deadline of 180s/, path);
+  }
+  statuses[0] = remoteStatus({ passStartedAt: null });
+  assert.equal((await app.inject('/healthz')).statusCode, 200, 'healthy again once the pass ends');
 });
 
 test('/metrics is the registry\'s text plus the device series read from the device, each family once', async (t) => {

@@ -20,6 +20,6 @@ export function scriptedRunner(respond: (file: string, args: readonly string[]) 
 }
 
 /** A command that exited `code` with `stderr`, as execCommand reports it. */
-export function failure(file: string, args: readonly string[], code: number, stderr: string): CommandError {
+export function failure(file: string, args: readonly string[], code: number | null, stderr: string): CommandError {
   return new CommandError([file, ...args].join(' '), code, stderr);
 }

@@ -14,7 +14,8 @@ import { execCommand } from '../../src/process/exec.ts';
 import { appliedEndpoints, peerDelta } from '../../src/wireguard/delta.ts';
 import { WireGuardDevices, type DeviceSpec } from '../../src/wireguard/devices.ts';
 import { generatePrivateKey, publicKeyOf } from '../../src/wireguard/keys.ts';
-import type { DesiredPeer, ObservedDevice, WireGuardClient } from '../../src/wireguard/types.ts';
+import { configureFindingRejected } from '../../src/wireguard/configure-finding-rejected.ts';
+import { ChangeRejectedError, type DesiredPeer, type ObservedDevice, type WireGuardClient } from '../../src/wireguard/types.ts';
 import { WgToolClient } from '../../src/wireguard/wg-tool-client.ts';
 import { memoryLogger } from '../support/memory-logger.ts';
 import { skipUnlessRoot } from '../support/root.ts';
@@ -182,6 +183,30 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
     const none = await sync(wg, 'wg-c2', [], appliedEndpoints(cleared));
     t.diagnostic(`wg tool: remove 1,000 peers and read back: ${none.ms.toFixed(0)} ms`);
     assert.deepEqual(none.after.peers, []);
+  });
+
+  it('a batch wireguard-go refuses (one IPv6-zone endpoint among 200): that change is found alone, the rest applied, over UAPI and with wg', async (t) => {
+    if (skipUnlessRoot(t)) return;
+    const host = await labHost(t, 'h');
+    const { devices } = devicesOn(t, host);
+    const device = await devices.ensure(deviceSpec());
+    pidsSeen.add(devices.userspacePid('wg-c2')!);
+    for (const [name, client] of [['UAPI', device.client], ['wg', new WgToolClient(host.run)]] as const) {
+      const desired = desiredPeers(200);
+      // The endpoint policy refuses zones; this goes below it, to see what the device does with one.
+      const bad = { ...desired[120]!, endpoint: '[fe80::1%nonexistent0]:51820' };
+      const changes = peerDelta(desired.map((peer, i) => (i === 120 ? bad : peer)), (await client.device('wg-c2')).peers, new Map());
+      await assert.rejects(client.configure('wg-c2', { peers: changes }), ChangeRejectedError, `${name}: the whole batch is refused`);
+      let calls = 0;
+      const counting: WireGuardClient = { device: (n) => client.device(n), configure: (n, change) => ((calls += 1), client.configure(n, change)) };
+      const rejected = await configureFindingRejected(counting, 'wg-c2', changes);
+      t.diagnostic(`${name}: 1 refused change among 200 found in ${calls} calls`);
+      assert.deepEqual(rejected.map((r) => r.change.publicKey), [bad.publicKey], name);
+      const good = desired.filter((_, i) => i !== 120);
+      assert.deepEqual(configured(await client.device('wg-c2')).filter((peer) => peer.publicKey !== bad.publicKey), expected(good), `${name}: every other peer applied`);
+      assert.ok(calls <= 2 * Math.ceil(Math.log2(200)) + 1, `${name}: ${calls} calls`);
+      await client.configure('wg-c2', { peers: (await client.device('wg-c2')).peers.map((peer) => ({ publicKey: peer.publicKey, remove: true })) });
+    }
   });
 
   it('replaces v4 and v6 routes idempotently and repairs a deleted one', async (t) => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { UapiClient } from '../../src/wireguard/uapi-client.ts';
+import { ChangeRejectedError } from '../../src/wireguard/types.ts';
 
 const A = 'XoUZh4pf05mz9KnBbCIy2nFeHA6nT4ZcgiZCvGnvkDc=';
 const A_HEX = '5e8519878a5fd399b3f4a9c16c2232da715e1c0ea74f865c822642bc69ef9037';
@@ -65,16 +66,18 @@ describe('UapiClient', () => {
     assert.deepEqual(requests, []);
   });
 
-  it('turns an errno into an error naming the device and the errno', async (t) => {
+  it('turns an errno into a refusal naming the device and the errno', async (t) => {
     const { directory } = await fakeSocket(t, 'wg0', () => 'errno=-22\n\n');
-    await assert.rejects(
-      new UapiClient(directory).configure('wg0', { listenPort: 1, peers: [] }),
-      /UAPI set on wg0 \(0 peer changes\) answered errno EINVAL \(22\)/,
-    );
+    await assert.rejects(new UapiClient(directory).configure('wg0', { listenPort: 1, peers: [] }), (error: Error) => {
+      assert.ok(error instanceof ChangeRejectedError, 'the device answered: a refusal, worth splitting the batch');
+      assert.match(error.message, /UAPI set on wg0 \(0 peer changes\) answered errno EINVAL \(22\)/);
+      return true;
+    });
   });
 
-  it('fails with the socket path when nothing listens', async () => {
+  it('fails with the socket path when nothing listens (not a refusal)', async () => {
     const directory = path.join(tmpdir(), `cw-uapi-missing-${process.pid}`);
+    await assert.rejects(new UapiClient(directory).configure('wg9', { listenPort: 1, peers: [] }), (error: Error) => !(error instanceof ChangeRejectedError));
     await assert.rejects(new UapiClient(directory).device('wg9'), (error: Error) => {
       assert.match(error.message, new RegExp(`UAPI get on wg9 via ${directory}/wg9\\.sock failed`));
       assert.match(String((error.cause as Error).message), /ENOENT/);

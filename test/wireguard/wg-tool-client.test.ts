@@ -6,6 +6,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { WgToolClient } from '../../src/wireguard/wg-tool-client.ts';
 import { failure } from '../support/scripted-runner.ts';
 import type { Runner } from '../../src/process/exec.ts';
+import { ChangeRejectedError } from '../../src/wireguard/types.ts';
 
 const PRIVATE = 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW4=';
 const PUBLIC = 'F+TIJYHDLqEbKG4QNWfvpwgKcRSAoSeWlAvDqxnYAEA=';
@@ -71,10 +72,20 @@ describe('WgToolClient', () => {
       (error: Error) => {
         assert.match(error.message, /configuring WireGuard device wg-c2 with wg set \(0 peer changes\) failed/);
         assert.match((error.cause as Error).message, /No such device/);
+        assert.ok(error instanceof ChangeRejectedError, 'wg exited with a status: it refused the change');
         assert.ok(!error.message.includes(PRIVATE) && !(error.cause as Error).message.includes(PRIVATE));
         return true;
       },
     );
     assert.deepEqual(await readdir(directory), []);
+  });
+
+  it('a wg that did not finish (timed out, killed) is not a refusal: the device state is unknown', async (t) => {
+    const directory = await temporaryDirectory(t);
+    const run: Runner = (file, args) => Promise.reject(failure(file, args, null, 'timed out after 60000 ms'));
+    await assert.rejects(new WgToolClient(run, { temporaryDirectory: directory }).configure('wg-c2', { peers: [{ publicKey: A, remove: true }] }), (error: Error) => {
+      assert.ok(!(error instanceof ChangeRejectedError));
+      return true;
+    });
   });
 });
