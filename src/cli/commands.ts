@@ -1,6 +1,7 @@
 import { calicoIPPoolsCommand } from './calico-ippools.ts';
 import { cleanupCommand } from './cleanup.ts';
 import type { CommandSpec } from './command-spec.ts';
+import { connectCommand, disconnectCommand } from './connect.ts';
 import type { CliIO } from './io.ts';
 import { runCommand } from './run.ts';
 import { statusCommand } from './status.ts';
@@ -13,6 +14,8 @@ export const COMMANDS = {
   validate: validateCommand,
   'calico-ippools': calicoIPPoolsCommand,
   cleanup: cleanupCommand,
+  connect: connectCommand,
+  disconnect: disconnectCommand,
   status: statusCommand,
   version: versionCommand,
 };
