@@ -67,7 +67,7 @@ export const tokensSecretRef = (): ObjectRef => ref('Secret', TOKENS_SECRET, NAM
 export function configMapNameOf(daemonSet: KubeObject | null): string {
   const volumes = field(field(field(field(daemonSet, 'spec'), 'template'), 'spec'), 'volumes');
   if (Array.isArray(volumes)) {
-    const volume = volumes.find((v: unknown) => isObject(v) && v.name === 'config');
+    const volume: unknown = (volumes as unknown[]).find((v) => isObject(v) && v.name === 'config');
     const name = field(field(volume, 'configMap'), 'name');
     if (typeof name === 'string' && name !== '') return name;
   }

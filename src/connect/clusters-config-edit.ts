@@ -75,7 +75,8 @@ export function withRemote(text: string | null, local: string, remote: RemoteSet
   const remotes = Array.isArray(doc.remotes) ? (doc.remotes as unknown[]) : [];
   doc.remotes = remotes;
   const index = remotes.findIndex((entry) => isObject(entry) && entry.name === remote.name);
-  const entry: JsonObject = index >= 0 && isObject(remotes[index]) ? (remotes[index] as JsonObject) : { name: remote.name };
+  const found = remotes[index];
+  const entry: JsonObject = isObject(found) ? found : { name: remote.name };
   entry.kubeConfigPath = remote.kubeConfigPath;
   for (const key of TOKEN_ACCESS_KEYS) delete entry[key];
   if (remote.podSubnets !== null && !isDeepStrictEqual(entrySubnets(entry), remote.podSubnets)) {

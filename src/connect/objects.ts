@@ -77,7 +77,10 @@ function stringMap(value: unknown): Record<string, string> {
 
 export const labelsOf = (object: KubeObject) => stringMap(metadataOf(object).labels);
 export const annotationsOf = (object: KubeObject) => stringMap(metadataOf(object).annotations);
-export const uidOf = (object: KubeObject) => String(metadataOf(object).uid ?? '');
+export function uidOf(object: KubeObject): string {
+  const uid = metadataOf(object).uid;
+  return typeof uid === 'string' ? uid : '';
+}
 
 /** Made by connect: the only objects disconnect deletes whole. */
 export function madeByConnect(object: KubeObject): boolean {
