@@ -16,7 +16,7 @@ import { contextSettings, kubeconfigPaths, type SelectedContext } from '../kube/
 import { configMapNameOf, daemonSetRef, planAccess, planRevokeAccess, tokensSecretRef, type AccessState } from './access-plan.ts';
 import { ClusterApi } from './cluster-api.ts';
 import { entrySubnets, localNameOf, readConfigDocument, remoteEntryOf } from './clusters-config-edit.ts';
-import { filledToken, grantRefs, planGrant, planRevokeGrant, type GrantState } from './grant-plan.ts';
+import { filledToken, grantRefs, NotOursError, planGrant, planRevokeGrant, type GrantState } from './grant-plan.ts';
 import { CONFIG_KEY, describeRef, grantName, NAMESPACE, ref, tokenSecretName, type KubeObject } from './objects.ts';
 import { summarisePodCIDRs } from './pod-subnets.ts';
 import { caBundle } from './remote-kubeconfig.ts';
@@ -72,7 +72,7 @@ export async function connectClusters(options: ConnectOptions, out: Output): Pro
     const tokens = new Map<Side, { token: string; caPem: string | null } | null>();
     for (const [grantor, peer] of [[b, a], [a, b]] as const) {
       const state = await readGrant(grantor, peer.name);
-      const writes = planGrant(peer.name, state);
+      const writes = onSide(grantor, () => planGrant(peer.name, state));
       written += await carryOut(grantor, `${grantor.name}: read access to its Nodes for ${peer.name}'s daemons`, writes, options.dryRun, out);
       tokens.set(grantor, options.dryRun ? filledToken(state.tokenSecret) : await waitForToken(grantor, peer.name, options.tokenTimeoutMs ?? DEFAULT_TOKEN_TIMEOUT_MS, out));
     }
@@ -80,7 +80,8 @@ export async function connectClusters(options: ConnectOptions, out: Output): Pro
     for (const [local, peer] of [[a, b], [b, a]] as const) {
       const grant = tokens.get(peer) ?? null;
       const podSubnets = await peerPodSubnets(local, peer, out);
-      const plan = planAccess(
+      const caPems = caBundle(await kubeconfigCA(peer.settings), grant?.caPem ?? null, peer.options.apiURL !== null);
+      const plan = onSide(local, () => planAccess(
         {
           local: local.name,
           token: grant?.token ?? null,
@@ -90,11 +91,11 @@ export async function connectClusters(options: ConnectOptions, out: Output): Pro
             user: grantName(local.name),
             server: peerServer(peer, local),
             tlsServerName: peer.selected.cluster.tlsServerName ?? null,
-            caPems: caBundle(await kubeconfigCA(peer.settings), grant?.caPem ?? null, peer.options.apiURL !== null),
+            caPems,
           },
         },
         accessState(local),
-      );
+      ));
       written += await carryOut(local, `${local.name}: its daemons' access to ${peer.name}`, plan.writes, options.dryRun, out, plan.notes);
       ports.push(`UDP ${String(plan.entry.wgListenPort)} on ${local.name}'s nodes from ${peer.name}'s nodes`);
     }
@@ -115,7 +116,7 @@ export async function disconnectClusters(options: ConnectOptions, out: Output): 
     let written = 0;
     // The daemons' side first: they stop using the peer before its grant goes.
     for (const [local, peer] of [[a, b], [b, a]] as const) {
-      const plan = planRevokeAccess(local.name, peer.name, accessState(local));
+      const plan = onSide(local, () => planRevokeAccess(local.name, peer.name, accessState(local)));
       written += await carryOut(local, `${local.name}: its daemons' access to ${peer.name}`, plan.writes, options.dryRun, out, plan.notes);
     }
     for (const [grantor, peer] of [[b, a], [a, b]] as const) {
@@ -169,6 +170,16 @@ async function openSide(options: SideOptions, flagPrefix: string): Promise<Side>
   } catch (error) {
     api.close();
     throw error;
+  }
+}
+
+/** A plan's refusal, with the side it concerns (a config error names its ConfigMap and cluster already). */
+function onSide<T>(side: Side, plan: () => T): T {
+  try {
+    return plan();
+  } catch (error) {
+    if (!(error instanceof NotOursError)) throw error;
+    throw new Error(`${side.api.label}: ${error.message}`, { cause: error });
   }
 }
 
