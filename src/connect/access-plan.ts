@@ -141,12 +141,13 @@ export function planRevokeAccess(local: string, peer: string, state: AccessState
  * remote left: the daemons would refuse that config.
  */
 function rollout(daemonSet: KubeObject | null, edit: ConfigEdit, configChanged: boolean, notes: string[]): Write[] {
-  if (daemonSet === null) {
-    if (configChanged) notes.push(`no ${describeRef(daemonSetRef())} here: its pods will read this config when they start`);
+  if (edit.config === null) {
+    const restart = daemonSet === null ? '' : `${describeRef(daemonSetRef())} is not restarted; `;
+    notes.push(`no remote is left in ${CONFIG_KEY}, which the daemon refuses: ${restart}uninstall it (docs/install.md#uninstall) or connect another cluster`);
     return [];
   }
-  if (edit.config === null) {
-    notes.push(`no remote is left in the config: ${describeRef(daemonSetRef())} is not restarted (its daemons would refuse the config); uninstall it (docs/install.md#uninstall) or connect another cluster`);
+  if (daemonSet === null) {
+    if (configChanged) notes.push(`no ${describeRef(daemonSetRef())} here: its pods will read this config when they start`);
     return [];
   }
   const hash = createHash('sha256').update(edit.text).digest('hex');

@@ -101,7 +101,7 @@ test('planRevokeAccess removes what connect wrote, keeps what it did not', () =>
       "the user's config map loses its last remote: written without it, the DaemonSet left alone",
       { daemonSet: daemonSet('clusterwire-config', 'x'), configMap: configMap(configText([entry])), tokensSecret: null },
       ['update ConfigMap clusterwire-config'],
-      [/no remote is left in the config: DaemonSet clusterwire\/clusterwire is not restarted/],
+      [/no remote is left in clusters\.json, which the daemon refuses: DaemonSet clusterwire\/clusterwire is not restarted; uninstall it/],
     ],
   ];
   for (const [name, state, expected, notes] of rows) {
