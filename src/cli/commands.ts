@@ -2,6 +2,7 @@ import { calicoIPPoolsCommand } from './calico-ippools.ts';
 import { cleanupCommand } from './cleanup.ts';
 import type { CommandSpec } from './command-spec.ts';
 import { connectCommand, disconnectCommand } from './connect.ts';
+import { migrateCheckCommand } from './migrate-check.ts';
 import type { CliIO } from './io.ts';
 import { runCommand } from './run.ts';
 import { statusCommand } from './status.ts';
@@ -16,6 +17,7 @@ export const COMMANDS = {
   cleanup: cleanupCommand,
   connect: connectCommand,
   disconnect: disconnectCommand,
+  'migrate-check': migrateCheckCommand,
   status: statusCommand,
   version: versionCommand,
 };
