@@ -92,14 +92,15 @@ export function planAccess(input: AccessInput, state: AccessState): AccessPlan {
       return input.token === null ? `${key}: ${source}, once the token controller has filled it` : `${key}: ${source} (redacted, ${Buffer.byteLength(input.token)} bytes)`;
     });
   const secretWrite = dataWrite(tokensSecretRef(), state.tokensSecret, 'Secret', values, peer, true, secretDetails);
-  if (secretWrite) writes.push(secretWrite);
 
   const source = `${describeRef(configRef)} (${CONFIG_KEY}) of ${input.local} with remote ${peer}`;
   const edit = withRemote(configText(state.configMap), input.local, { name: peer, kubeConfigPath: `${TOKENS_MOUNT_PATH}/${kubeconfigKey(peer)}`, podSubnets: input.podSubnets }, source);
   const entry = edit.entry ?? {};
   const configDetails = () => [`${CONFIG_KEY}: remote ${peer} ${state.configMap === null || !hasRemote(state.configMap, peer) ? 'added' : 'updated'}: ${JSON.stringify(entry)}`];
   const configWrite = dataWrite(configRef, state.configMap, 'ConfigMap', new Map([[CONFIG_KEY, edit.text]]), peer, false, configDetails);
+  // The config before the Secret: a pod waiting for the Secret to mount then starts with the complete config.
   if (configWrite) writes.push(configWrite);
+  if (secretWrite) writes.push(secretWrite);
   writes.push(...rollout(state.daemonSet, edit, configWrite !== null, notes));
   return { writes, entry, notes };
 }

@@ -12,7 +12,8 @@ import { Counter, Registry } from 'prom-client';
 import { clusterNameProblem } from '../config/dns-names.ts';
 import { createKubeClient } from '../kube/client.ts';
 import type { ConnectionSettings } from '../kube/connection-settings.ts';
-import { contextSettings, kubeconfigPaths, type SelectedContext } from '../kube/kubeconfig.ts';
+import { kubeconfigPaths, type SelectedContext } from '../kube/kubeconfig.ts';
+import { operatorContext } from '../kube/operator-context.ts';
 import { configMapNameOf, daemonSetRef, planAccess, planRevokeAccess, tokensSecretRef, type AccessState } from './access-plan.ts';
 import { ClusterApi } from './cluster-api.ts';
 import { entrySubnets, localNameOf, readConfigDocument, remoteEntryOf } from './clusters-config-edit.ts';
@@ -148,7 +149,7 @@ async function openSides(options: readonly [SideOptions, SideOptions]): Promise<
 
 /** Connects to one side and reads its DaemonSet, clusters config and tokens Secret; the name comes from the config, the flag or the context. */
 async function openSide(options: SideOptions, flagPrefix: string): Promise<Side> {
-  const { selected, settings } = contextSettings(kubeconfigPaths(options.kubeconfig), options.context);
+  const { selected, settings } = await operatorContext(kubeconfigPaths(options.kubeconfig), options.context);
   const label = `context ${selected.context}`;
   const requests = new Counter({ name: 'requests', help: 'apiserver requests of connect', labelNames: ['host', 'code', 'method'], registers: [new Registry()] });
   const api = new ClusterApi(label, createKubeClient({ cluster: selected.context, settings, requests }));

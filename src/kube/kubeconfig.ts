@@ -196,12 +196,6 @@ export function readKubeconfigs(paths: readonly string[]): KubeconfigDocument[] 
   return documents;
 }
 
-/** A context of merged kubeconfig files (the current one when `context` is null), as connection settings. */
-export function contextSettings(paths: readonly string[], context: string | null): { selected: SelectedContext; settings: ConnectionSettings } {
-  const selected = selectContext(mergeKubeconfigs(readKubeconfigs(paths)), context);
-  return { selected, settings: settingsFromKubeconfig(selected.cluster, selected.user, selected.tokenFile, selected.origin) };
-}
-
 /** One kubeconfig file, as the daemon reads `kubeConfigPath`: its current context, paths relative to the file. */
 export function kubeconfigSettings(path: string): ConnectionSettings {
   const origin = `kubeconfig ${path}`;

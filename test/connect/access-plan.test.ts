@@ -27,7 +27,7 @@ const summary = (writes: readonly Write[]) => writes.map((w) => `${w.verb} ${w.r
 
 test('planAccess: the writes that give a cluster\'s daemons access to a peer', () => {
   const rows: [string, AccessInput, AccessState, string[]][] = [
-    ['nothing yet: both created', input, { daemonSet: null, configMap: null, tokensSecret: null }, ['create Secret clusterwire-remote-tokens', 'create ConfigMap clusterwire-config']],
+    ['nothing yet: both created', input, { daemonSet: null, configMap: null, tokensSecret: null }, ['create ConfigMap clusterwire-config', 'create Secret clusterwire-remote-tokens']],
     ['all there: nothing to write', input, done, []],
     ['a rotated token: only the Secret', { ...input, token: 'new-jwt' }, done, ['update Secret clusterwire-remote-tokens']],
     ['a moved apiserver: the Secret (kubeconfig)', { ...input, access: { ...access, server: 'https://new.c2.example' } }, done, ['update Secret clusterwire-remote-tokens']],
@@ -53,7 +53,7 @@ test('planAccess: the writes that give a cluster\'s daemons access to a peer', (
 
 test('planAccess bodies: Secret data base64, connect\'s marks, the config hash on the DaemonSet; details never show the token', () => {
   const plan = planAccess(input, { daemonSet: daemonSet('clusterwire-config'), configMap: null, tokensSecret: tokens({ 'c3.token': b64('other') }, { annotations: {} }) });
-  const [secret, config, roll] = plan.writes;
+  const [config, secret, roll] = plan.writes;
   assert.ok(secret?.verb === 'update' && config?.verb === 'create' && roll?.verb === 'patch');
   assert.deepEqual(secret.body.data, { 'c3.token': b64('other'), 'c2.token': b64('jwt-of-c2'), 'c2.kubeconfig': b64(remoteKubeconfigText(access)) });
   assert.deepEqual((secret.body.metadata as { annotations: object }).annotations, { 'clusterwire.io/connected-remotes': 'c2' });

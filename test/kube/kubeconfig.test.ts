@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { connectionSettings } from '../../src/kube/client.ts';
 import {
-  contextSettings,
   inClusterSettings,
   kubeconfigPaths,
   kubeconfigProblems,
@@ -238,28 +237,4 @@ test('mergeKubeconfigs + selectContext follow kubectl: first file wins per name 
     assert.throws(() => mergeKubeconfigs([{ path: '/x', doc: { clusters: [{ cluster: {} }] } }]), /kubeconfig \/x: clusters\[0\] has no name/);
     assert.throws(() => mergeKubeconfigs([{ path: '/x', doc: 'text' }]), /not a YAML mapping/);
   });
-});
-
-test('contextSettings reads KUBECONFIG-style lists: missing files are skipped, none at all is an error', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'cw-kubeconfigs-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const one = join(dir, 'one');
-  const two = join(dir, 'two');
-  const config = (name: string, server: string) =>
-    JSON.stringify({
-      clusters: [{ name, cluster: { server } }],
-      users: [{ name: `${name}-user`, user: { tokenFile: `${name}.token` } }],
-      contexts: [{ name, context: { cluster: name, user: `${name}-user` } }],
-      'current-context': name,
-    });
-  await writeFile(one, config('c1', 'https://c1.example'));
-  await writeFile(two, config('c2', 'https://c2.example'));
-  const { selected, settings } = contextSettings([join(dir, 'missing'), one, two], 'c2');
-  assert.equal(selected.context, 'c2');
-  assert.equal(settings.server, 'https://c2.example');
-  assert.deepEqual(settings.token, { kind: 'file', path: join(dir, 'c2.token') });
-  assert.equal(contextSettings([one, two], null).selected.context, 'c1');
-  assert.throws(() => contextSettings([join(dir, 'missing')], null), /no kubeconfig found: .*missing does not exist/);
-  await writeFile(join(dir, 'exec'), JSON.stringify({ clusters: [{ name: 'e', cluster: { server: 'https://e' } }], users: [{ name: 'aws', user: { exec: { command: 'aws' } } }], contexts: [{ name: 'e', context: { cluster: 'e', user: 'aws' } }] }));
-  assert.throws(() => contextSettings([join(dir, 'exec')], 'e'), /user aws: exec credential plugins are not supported/);
 });
