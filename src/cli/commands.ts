@@ -15,10 +15,10 @@ export const COMMANDS = {
   validate: validateCommand,
   'calico-ippools': calicoIPPoolsCommand,
   cleanup: cleanupCommand,
+  status: statusCommand,
   connect: connectCommand,
   disconnect: disconnectCommand,
   'migrate-check': migrateCheckCommand,
-  status: statusCommand,
   version: versionCommand,
 };
 

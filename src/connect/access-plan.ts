@@ -51,6 +51,8 @@ export interface AccessInput {
   token: string | null;
   /** null: keep the entry's own pod subnets. */
   podSubnets: string[] | null;
+  /** The annotation domain of the peering, for a config made from scratch. */
+  annotationDomain: string;
 }
 
 export interface AccessPlan {
@@ -94,7 +96,7 @@ export function planAccess(input: AccessInput, state: AccessState): AccessPlan {
   const secretWrite = dataWrite(tokensSecretRef(), state.tokensSecret, 'Secret', values, peer, true, secretDetails);
 
   const source = `${describeRef(configRef)} (${CONFIG_KEY}) of ${input.local} with remote ${peer}`;
-  const edit = withRemote(configText(state.configMap), input.local, { name: peer, kubeConfigPath: `${TOKENS_MOUNT_PATH}/${kubeconfigKey(peer)}`, podSubnets: input.podSubnets }, source);
+  const edit = withRemote(configText(state.configMap), input.local, { name: peer, kubeConfigPath: `${TOKENS_MOUNT_PATH}/${kubeconfigKey(peer)}`, podSubnets: input.podSubnets }, source, input.annotationDomain);
   const entry = edit.entry ?? {};
   const configDetails = () => [`${CONFIG_KEY}: remote ${peer} ${state.configMap === null || !hasRemote(state.configMap, peer) ? 'added' : 'updated'}: ${JSON.stringify(entry)}`];
   const configWrite = dataWrite(configRef, state.configMap, 'ConfigMap', new Map([[CONFIG_KEY, edit.text]]), peer, false, configDetails);

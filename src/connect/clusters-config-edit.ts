@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ClustersConfigError, issueAt } from '../config/issue.ts';
 import { parseClustersConfig } from '../config/parse.ts';
-import { DEFAULT_LISTEN_PORT } from '../config/schema.ts';
+import { DEFAULT_ANNOTATION_DOMAIN, DEFAULT_LISTEN_PORT } from '../config/schema.ts';
 import type { ClustersConfig } from '../config/types.ts';
 import { isObject, type JsonObject } from '../kube/json-value.ts';
 
@@ -49,6 +49,11 @@ export function localNameOf(doc: JsonObject | null): string | null {
   return typeof name === 'string' && name !== '' ? name : null;
 }
 
+/** The annotation domain the config's daemons use (the default when unset). */
+export function annotationDomainOf(doc: JsonObject | null): string {
+  return typeof doc?.annotationDomain === 'string' && doc.annotationDomain !== '' ? doc.annotationDomain : DEFAULT_ANNOTATION_DOMAIN;
+}
+
 export function remoteEntryOf(doc: JsonObject | null, name: string): JsonObject | null {
   const remotes = Array.isArray(doc?.remotes) ? (doc.remotes as unknown[]) : [];
   const entry = remotes.find((remote) => isObject(remote) && remote.name === name);
@@ -67,11 +72,13 @@ export function entrySubnets(entry: JsonObject | null): string[] {
  * The config with `remote` added, or its entry updated: access through the
  * kubeconfig connect wrote, the pod subnets when given, and a listen port
  * no other remote uses when the entry has none. A new config starts as
- * `{"local": {"name": local}}` (in-cluster access to the local apiserver).
+ * `{"local": {"name": local}}` (in-cluster access to the local apiserver),
+ * with `annotationDomain` when that is not the default.
  */
-export function withRemote(text: string | null, local: string, remote: RemoteSettings, source: string): ConfigEdit {
+export function withRemote(text: string | null, local: string, remote: RemoteSettings, source: string, annotationDomain = DEFAULT_ANNOTATION_DOMAIN): ConfigEdit {
   const before = readConfigDocument(text, source);
-  const doc: JsonObject = structuredClone(before) ?? { local: { name: local }, remotes: [] };
+  const fresh: JsonObject = { local: { name: local }, ...(annotationDomain === DEFAULT_ANNOTATION_DOMAIN ? {} : { annotationDomain }), remotes: [] };
+  const doc: JsonObject = structuredClone(before) ?? fresh;
   const remotes = Array.isArray(doc.remotes) ? (doc.remotes as unknown[]) : [];
   doc.remotes = remotes;
   const index = remotes.findIndex((entry) => isObject(entry) && entry.name === remote.name);

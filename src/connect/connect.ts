@@ -10,13 +10,15 @@ import { isIP } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Counter, Registry } from 'prom-client';
 import { clusterNameProblem } from '../config/dns-names.ts';
+import { DEFAULT_ANNOTATION_DOMAIN } from '../config/schema.ts';
 import { createKubeClient } from '../kube/client.ts';
 import type { ConnectionSettings } from '../kube/connection-settings.ts';
+import { isObject } from '../kube/json-value.ts';
 import { kubeconfigPaths, type SelectedContext } from '../kube/kubeconfig.ts';
 import { operatorContext } from '../kube/operator-context.ts';
 import { configMapNameOf, daemonSetRef, planAccess, planRevokeAccess, tokensSecretRef, type AccessState } from './access-plan.ts';
 import { ClusterApi } from './cluster-api.ts';
-import { entrySubnets, localNameOf, readConfigDocument, remoteEntryOf } from './clusters-config-edit.ts';
+import { annotationDomainOf, entrySubnets, localNameOf, readConfigDocument, remoteEntryOf } from './clusters-config-edit.ts';
 import { filledToken, grantRefs, NotOursError, planGrant, planRevokeGrant, type GrantState } from './grant-plan.ts';
 import { CONFIG_KEY, describeRef, grantName, NAMESPACE, ref, tokenSecretName, type KubeObject } from './objects.ts';
 import { summarisePodCIDRs } from './pod-subnets.ts';
@@ -68,6 +70,7 @@ export async function connectClusters(options: ConnectOptions, out: Output): Pro
   const sides = await openSides(options.sides);
   try {
     const [a, b] = sides;
+    const annotationDomain = peeringDomain(a, b);
     out.line(`Connecting ${a.api.label} and ${b.api.label}${options.dryRun ? ': dry run, nothing is written' : ''}.`);
     let written = 0;
     const tokens = new Map<Side, { token: string; caPem: string | null } | null>();
@@ -87,6 +90,7 @@ export async function connectClusters(options: ConnectOptions, out: Output): Pro
           local: local.name,
           token: grant?.token ?? null,
           podSubnets,
+          annotationDomain,
           access: {
             peer: peer.name,
             user: grantName(local.name),
@@ -157,7 +161,7 @@ async function openSide(options: SideOptions, flagPrefix: string): Promise<Side>
     const daemonSet = await api.get(daemonSetRef());
     const configRef = ref('ConfigMap', configMapNameOf(daemonSet), NAMESPACE);
     const configMap = await api.get(configRef);
-    const text = configMap?.data && typeof (configMap.data as Record<string, unknown>)[CONFIG_KEY] === 'string' ? String((configMap.data as Record<string, unknown>)[CONFIG_KEY]) : null;
+    const text = isObject(configMap?.data) && typeof configMap.data[CONFIG_KEY] === 'string' ? configMap.data[CONFIG_KEY] : null;
     const configured = localNameOf(readConfigDocument(text, `${describeRef(configRef)} (${CONFIG_KEY}) in ${label}`));
     if (configured !== null && options.name !== null && configured !== options.name) {
       throw new Error(`${label}: its ${describeRef(configRef)} says local.name is ${configured}, not ${options.name} (${flagPrefix}name)`);
@@ -182,6 +186,27 @@ function onSide<T>(side: Side, plan: () => T): T {
     if (!(error instanceof NotOursError)) throw error;
     throw new Error(`${side.api.label}: ${error.message}`, { cause: error });
   }
+}
+
+/**
+ * Each side reads the other's annotations under its own domain, so both
+ * must use the same: that of the configs that exist (a new config gets it).
+ */
+function peeringDomain(a: Side, b: Side): string {
+  const existing = [a, b].flatMap((side) => {
+    const text = configTextOf(side);
+    return text === null ? [] : [{ side, domain: annotationDomainOf(readConfigDocument(text, side.api.label)) }];
+  });
+  const [first, second] = existing;
+  if (first && second && first.domain !== second.domain) {
+    throw new Error(`${first.side.api.label} uses annotationDomain ${first.domain} and ${second.side.api.label} ${second.domain}: peered clusters must use the same`);
+  }
+  return first?.domain ?? DEFAULT_ANNOTATION_DOMAIN;
+}
+
+function configTextOf(side: Side): string | null {
+  const text = side.configMap?.data ? (side.configMap.data as Record<string, unknown>)[CONFIG_KEY] : undefined;
+  return typeof text === 'string' ? text : null;
 }
 
 function accessState(side: Side): AccessState {
@@ -231,8 +256,7 @@ async function waitForToken(side: Side, peer: string, timeoutMs: number, out: Ou
  */
 async function peerPodSubnets(local: Side, peer: Side, out: Output): Promise<string[] | null> {
   if (peer.options.podSubnets !== null) return peer.options.podSubnets;
-  const text = local.configMap?.data ? (local.configMap.data as Record<string, unknown>)[CONFIG_KEY] : undefined;
-  const entry = remoteEntryOf(readConfigDocument(typeof text === 'string' ? text : null, `${local.name}'s ${CONFIG_KEY}`), peer.name);
+  const entry = remoteEntryOf(readConfigDocument(configTextOf(local), `${local.name}'s ${CONFIG_KEY}`), peer.name);
   if (entrySubnets(entry).length > 0) return null;
   const derived = summarisePodCIDRs(await peer.api.nodePodCIDRs());
   if (derived.subnets.length === 0) {

@@ -132,7 +132,11 @@ describe('clusterwire connect / disconnect, two emulated clusters', () => {
       C1_CONFIG.remotes[0],
       { name: 'c2', kubeConfigPath: '/etc/clusterwire/tokens/c2.kubeconfig', podSubnets: ['10.4.0.0/22'], wgListenPort: 51821 },
     ]);
-    assert.deepEqual(configOf(c2), { local: { name: 'c2' }, remotes: [{ name: 'c1', kubeConfigPath: '/etc/clusterwire/tokens/c1.kubeconfig', podSubnets: ['10.2.0.0/16'], wgListenPort: 51820 }] });
+    assert.deepEqual(configOf(c2), {
+      local: { name: 'c2' },
+      annotationDomain: 'wireguard.example.org',
+      remotes: [{ name: 'c1', kubeConfigPath: '/etc/clusterwire/tokens/c1.kubeconfig', podSubnets: ['10.2.0.0/16'], wgListenPort: 51820 }],
+    }, "c2's new config uses c1's annotation domain: each side reads the other's annotations under its own");
   });
 
   it("the token and kubeconfig written into c1 read c2's Nodes, and nothing more", async (t) => {
@@ -186,8 +190,18 @@ describe('clusterwire connect / disconnect, two emulated clusters', () => {
     // A third cluster, c9, whose grant in c2 someone made by hand.
     const c9 = await startEmulator({ dir: join(dir, 'c9'), clusterName: 'c9' });
     try {
+      const c9Args = ['connect', '--kubeconfig', c9.kubeconfigPath, '--to-kubeconfig', c2.kubeconfigPath, '--to-context', 'c2', '--api-url', c9.url, '--to-api-url', c2.url];
+      // c9 is installed with the default annotation domain, c2 uses another: they could never peer.
+      c9.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'clusterwire' } });
+      const c9Config = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'clusterwire-config', namespace: 'clusterwire' }, data: { 'clusters.json': '{"local":{"name":"c9"},"remotes":[]}' } };
+      c9.create(c9Config);
+      const domains = await clusterwire(c9Args, {});
+      assert.equal(domains.code, 1);
+      assert.match(domains.stderr, /^clusterwire: c9 \(context c9\) uses annotationDomain wireguard\.semaphore\.uw\.io and c2 \(context c2\) wireguard\.example\.org: peered clusters must use the same/);
+      c9.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'clusterwire-config', namespace: 'clusterwire' });
+
       c2.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'clusterwire-remote-c9', namespace: 'clusterwire' } });
-      const notOurs = await clusterwire(['connect', '--kubeconfig', c9.kubeconfigPath, '--to-kubeconfig', c2.kubeconfigPath, '--to-context', 'c2', '--api-url', c9.url, '--to-api-url', c2.url], {});
+      const notOurs = await clusterwire(c9Args, {});
       assert.equal(notOurs.code, 1);
       assert.match(notOurs.stderr, /^clusterwire: c2 \(context c2\): ServiceAccount clusterwire\/clusterwire-remote-c9 exists but was not made by clusterwire connect: connect leaves it alone/);
       assert.equal(get(c2, 'ClusterRole', 'clusterwire-remote-c9'), undefined, 'nothing after the refusal was written');

@@ -8,7 +8,7 @@ import { describeWrite, type Write } from '../../src/connect/write.ts';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 const access = { peer: 'c2', user: 'clusterwire-remote-c1', server: 'https://lb.c2.example:6443', tlsServerName: null, caPems: [] };
-const input: AccessInput = { local: 'c1', access, token: 'jwt-of-c2', podSubnets: ['10.4.0.0/16'] };
+const input: AccessInput = { local: 'c1', access, token: 'jwt-of-c2', podSubnets: ['10.4.0.0/16'], annotationDomain: 'wireguard.semaphore.uw.io' };
 const entry = { name: 'c2', kubeConfigPath: '/etc/clusterwire/tokens/c2.kubeconfig', podSubnets: ['10.4.0.0/16'], wgListenPort: 51820 };
 const configText = (remotes: object[]) => `${JSON.stringify({ local: { name: 'c1' }, remotes }, null, 2)}\n`;
 const daemonSet = (configMap: string, hash?: string) => ({
