@@ -58,7 +58,6 @@ export interface MergedKubeconfig {
 /** A context resolved to its cluster and user, paths made absolute. */
 export interface SelectedContext {
   context: string;
-  namespace: string | null;
   cluster: KubeconfigCluster;
   user: KubeconfigUser;
   tokenFile: string | null;
@@ -134,7 +133,6 @@ export function selectContext(merged: MergedKubeconfig, contextName: string | nu
   const tokenFile = user === null ? null : inDirOf(user, stringAt(user.value, 'tokenFile'));
   return {
     context: name,
-    namespace: stringAt(context.value, 'namespace'),
     cluster: {
       server: server.replace(/\/$/, ''),
       caData: stringAt(cluster.value, 'certificate-authority-data'),

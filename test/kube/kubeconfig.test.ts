@@ -208,7 +208,6 @@ test('mergeKubeconfigs + selectContext follow kubectl: first file wins per name 
   await t.test('the current context, paths relative to the file that defines each entry', () => {
     const s = selectContext(merged, null);
     assert.equal(s.context, 'c1');
-    assert.equal(s.namespace, 'kube-system');
     assert.equal(s.cluster.server, 'https://c1.example:6443');
     assert.equal(s.cluster.caFile, '/k/ca/c1.crt');
     assert.equal(s.tokenFile, '/k/tokens/op1');
