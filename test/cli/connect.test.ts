@@ -114,6 +114,11 @@ describe('clusterwire connect / disconnect, two emulated clusters', () => {
     t.diagnostic(run.stdout);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /Connected c1 and c2 \(13 writes\)\./);
+    for (const [emulator, peer] of [[c1, 'c2'], [c2, 'c1']] as const) {
+      const token = decoded(get(emulator, 'Secret', `clusterwire-remote-${peer}-token`, 'clusterwire')?.data, 'token');
+      assert.ok(token.length > 100);
+      assert.ok(!run.stdout.includes(token), 'no token is printed');
+    }
     for (const [emulator, peer] of [[c2, 'c1'], [c1, 'c2']] as const) {
       for (const [kind, name, namespace] of [
         ['ServiceAccount', `clusterwire-remote-${peer}`, 'clusterwire'],
