@@ -22,7 +22,7 @@ import { annotationDomainOf, entrySubnets, localNameOf, readConfigDocument, remo
 import { filledToken, grantRefs, NotOursError, planGrant, planRevokeGrant, type GrantState } from './grant-plan.ts';
 import { CONFIG_KEY, describeRef, grantName, NAMESPACE, ref, tokenSecretName, type KubeObject } from './objects.ts';
 import { summarisePodCIDRs } from './pod-subnets.ts';
-import { caBundle } from './remote-kubeconfig.ts';
+import { caBundle, type PeerAccess } from './remote-kubeconfig.ts';
 import { describeWrite, type Write } from './write.ts';
 
 /** One cluster as the command line names it. */
@@ -72,6 +72,14 @@ export async function connectClusters(options: ConnectOptions, out: Output): Pro
     const [a, b] = sides;
     const annotationDomain = peeringDomain(a, b);
     out.line(`Connecting ${a.api.label} and ${b.api.label}${options.dryRun ? ': dry run, nothing is written' : ''}.`);
+    // Everything that can be refused (names, URLs, pod subnets, the resulting configs) is
+    // checked before the first write, with the tokens still unknown.
+    const pairs = [];
+    for (const [local, peer] of [[a, b], [b, a]] as const) {
+      const input = { local: local.name, token: null, podSubnets: await peerPodSubnets(local, peer, out), annotationDomain, access: peerAccess(local, peer, []) };
+      onSide(local, () => planAccess(input, accessState(local)));
+      pairs.push({ local, peer, input });
+    }
     let written = 0;
     const tokens = new Map<Side, { token: string; caPem: string | null } | null>();
     for (const [grantor, peer] of [[b, a], [a, b]] as const) {
@@ -81,26 +89,10 @@ export async function connectClusters(options: ConnectOptions, out: Output): Pro
       tokens.set(grantor, options.dryRun ? filledToken(state.tokenSecret) : await waitForToken(grantor, peer.name, options.tokenTimeoutMs ?? DEFAULT_TOKEN_TIMEOUT_MS, out));
     }
     const ports: string[] = [];
-    for (const [local, peer] of [[a, b], [b, a]] as const) {
+    for (const { local, peer, input } of pairs) {
       const grant = tokens.get(peer) ?? null;
-      const podSubnets = await peerPodSubnets(local, peer, out);
       const caPems = caBundle(await kubeconfigCA(peer.settings), grant?.caPem ?? null, peer.options.apiURL !== null);
-      const plan = onSide(local, () => planAccess(
-        {
-          local: local.name,
-          token: grant?.token ?? null,
-          podSubnets,
-          annotationDomain,
-          access: {
-            peer: peer.name,
-            user: grantName(local.name),
-            server: peerServer(peer, local),
-            tlsServerName: peer.selected.cluster.tlsServerName ?? null,
-            caPems,
-          },
-        },
-        accessState(local),
-      ));
+      const plan = onSide(local, () => planAccess({ ...input, token: grant?.token ?? null, access: peerAccess(local, peer, caPems) }, accessState(local)));
       written += await carryOut(local, `${local.name}: its daemons' access to ${peer.name}`, plan.writes, options.dryRun, out, plan.notes);
       ports.push(`UDP ${String(plan.entry.wgListenPort)} on ${local.name}'s nodes from ${peer.name}'s nodes`);
     }
@@ -267,6 +259,10 @@ async function peerPodSubnets(local: Side, peer: Side, out: Output): Promise<str
       `Nodes added later outside ${derived.subnets.length === 1 ? 'it' : 'them'} would not be peered: give the cluster's pod CIDR (kube-controller-manager --cluster-cidr) to be sure.`,
   );
   return derived.subnets;
+}
+
+function peerAccess(local: Side, peer: Side, caPems: string[]): PeerAccess {
+  return { peer: peer.name, user: grantName(local.name), server: peerServer(peer, local), tlsServerName: peer.selected.cluster.tlsServerName ?? null, caPems };
 }
 
 /** The address `local`'s nodes use for the peer's apiserver: the flag, else the kubeconfig's, which must not be loopback. */
