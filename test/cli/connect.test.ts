@@ -205,8 +205,15 @@ describe('clusterwire connect / disconnect, two emulated clusters', () => {
       assert.match(domains.stderr, /^clusterwire: c9 \(context c9\) uses annotationDomain wireguard\.semaphore\.uw\.io and c2 \(context c2\) wireguard\.example\.org: peered clusters must use the same/);
       c9.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'clusterwire-config', namespace: 'clusterwire' });
 
+      // c9 has no Nodes to derive its pod subnets from: refused before anything is written.
+      const marks = [lastSeq(c2), lastSeq(c9)] as const;
+      const noSubnets = await clusterwire(c9Args, {});
+      assert.equal(noSubnets.code, 1);
+      assert.match(noSubnets.stderr, /^clusterwire: c9 \(context c9\): no Node has spec\.podCIDRs, so its pod subnets cannot be derived: give them with --pod-subnets/);
+      assert.deepEqual([...writesSince(c2, marks[0]), ...writesSince(c9, marks[1])], []);
+
       c2.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'clusterwire-remote-c9', namespace: 'clusterwire' } });
-      const notOurs = await clusterwire(c9Args, {});
+      const notOurs = await clusterwire([...c9Args, '--pod-subnets', '10.9.0.0/16'], {});
       assert.equal(notOurs.code, 1);
       assert.match(notOurs.stderr, /^clusterwire: c2 \(context c2\): ServiceAccount clusterwire\/clusterwire-remote-c9 exists but was not made by clusterwire connect: connect leaves it alone/);
       assert.equal(get(c2, 'ClusterRole', 'clusterwire-remote-c9'), undefined, 'nothing after the refusal was written');
