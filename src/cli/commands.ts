@@ -1,6 +1,8 @@
 import { calicoIPPoolsCommand } from './calico-ippools.ts';
 import { cleanupCommand } from './cleanup.ts';
 import type { CommandSpec } from './command-spec.ts';
+import { connectCommand, disconnectCommand } from './connect.ts';
+import { migrateCheckCommand } from './migrate-check.ts';
 import type { CliIO } from './io.ts';
 import { runCommand } from './run.ts';
 import { statusCommand } from './status.ts';
@@ -14,6 +16,9 @@ export const COMMANDS = {
   'calico-ippools': calicoIPPoolsCommand,
   cleanup: cleanupCommand,
   status: statusCommand,
+  connect: connectCommand,
+  disconnect: disconnectCommand,
+  'migrate-check': migrateCheckCommand,
   version: versionCommand,
 };
 

@@ -2,11 +2,14 @@ import { UsageError } from './usage-error.ts';
 
 export type FlagValueResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-/** One flag of SPEC §1: its name, its environment variable, its default and how its text is read. */
+/** One flag: its name, its environment variable, its default and how its text is read. */
 export interface FlagSpec<T> {
   /** Without dashes: `clusters-config`. */
   name: string;
-  env: string;
+  /** Every daemon flag has one (semaphore-wireguard's); kubectl-style flags of `connect` mostly do not. */
+  env: string | null;
+  /** Go's boolean flag: `-dry-run` alone means true, `-dry-run=false` is the only way to give a value. */
+  boolean?: true;
   /** Placeholder in help: `-clusters-config path`. */
   valueName: string;
   description: string;
@@ -25,7 +28,7 @@ const HELP_FLAGS = new Set(['h', 'help']);
 /**
  * Go's flag syntax: `-flag value`, `-flag=value`, `--flag value`,
  * `--flag=value`; a non-boolean flag takes the next argument whatever it
- * looks like; the last occurrence wins; `--` ends the flags. No positional
+ * looks like, a boolean flag none; the last occurrence wins; `--` ends the flags. No positional
  * arguments are accepted. `-h`/`-help` asks for help, as in Go.
  */
 export function scanFlags(args: readonly string[], known: readonly FlagSpec<unknown>[]): ScannedFlags {
@@ -45,6 +48,7 @@ export function scanFlags(args: readonly string[], known: readonly FlagSpec<unkn
     if (HELP_FLAGS.has(name)) return { kind: 'help' };
     if (!known.some((flag) => flag.name === name)) throw new UsageError(`flag provided but not defined: -${name}`);
     if (equals >= 0) given.set(name, body.slice(equals + 1));
+    else if (known.find((flag) => flag.name === name)?.boolean) given.set(name, 'true');
     else {
       const value = args[i + 1];
       if (value === undefined) throw new UsageError(`flag needs an argument: -${name}`);
@@ -68,13 +72,13 @@ export function flagReader(
   return <T>(flag: FlagSpec<T>): T => {
     if (!known.includes(flag)) throw new Error(`flag -${flag.name} is read but not declared by its command`);
     const fromFlag = given.get(flag.name);
-    const fromEnv = env[flag.env];
+    const fromEnv = flag.env === null ? undefined : env[flag.env];
     let text: string;
     let source: string;
     if (fromFlag !== undefined) [text, source] = [fromFlag, `flag -${flag.name}`];
     else if (fromEnv !== undefined && fromEnv !== '') [text, source] = [fromEnv, `${flag.env} (-${flag.name})`];
     else if (flag.defaultText !== null) [text, source] = [flag.defaultText, `the default of -${flag.name}`];
-    else throw new UsageError(`-${flag.name} (or ${flag.env}) is required`);
+    else throw new UsageError(`-${flag.name}${flag.env === null ? '' : ` (or ${flag.env})`} is required`);
     const parsed = flag.parse(text);
     if (!parsed.ok) throw new UsageError(`invalid value ${JSON.stringify(text)} for ${source}: ${parsed.reason}`);
     return parsed.value;
@@ -83,4 +87,11 @@ export function flagReader(
 
 function unexpected(arg: string): UsageError {
   return new UsageError(`unexpected argument ${JSON.stringify(arg)}: flags start with '-' and the command comes first (clusterwire <command> [flags])`);
+}
+
+/** Go's strconv.ParseBool, as its flag package reads `-flag=value`. */
+export function parseBoolean(text: string): FlagValueResult<boolean> {
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(text)) return { ok: true, value: true };
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(text)) return { ok: true, value: false };
+  return { ok: false, reason: 'must be true or false' };
 }

@@ -38,7 +38,9 @@ export function commandHelp(name: CommandName): string {
 /** Go's flag.PrintDefaults layout, with the variable next to each flag. */
 function flagLines(flags: readonly FlagSpec<unknown>[]): string[] {
   return flags.flatMap((flag) => {
-    const defaulted = flag.defaultText === null ? 'required' : `default ${JSON.stringify(flag.defaultText)}`;
-    return [`  -${flag.name} ${flag.valueName}`, `        ${flag.description} (env ${flag.env}; ${defaulted})`];
+    // An empty default says nothing the description does not say better.
+    const defaulted = flag.defaultText === null ? ['required'] : flag.defaultText === '' ? [] : [`default ${JSON.stringify(flag.defaultText)}`];
+    const source = [...(flag.env === null ? [] : [`env ${flag.env}`]), ...defaulted].join('; ');
+    return [`  -${flag.name}${flag.boolean ? '' : ` ${flag.valueName}`}`, `        ${flag.description}${source === '' ? '' : ` (${source})`}`];
   });
 }

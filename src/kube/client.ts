@@ -24,7 +24,8 @@ export function connectionSettings(access: ClusterAccess): ConnectionSettings {
 }
 
 export interface KubeRequest {
-  method: 'GET' | 'PATCH';
+  /** The daemon reads and merge-patches; `clusterwire connect` also creates, replaces and deletes. */
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** API path, e.g. `/api/v1/nodes`; the server URL's own path is prepended. */
   path: string;
   query?: Record<string, string | undefined>;

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { delimiter, dirname, isAbsolute, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { isObject } from './json-value.ts';
 import { requireHttps, type CASetting, type ConnectionSettings, type PemSource, type TokenSetting } from './connection-settings.ts';
 
-/** The parts of client-node's Cluster and User we read (its fields are loosely typed). */
+/** A kubeconfig cluster entry, in client-node's field names (the in-cluster path still comes from client-node). */
 export interface KubeconfigCluster {
   server: string;
   caData?: string | null;
@@ -25,28 +26,180 @@ export interface KubeconfigUser {
   authProvider?: unknown;
   username?: string | null;
   password?: string | null;
+  /** kubectl's `as`; `as-groups`, `as-uid` and `as-user-extra` are the other impersonation fields. */
   impersonateUser?: string | null;
+  impersonateOther?: readonly string[];
+}
+
+/** One kubeconfig file as read: relative paths in it are relative to its directory. */
+export interface KubeconfigDocument {
+  path: string;
+  doc: unknown;
+}
+
+interface Entry {
+  name: string;
+  /** The entry's `cluster`, `user` or `context` object. */
+  value: Record<string, unknown>;
+  /** The file it came from. */
+  path: string;
+}
+
+/** Several kubeconfig files merged as kubectl merges KUBECONFIG. */
+export interface MergedKubeconfig {
+  currentContext: string | null;
+  clusters: ReadonlyMap<string, Entry>;
+  users: ReadonlyMap<string, Entry>;
+  contexts: ReadonlyMap<string, Entry>;
+  /** The files merged, in order, for messages. */
+  paths: readonly string[];
+}
+
+/** A context resolved to its cluster and user, paths made absolute. */
+export interface SelectedContext {
+  context: string;
+  cluster: KubeconfigCluster;
+  user: KubeconfigUser;
+  tokenFile: string | null;
+  /** For messages: `context c2 of kubeconfig /a:/b`. */
+  origin: string;
 }
 
 /**
- * Reads a kubeconfig file as kubectl does (current context; paths relative
- * to the file). client-node does the parsing, except for `tokenFile`, which
- * it ignores: that one is read from the raw document.
+ * The files kubectl would read, from `--kubeconfig`/KUBECONFIG text: a list
+ * separated by ':' (empty entries dropped, duplicates kept once, `~/`
+ * expanded), or `~/.kube/config` when the text is empty.
  */
+export function kubeconfigPaths(text: string, home: string = homedir()): string[] {
+  const expand = (path: string) => (path === '~' || path.startsWith('~/') ? home + path.slice(1) : path);
+  const listed = text.split(delimiter).filter((path) => path !== '').map(expand);
+  const paths = listed.length > 0 ? listed : [`${home}/.kube/config`];
+  return paths.filter((path, i) => paths.indexOf(path) === i);
+}
+
+/**
+ * kubectl's merge rules (client-go's loading rules): the first file to
+ * name a cluster, user or context wins and later files never change it; the
+ * first file to set current-context wins.
+ */
+export function mergeKubeconfigs(documents: readonly KubeconfigDocument[]): MergedKubeconfig {
+  const clusters = new Map<string, Entry>();
+  const users = new Map<string, Entry>();
+  const contexts = new Map<string, Entry>();
+  let currentContext: string | null = null;
+  for (const { path, doc } of documents) {
+    if (doc === null || doc === undefined) continue; // an empty file
+    if (!isObject(doc)) throw new Error(`kubeconfig ${path} is not a YAML mapping`);
+    const current = doc['current-context'];
+    if (currentContext === null && typeof current === 'string' && current !== '') currentContext = current;
+    addEntries(clusters, doc.clusters, 'cluster', path);
+    addEntries(users, doc.users, 'user', path);
+    addEntries(contexts, doc.contexts, 'context', path);
+  }
+  return { currentContext, clusters, users, contexts, paths: documents.map((document) => document.path) };
+}
+
+function addEntries(into: Map<string, Entry>, list: unknown, field: string, path: string): void {
+  if (list === null || list === undefined) return;
+  if (!Array.isArray(list)) throw new Error(`kubeconfig ${path}: ${field}s is not a list`);
+  list.forEach((item: unknown, i) => {
+    if (!isObject(item) || typeof item.name !== 'string' || item.name === '') throw new Error(`kubeconfig ${path}: ${field}s[${i}] has no name`);
+    const value = item[field] ?? {};
+    if (!isObject(value)) throw new Error(`kubeconfig ${path}: ${field}s[${i}] (${item.name}) has no ${field} mapping`);
+    if (!into.has(item.name)) into.set(item.name, { name: item.name, value, path });
+  });
+}
+
+/** The named context (the current one when null), with its cluster and user. */
+export function selectContext(merged: MergedKubeconfig, contextName: string | null): SelectedContext {
+  const files = merged.paths.join(delimiter);
+  const name = contextName ?? merged.currentContext;
+  if (name === null) throw new Error(`kubeconfig ${files} has no current-context: name a context`);
+  const context = merged.contexts.get(name);
+  if (!context) {
+    const known = [...merged.contexts.keys()].join(', ') || 'none';
+    throw new Error(`kubeconfig ${files} has no context ${JSON.stringify(name)} (contexts: ${known})`);
+  }
+  const origin = `context ${name} of kubeconfig ${files}`;
+  const clusterName = stringAt(context.value, 'cluster');
+  const cluster = clusterName === null ? undefined : merged.clusters.get(clusterName);
+  if (!cluster) throw new Error(`${origin}: its cluster ${JSON.stringify(clusterName ?? '')} is in none of the files`);
+  const userName = stringAt(context.value, 'user');
+  const user = userName === null ? null : merged.users.get(userName);
+  if (user === undefined) throw new Error(`${origin}: its user ${JSON.stringify(userName)} is in none of the files`);
+  const server = stringAt(cluster.value, 'server');
+  if (server === null) throw new Error(`${origin}: cluster ${cluster.name} has no server`);
+  const inDirOf = (entry: Entry, path: string | null) => (path === null ? null : isAbsolute(path) ? path : resolve(dirname(resolve(entry.path)), path));
+  const tokenFile = user === null ? null : inDirOf(user, stringAt(user.value, 'tokenFile'));
+  return {
+    context: name,
+    cluster: {
+      server: server.replace(/\/$/, ''),
+      caData: stringAt(cluster.value, 'certificate-authority-data'),
+      caFile: inDirOf(cluster, stringAt(cluster.value, 'certificate-authority')),
+      tlsServerName: stringAt(cluster.value, 'tls-server-name'),
+      skipTLSVerify: cluster.value['insecure-skip-tls-verify'] === true,
+      proxyUrl: stringAt(cluster.value, 'proxy-url'),
+    },
+    user: user === null ? { name: '' } : userFields(user, (path) => inDirOf(user, path)),
+    tokenFile,
+    origin,
+  };
+}
+
+function userFields(entry: Entry, absolute: (path: string | null) => string | null): KubeconfigUser {
+  const v = entry.value;
+  return {
+    name: entry.name,
+    token: stringAt(v, 'token'),
+    certData: stringAt(v, 'client-certificate-data'),
+    certFile: absolute(stringAt(v, 'client-certificate')),
+    keyData: stringAt(v, 'client-key-data'),
+    keyFile: absolute(stringAt(v, 'client-key')),
+    exec: v.exec ?? null,
+    authProvider: v['auth-provider'] ?? null,
+    username: stringAt(v, 'username'),
+    password: stringAt(v, 'password'),
+    impersonateUser: stringAt(v, 'as'),
+    impersonateOther: ['as-groups', 'as-uid', 'as-user-extra'].filter((key) => v[key] !== undefined && v[key] !== null),
+  };
+}
+
+function stringAt(object: Record<string, unknown>, key: string): string | null {
+  const value = object[key];
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+/**
+ * Reads kubeconfig files. A missing file is skipped, as kubectl skips
+ * missing KUBECONFIG entries; none at all is an error naming them.
+ */
+export function readKubeconfigs(paths: readonly string[]): KubeconfigDocument[] {
+  const documents: KubeconfigDocument[] = [];
+  for (const path of paths) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw new Error(`reading kubeconfig ${path} failed: ${(cause as Error).message}`, { cause });
+    }
+    try {
+      documents.push({ path, doc: parseYaml(text) as unknown });
+    } catch (cause) {
+      throw new Error(`kubeconfig ${path} is not YAML: ${(cause as Error).message}`, { cause });
+    }
+  }
+  if (documents.length === 0) throw new Error(`no kubeconfig found: ${paths.join(', ')} ${paths.length === 1 ? 'does' : 'do'} not exist`);
+  return documents;
+}
+
+/** One kubeconfig file, as the daemon reads `kubeConfigPath`: its current context, paths relative to the file. */
 export function kubeconfigSettings(path: string): ConnectionSettings {
   const origin = `kubeconfig ${path}`;
   try {
-    const text = readFileSync(path, 'utf8');
-    const kc = new KubeConfig();
-    kc.loadFromString(text);
-    const dir = dirname(resolve(path));
-    kc.makePathsAbsolute(dir);
-    const cluster = kc.getCurrentCluster();
-    const user = kc.getCurrentUser();
-    if (!cluster) throw new Error(`no cluster for current context ${JSON.stringify(kc.getCurrentContext())}`);
-    if (!user) throw new Error(`no user for current context ${JSON.stringify(kc.getCurrentContext())}`);
-    const tokenFile = rawTokenFile(parseYaml(text), user.name);
-    return settingsFromKubeconfig(cluster, user, tokenFile && absoluteTo(dir, tokenFile), origin);
+    const selected = selectContext(mergeKubeconfigs([{ path, doc: parseYaml(readFileSync(path, 'utf8')) as unknown }]), null);
+    return settingsFromKubeconfig(selected.cluster, selected.user, selected.tokenFile, origin);
   } catch (cause) {
     throw new Error(`reading ${origin} failed: ${(cause as Error).message}`, { cause });
   }
@@ -70,25 +223,48 @@ export function inClusterSettings(pathPrefix = ''): ConnectionSettings {
 }
 
 /**
- * Turns a kubeconfig's cluster and user into connection settings, refusing
- * what clusterwire does not do rather than half-doing it: disabled TLS
- * verification, exec plugins, auth providers, basic auth, impersonation,
- * proxies.
+ * Everything in a kubeconfig's cluster and user that clusterwire does not
+ * do, all at once: disabled TLS verification, proxies, exec plugins, auth
+ * providers, basic auth, impersonation, a plain-http server, half a client
+ * certificate. `validate` lists them; connecting refuses them.
  */
+export function kubeconfigProblems(cluster: KubeconfigCluster, user: KubeconfigUser): string[] {
+  const problems: string[] = [];
+  try {
+    requireHttps(cluster.server, 'server');
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  if (cluster.skipTLSVerify) problems.push('insecure-skip-tls-verify is set: clusterwire never disables TLS verification');
+  if (cluster.proxyUrl) problems.push('proxy-url is not supported');
+  const who = `user ${user.name}`;
+  if (user.exec) problems.push(`${who}: exec credential plugins are not supported (use a token, tokenFile or client certificate)`);
+  if (user.authProvider && !isInClusterProvider(user.authProvider)) {
+    problems.push(`${who}: auth-provider ${String((user.authProvider as { name?: unknown }).name)} is not supported (use a token, tokenFile or client certificate)`);
+  }
+  if (user.username || user.password) problems.push(`${who}: basic authentication is not supported`);
+  if (user.impersonateUser || (user.impersonateOther ?? []).length > 0) {
+    const fields = [...(user.impersonateUser ? ['as'] : []), ...(user.impersonateOther ?? [])];
+    problems.push(`${who}: impersonation (${fields.join(', ')}) is not supported`);
+  }
+  const hasCert = Boolean(user.certData || user.certFile);
+  const hasKey = Boolean(user.keyData || user.keyFile);
+  if (hasCert !== hasKey) problems.push(`${who}: a client certificate needs both certificate and key`);
+  return problems;
+}
+
+/** Turns a kubeconfig's cluster and user into connection settings, refusing (every problem named) what clusterwire does not do. */
 export function settingsFromKubeconfig(
   cluster: KubeconfigCluster,
   user: KubeconfigUser,
   tokenFile: string | null,
   origin: string,
 ): ConnectionSettings {
-  if (cluster.skipTLSVerify) throw new Error('insecure-skip-tls-verify is set: clusterwire never disables TLS verification');
-  if (cluster.proxyUrl) throw new Error('proxy-url is not supported');
-  if (user.exec) throw new Error(`user ${user.name}: exec credential plugins are not supported (use a token, tokenFile or client certificate)`);
-  if (user.username || user.password) throw new Error(`user ${user.name}: basic authentication is not supported`);
-  if (user.impersonateUser) throw new Error(`user ${user.name}: impersonation is not supported`);
-  const providerTokenFile = inClusterTokenFile(user);
+  const problems = kubeconfigProblems(cluster, user);
+  if (problems.length > 0) throw new Error(problems.join('; '));
+  const providerTokenFile = isInClusterProvider(user.authProvider) ? (user.authProvider as { config: { tokenFile: string } }).config.tokenFile : null;
   return {
-    server: requireHttps(cluster.server, 'server'),
+    server: cluster.server,
     ca: caSetting(cluster),
     token: tokenSetting(user, tokenFile ?? providerTokenFile),
     clientCertificate: clientCertificate(user),
@@ -113,9 +289,7 @@ function tokenSetting(user: KubeconfigUser, tokenFile: string | null): TokenSett
 function clientCertificate(user: KubeconfigUser): ConnectionSettings['clientCertificate'] {
   const cert = pemSource(user.certData, user.certFile);
   const key = pemSource(user.keyData, user.keyFile);
-  if (!cert && !key) return null;
-  if (!cert || !key) throw new Error(`user ${user.name}: a client certificate needs both certificate and key`);
-  return { cert, key };
+  return cert && key ? { cert, key } : null;
 }
 
 function pemSource(data: string | null | undefined, file: string | null | undefined): PemSource | null {
@@ -125,25 +299,6 @@ function pemSource(data: string | null | undefined, file: string | null | undefi
 }
 
 /** client-node's loadFromCluster models the service-account token as a `tokenFile` auth provider. */
-function inClusterTokenFile(user: KubeconfigUser): string | null {
-  if (!user.authProvider) return null;
-  const provider = user.authProvider as { name?: unknown; config?: { tokenFile?: unknown } };
-  if (provider.name === 'tokenFile' && typeof provider.config?.tokenFile === 'string') return provider.config.tokenFile;
-  throw new Error(`user ${user.name}: auth-provider ${String(provider.name)} is not supported`);
-}
-
-/** `users[name=<user>].user.tokenFile` of a parsed kubeconfig document. */
-export function rawTokenFile(doc: unknown, userName: string): string | null {
-  if (!isObject(doc) || !Array.isArray(doc.users)) return null;
-  for (const entry of doc.users as unknown[]) {
-    if (isObject(entry) && entry.name === userName && isObject(entry.user)) {
-      const file = entry.user.tokenFile;
-      return typeof file === 'string' && file !== '' ? file : null;
-    }
-  }
-  return null;
-}
-
-function absoluteTo(dir: string, path: string): string {
-  return isAbsolute(path) ? path : resolve(dir, path);
+function isInClusterProvider(provider: unknown): boolean {
+  return isObject(provider) && provider.name === 'tokenFile' && isObject(provider.config) && typeof provider.config.tokenFile === 'string';
 }

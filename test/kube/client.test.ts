@@ -316,3 +316,40 @@ test('a caller abort is passed down to the request', async () => {
   controller.abort();
   await assert.rejects(pending, /GET \/api on cluster c2 failed: .*aborted/);
 });
+
+test('json(): POST, PUT and DELETE send their method and JSON body; a 2xx answer is parsed', async () => {
+  const fake = fakeTransport((request) => respond(request.method === 'POST' ? 201 : 200, { method: request.method }));
+  const requests = counter();
+  const client = createKubeClient({ cluster: 'c2', settings: settings(), requests, transport: fake.factory });
+  const json = { contentType: 'application/json', value: { kind: 'Secret', metadata: { name: 's' } } };
+  const cases = [
+    { method: 'POST', path: '/api/v1/namespaces/clusterwire/secrets', body: json },
+    { method: 'PUT', path: '/api/v1/namespaces/clusterwire/secrets/s', body: json },
+    { method: 'DELETE', path: '/api/v1/namespaces/clusterwire/secrets/s', body: { contentType: 'application/json', value: { preconditions: { uid: 'u1' } } } },
+    { method: 'DELETE', path: '/api/v1/namespaces/clusterwire/secrets/t', body: undefined },
+  ] as const;
+  for (const request of cases) assert.deepEqual(await client.json(request), { method: request.method });
+  assert.deepEqual(
+    fake.requests.map(({ request, body }) => [request.method, request.url.pathname, request.headers['Content-Type'], body]),
+    cases.map((c) => [c.method, `/prefix${c.path}`, c.body?.contentType, c.body === undefined ? undefined : JSON.stringify(c.body.value)]),
+  );
+  assert.deepEqual(await counts(requests), {
+    'POST 201 api.c2.example:6443': 1,
+    'PUT 200 api.c2.example:6443': 1,
+    'DELETE 200 api.c2.example:6443': 2,
+  });
+});
+
+test('a refused write names its method and path: a 409 Conflict on PUT', async () => {
+  const fake = fakeTransport(() =>
+    respond(409, { kind: 'Status', reason: 'Conflict', message: 'the object has been modified; please apply your changes to the latest version and try again' }),
+  );
+  const client = createKubeClient({ cluster: 'c1', settings: settings(), requests: counter(), transport: fake.factory });
+  await assert.rejects(client.json({ method: 'PUT', path: '/api/v1/namespaces/clusterwire/configmaps/clusterwire-config', body: { contentType: 'application/json', value: {} } }), (err: unknown) => {
+    assert.ok(err instanceof KubeRequestError);
+    assert.equal(err.status, 409);
+    assert.equal(err.reason, 'Conflict');
+    assert.match(err.message, /^PUT \/api\/v1\/namespaces\/clusterwire\/configmaps\/clusterwire-config on cluster c1 failed: HTTP 409 Conflict: the object has been modified/);
+    return true;
+  });
+});
