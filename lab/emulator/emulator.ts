@@ -113,6 +113,8 @@ export interface Emulator {
   patch(ref: ObjectRef, patch: unknown, type?: PatchType): object;
   delete(ref: ObjectRef, preconditions?: Preconditions): void;
   createNode(node: object): object;
+  /** Creates a node without validating it, as a hostile or broken apiserver would serve it. */
+  injectNode(node: object): object;
   updateNode(node: object): object;
   deleteNode(name: string): void;
   getNode(name: string): object | undefined;
@@ -309,6 +311,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       });
     },
     createNode: (node) => nodeWire(api.create(nodes, 'v1', '', node as JsonObject)),
+    injectNode: (node) => nodeWire(api.create(nodes, 'v1', '', node as JsonObject, { unchecked: true })),
     updateNode: (node) => nodeWire(api.update(nodes, 'v1', '', objectName(node as JsonObject), node as JsonObject, 'whole')),
     deleteNode: (name) => {
       api.delete(nodes, '', name);

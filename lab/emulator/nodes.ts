@@ -73,7 +73,8 @@ export function realisticNode(options: RealisticNodeOptions): JsonObject {
         'failure-domain.beta.kubernetes.io/region': 'europe-west1',
         'failure-domain.beta.kubernetes.io/zone': 'europe-west1-b',
         'kubernetes.io/arch': 'amd64',
-        'kubernetes.io/hostname': name,
+        // A label value has at most 63 characters: a longer (FQDN) node name keeps its host part.
+        'kubernetes.io/hostname': name.length <= 63 ? name : (name.split('.')[0] ?? name).slice(0, 63),
         'kubernetes.io/os': 'linux',
         'node.kubernetes.io/instance-type': 'n2-standard-8',
         'topology.kubernetes.io/region': 'europe-west1',

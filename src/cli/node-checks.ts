@@ -1,5 +1,5 @@
 import { podSubnetsHoldingHostAddresses } from '../config/host-addresses.ts';
-import { issueAt, type ConfigIssue, type JsonPath } from '../config/issue.ts';
+import { type ConfigIssue, type JsonPath } from '../config/issue.ts';
 import { tokenFilesInKeyDirectory, type TokenFile } from '../config/token-files.ts';
 import type { ClustersConfig } from '../config/types.ts';
 import { readHostAddresses } from '../ip/addresses.ts';
@@ -19,21 +19,19 @@ export async function nodeIssues(config: ClustersConfig, wgKeyPath: string, run:
 
 /**
  * Token files (`remoteSATokenPath`, a kubeconfig's `tokenFile`) in the key
- * directory, and kubeconfigs that do not parse. A kubeconfig that is not
- * there is skipped: `validate` may run where it is not, and the daemon
+ * directory. A kubeconfig that is not there or is refused is skipped here:
+ * `validate` reports it (src/kube/kubeconfig-check.ts), and the daemon
  * fails on it when it builds that cluster's client.
  */
 export async function tokenFileIssues(config: ClustersConfig, wgKeyPath: string): Promise<ConfigIssue[]> {
-  const issues: ConfigIssue[] = [];
   const tokens: TokenFile[] = [];
   const add = async (where: JsonPath, what: string, configured: string) => tokens.push({ where, what, configured, resolved: await resolvedPath(configured) });
   const fromKubeconfig = async (where: JsonPath, kubeconfig: string) => {
     let settings;
     try {
       settings = kubeconfigSettings(kubeconfig);
-    } catch (error) {
-      if (isUnreadable((error as Error).cause)) return;
-      issues.push(issueAt(where, (error as Error).message));
+    } catch {
+      // Unreadable here, or refused: validate reports that (src/kube/kubeconfig-check.ts), and run fails on it when it builds the client.
       return;
     }
     if (settings.token.kind === 'file') await add(where, `tokenFile of kubeconfig ${kubeconfig}`, settings.token.path);
@@ -49,10 +47,5 @@ export async function tokenFileIssues(config: ClustersConfig, wgKeyPath: string)
     directory: await resolvedPath(wgKeyPath),
     files: await Promise.all(config.remotes.map((remote) => resolvedPath(keyFilePath(wgKeyPath, remote.deviceName)))),
   };
-  return [...issues, ...tokenFilesInKeyDirectory(tokens, keys)];
-}
-
-function isUnreadable(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || code === 'EACCES';
+  return tokenFilesInKeyDirectory(tokens, keys);
 }

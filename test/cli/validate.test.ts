@@ -11,10 +11,12 @@ async function validate(json: unknown, extra: string[] = []): Promise<{ code: nu
   try {
     const path = join(dir, 'clusters.json');
     await writeFile(path, JSON.stringify(json).replaceAll('DIR', dir));
+    // The token file exists, as it does where the daemon runs: validate warns about one it cannot read.
+    await writeFile(join(dir, 'c2.token'), 'token\n');
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     const code = await runCli(['validate', '-clusters-config', path, ...extra.map((arg) => arg.replaceAll('DIR', dir))], {}, { stdout, stderr });
-    return { code, out: String(stdout.read() ?? ''), err: String(stderr.read() ?? '').replaceAll(dir, 'DIR') };
+    return { code, out: String(stdout.read() ?? '').replaceAll(dir, 'DIR'), err: String(stderr.read() ?? '').replaceAll(dir, 'DIR') };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -27,7 +29,7 @@ const remote = (change: Record<string, unknown>) => ({
       name: 'c2',
       remoteAPIURL: 'https://lb.c2.example:6443',
       remoteCAURL: 'https://ca.c2.example/ca.crt',
-      remoteSATokenPath: '/etc/clusterwire/tokens/c2.token',
+      remoteSATokenPath: 'DIR/c2.token',
       podSubnet: '10.4.0.0/16',
       ...change,
     },
@@ -49,7 +51,7 @@ test('validate: no warning for a pinned http CA URL; the summary shows the pin',
   const { code, out, err } = await validate(remote({ remoteCAURL: 'http://kube-ca-cert.c2.example', remoteCASHA256: pin.toLowerCase() }));
   assert.equal(code, 0);
   assert.equal(err, '');
-  assert.match(out, new RegExp(`access +API https://lb\\.c2\\.example:6443, CA from http://kube-ca-cert\\.c2\\.example \\(pinned, SHA-256 ${pin}\\), token file /etc/clusterwire/tokens/c2\\.token\n`));
+  assert.match(out, new RegExp(`access +API https://lb\\.c2\\.example:6443, CA from http://kube-ca-cert\\.c2\\.example \\(pinned, SHA-256 ${pin}\\), token file DIR/c2\\.token\n`));
 });
 
 test('validate refuses a token file in the key directory: the default -wg-key-path, or the one given', async () => {

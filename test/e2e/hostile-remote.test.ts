@@ -251,7 +251,8 @@ async function runCase(t: TestContext, ctx: Ctx, c: HostileCase): Promise<void> 
   const c2 = cluster(lab, 'c2').emulator;
   const created: string[] = [];
   const create = (options: RealisticNodeOptions): string => {
-    c2.createNode(realisticNode(options));
+    // Served as given, unvalidated: the remote apiserver itself is untrusted (a real one refuses a 1 MiB annotation).
+    c2.injectNode(realisticNode(options));
     created.push(options.name);
     return options.name;
   };
