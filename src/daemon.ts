@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { realTimers } from './clock/timers.ts';
+import { systemClock } from './clock/clock.ts';
 import type { ClustersConfig, RemoteCluster } from './config/types.ts';
 import { IpLinks } from './ip/links.ts';
 import { IpRoutes } from './ip/routes.ts';
@@ -119,7 +119,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       lookup: dnsLookup(),
       metrics,
       logger: log,
-      timers: realTimers,
+      clock: systemClock,
       reconcileIntervalMs: remote.reconcileIntervalMs ?? options.reconcileIntervalMs,
     });
   }

@@ -1,7 +1,7 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../clock/backoff.ts';
 import type { KubeClient } from './client.ts';
 import { field, stringOrNull } from './json-value.ts';
 import { errorFromStatus, isExpired, KubeRequestError } from './kube-request-error.ts';

@@ -1,4 +1,4 @@
-import type { Cancel, Timers } from '../clock/timers.ts';
+import type { Cancel, Clock } from '../clock/clock.ts';
 import { shown } from '../kube/node-bounds.ts';
 import { parseCidr } from '../net/cidr.ts';
 import { addressRefusal, addressText } from './endpoint.ts';
@@ -17,7 +17,7 @@ export type Resolution =
 
 export interface EndpointResolverOptions {
   lookup: Lookup;
-  timers: Timers;
+  clock: Clock;
   /** Told when a finished look-up changes what a pass would see: ask for a pass. */
   onChange: () => void;
   /** A look-up without an answer by then fails; default 5 s. */
@@ -46,7 +46,7 @@ interface Entry {
  */
 export class EndpointResolver {
   readonly #lookup: Lookup;
-  readonly #timers: Timers;
+  readonly #clock: Clock;
   readonly #onChange: () => void;
   readonly #timeoutMs: number;
   readonly #maxConcurrent: number;
@@ -60,7 +60,7 @@ export class EndpointResolver {
 
   constructor(options: EndpointResolverOptions) {
     this.#lookup = options.lookup;
-    this.#timers = options.timers;
+    this.#clock = options.clock;
     this.#onChange = options.onChange;
     this.#timeoutMs = options.timeoutMs ?? 5_000;
     this.#maxConcurrent = options.maxConcurrent ?? 4;
@@ -76,7 +76,7 @@ export class EndpointResolver {
       entry = { resolution: { state: 'pending' }, refreshAt: 0 };
       this.#entries.set(host, entry);
     }
-    if (entry.refreshAt <= this.#timers.now()) {
+    if (entry.refreshAt <= this.#clock.now()) {
       entry.refreshAt = Infinity;
       this.#queue.push(host);
       this.#pump();
@@ -113,7 +113,7 @@ export class EndpointResolver {
     let cancelTimeout: Cancel = () => undefined;
     // The timeout does not rely on the look-up honouring its signal: it settles the look-up's slot either way.
     const timeout = new Promise<never>((_resolve, reject) => {
-      cancelTimeout = this.#timers.schedule(() => {
+      cancelTimeout = this.#clock.schedule(() => {
         abort.abort();
         reject(new Error(`no answer within ${this.#timeoutMs} ms`));
       }, this.#timeoutMs);
@@ -128,7 +128,7 @@ export class EndpointResolver {
     }
     const entry = this.#entries.get(host);
     if (!entry) return;
-    entry.refreshAt = this.#timers.now() + (resolution.state === 'resolved' ? this.#resolvedTtlMs : this.#failedTtlMs);
+    entry.refreshAt = this.#clock.now() + (resolution.state === 'resolved' ? this.#resolvedTtlMs : this.#failedTtlMs);
     const changed = JSON.stringify(entry.resolution) !== JSON.stringify(resolution);
     entry.resolution = resolution;
     if (changed) this.#onChange();

@@ -1,4 +1,4 @@
-import type { Timers, Cancel } from '../clock/timers.ts';
+import type { Clock, Cancel } from '../clock/clock.ts';
 import type { RemoteCluster } from '../config/types.ts';
 import { syncRoutes, type Routes } from '../ip/routes.ts';
 import type { NodeChange } from '../kube/node-changes.ts';
@@ -45,7 +45,7 @@ export interface RemotePeeringOptions {
   lookup: Lookup;
   metrics: Metrics;
   logger: Logger;
-  timers: Timers;
+  clock: Clock;
   reconcileIntervalMs: number;
 }
 
@@ -97,7 +97,7 @@ export class RemotePeering {
     this.#device = options.remote.deviceName;
     this.#log = options.logger;
     this.#runner = new SyncRunner({
-      timers: options.timers,
+      clock: options.clock,
       run: () => this.#pass(),
       onError: (error, retryInMs) => {
         this.#lastSyncError = error instanceof Error ? error.message : String(error);
@@ -116,7 +116,7 @@ export class RemotePeering {
       this.#changesSinceSync++;
       this.#runner.request();
     });
-    this.#resolver = new EndpointResolver({ lookup: options.lookup, timers: options.timers, onChange: () => this.#runner.request() });
+    this.#resolver = new EndpointResolver({ lookup: options.lookup, clock: options.clock, onChange: () => this.#runner.request() });
     for (const reason of SKIP_REASONS) options.metrics.skippedNodes.set({ cluster: options.remote.name, reason }, 0);
   }
 
@@ -170,14 +170,14 @@ export class RemotePeering {
 
   #scheduleTick(): void {
     if (this.#stopped) return;
-    this.#tick = this.#o.timers.schedule(() => {
+    this.#tick = this.#o.clock.schedule(() => {
       this.checkDevice();
       this.#scheduleTick();
     }, this.#o.reconcileIntervalMs);
   }
 
   async #pass(): Promise<void> {
-    this.#passStartedAt = this.#o.timers.now();
+    this.#passStartedAt = this.#o.clock.now();
     try {
       if (this.#checkDevice || !this.#ensured) {
         await this.#ensureDevice();
@@ -240,10 +240,10 @@ export class RemotePeering {
 
   /** Desired peers from the nodes, the difference pushed to the device (docs/how-it-works.md). */
   async #syncPeers(): Promise<void> {
-    const { remote, metrics, timers } = this.#o;
+    const { remote, metrics, clock } = this.#o;
     const device = this.#ensured;
     if (!device) throw new Error(`device ${this.#device} is not set up`);
-    const started = timers.now();
+    const started = clock.now();
     const changesBefore = this.#changesSinceSync;
     const known = this.#known ?? configuredFromObserved(await device.client.device(this.#device), null);
     this.#known = known;
@@ -286,7 +286,7 @@ export class RemotePeering {
     const onDevice = this.#known ?? known;
     this.#reportSkipped([...decision.skipped, ...rejectionSkips(this.#rejections, decision.nodeOf, (key) => onDevice.peers.has(key))]);
     metrics.syncPeers.inc({ device: this.#device, success: '1' });
-    metrics.syncDuration.observe({ device: this.#device }, (timers.now() - started) / 1000);
+    metrics.syncDuration.observe({ device: this.#device }, (clock.now() - started) / 1000);
     // A rejected peer's endpoint was not applied: without an entry, it is written when tried again.
     this.#lastEndpoints = appliedEndpoints(decision.peers.filter((peer) => !this.#rejections.has(peer.publicKey)));
     this.#appliedCount = decision.peers.length - this.#rejections.size;
@@ -294,7 +294,7 @@ export class RemotePeering {
     this.#changesSinceSync -= changesBefore;
     if (this.#lastSyncError !== null) this.#log.info('sync recovered');
     this.#lastSyncError = null;
-    this.#lastSyncAt = timers.now();
+    this.#lastSyncAt = clock.now();
   }
 
   /**
@@ -309,7 +309,7 @@ export class RemotePeering {
     const rejected = await configureFindingRejected(device.client, this.#device, changes);
     const desired = new Map(decision.peers.map((peer) => [peer.publicKey, peer]));
     const rejections = new Map(this.#rejections);
-    const now = this.#o.timers.now();
+    const now = this.#o.clock.now();
     for (const { change, error } of rejected) {
       const peer = desired.get(change.publicKey);
       if (!peer) {

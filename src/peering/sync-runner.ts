@@ -1,9 +1,9 @@
-import type { Cancel, Timers } from '../clock/timers.ts';
+import type { Cancel, Clock } from '../clock/clock.ts';
 
 export interface SyncRunnerOptions {
   /** One pass: read, compare, apply. Throws on failure. */
   run: () => Promise<void>;
-  timers: Timers;
+  clock: Clock;
   /** Called once per failed pass, before the retry is scheduled. */
   onError: (error: unknown, retryInMs: number) => void;
   /** Called when a request folds into a pass already queued. */
@@ -83,7 +83,7 @@ export class SyncRunner {
           this.#failures++;
           const delay = Math.min(this.#options.retryCapMs, this.#options.retryBaseMs * 2 ** (this.#failures - 1));
           this.#options.onError(error, delay);
-          if (!this.#stopped) this.#retry = this.#options.timers.schedule(() => this.request(), delay);
+          if (!this.#stopped) this.#retry = this.#options.clock.schedule(() => this.request(), delay);
           // A failed pass is retried after the delay, not hammered by queued requests.
           this.#taken();
         }
@@ -95,7 +95,7 @@ export class SyncRunner {
 
   /** Counts, every `queueWaitMs`, a queued request still waiting for the pass in flight. */
   #waitInQueue(): void {
-    this.#queueWait = this.#options.timers.schedule(() => {
+    this.#queueWait = this.#options.clock.schedule(() => {
       this.#options.onQueueFull?.();
       this.#waitInQueue();
     }, this.#options.queueWaitMs);

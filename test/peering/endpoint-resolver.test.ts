@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EndpointResolver, type Lookup } from '../../src/peering/endpoint-resolver.ts';
-import { ManualTimers } from '../support/manual-timers.ts';
+import { ManualClock } from '../support/manual-clock.ts';
 
 /** A lookup the test answers by hand: every call is recorded with its signal and settled later (or never). */
 function manualLookup() {
@@ -22,13 +22,13 @@ function manualLookup() {
 }
 
 function setup(options: { maxConcurrent?: number } = {}) {
-  const timers = new ManualTimers();
+  const clock = new ManualClock();
   const fake = manualLookup();
   let changes = 0;
-  const resolver = new EndpointResolver({ lookup: fake.lookup, timers, onChange: () => changes++, timeoutMs: 5_000, resolvedTtlMs: 60_000, failedTtlMs: 10_000, ...options });
+  const resolver = new EndpointResolver({ lookup: fake.lookup, clock, onChange: () => changes++, timeoutMs: 5_000, resolvedTtlMs: 60_000, failedTtlMs: 10_000, ...options });
   /** Lets settled look-ups reach the cache. */
   const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-  return { timers, fake, resolver, settle, changes: () => changes };
+  return { clock, fake, resolver, settle, changes: () => changes };
 }
 
 test('resolver: a first ask is pending, the look-up runs in the background and asks for a pass when done', async () => {
@@ -45,18 +45,18 @@ test('resolver: a first ask is pending, the look-up runs in the background and a
 test('resolver: a look-up that never answers fails after the timeout, its signal aborted, and is tried again later', async () => {
   const s = setup();
   s.resolver.resolve('slow.example');
-  s.timers.advance(4_999);
+  s.clock.advance(4_999);
   await s.settle();
   assert.deepEqual(s.resolver.resolve('slow.example'), { state: 'pending' });
-  s.timers.advance(1);
+  s.clock.advance(1);
   await s.settle();
   assert.equal(s.fake.calls[0]?.signal.aborted, true);
   assert.deepEqual(s.resolver.resolve('slow.example'), { state: 'failed', reason: 'unresolvable-endpoint', detail: 'no answer within 5000 ms' });
   assert.equal(s.changes(), 1);
-  s.timers.advance(9_999);
+  s.clock.advance(9_999);
   s.resolver.resolve('slow.example');
   assert.equal(s.fake.calls.length, 1, 'not before the failure expires');
-  s.timers.advance(1);
+  s.clock.advance(1);
   assert.deepEqual(s.resolver.resolve('slow.example'), { state: 'failed', reason: 'unresolvable-endpoint', detail: 'no answer within 5000 ms' }, 'the last outcome while trying again');
   assert.equal(s.fake.calls.length, 2);
   s.fake.calls[1]?.answer('198.18.0.10');
@@ -71,7 +71,7 @@ test('resolver: a failure is reported with its message; the same outcome again d
   s.fake.calls[0]?.fail(new Error('queryA ENOTFOUND gone.example'));
   await s.settle();
   assert.deepEqual(s.resolver.resolve('gone.example'), { state: 'failed', reason: 'unresolvable-endpoint', detail: 'queryA ENOTFOUND gone.example' });
-  s.timers.advance(10_000);
+  s.clock.advance(10_000);
   s.resolver.resolve('gone.example');
   s.fake.calls[1]?.fail(new Error('queryA ENOTFOUND gone.example'));
   await s.settle();
@@ -83,7 +83,7 @@ test('resolver: an address is looked up again after its time to live, the old on
   s.resolver.resolve('a.example');
   s.fake.calls[0]?.answer('198.18.0.9');
   await s.settle();
-  s.timers.advance(60_000);
+  s.clock.advance(60_000);
   assert.deepEqual(s.resolver.resolve('a.example'), { state: 'resolved', address: '198.18.0.9' });
   assert.equal(s.fake.calls.length, 2);
   s.fake.calls[1]?.answer('198.18.0.11');
@@ -118,7 +118,7 @@ test('resolver: at most maxConcurrent look-ups at once; a name that hangs does n
     assert.deepEqual(s.resolver.resolve(host), { state: 'resolved', address });
   }
   assert.deepEqual(s.resolver.resolve('hang.example'), { state: 'pending' });
-  s.timers.advance(5_000);
+  s.clock.advance(5_000);
   await s.resolver.idle();
   assert.equal(s.resolver.resolve('hang.example').state, 'failed');
 });

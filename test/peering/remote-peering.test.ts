@@ -13,7 +13,7 @@ import type { RemoteCluster } from '../../src/config/types.ts';
 import { FakeWireGuardClient } from '../../src/wireguard/fake-client.ts';
 import { generatePrivateKey, publicKeyOf } from '../../src/wireguard/keys.ts';
 import { WireGuardDevices } from '../../src/wireguard/devices.ts';
-import { ManualTimers } from '../support/manual-timers.ts';
+import { ManualClock } from '../support/manual-clock.ts';
 import { health, PASS_DEADLINE_MS } from '../../src/peering/readiness.ts';
 import { REJECTION_RETRY_MS } from '../../src/peering/rejected-peers.ts';
 import { SKIP_REASONS } from '../../src/peering/skip-reasons.ts';
@@ -71,7 +71,7 @@ function setup(overrides: Partial<RemoteCluster> = {}) {
   const logger = pino({ level: 'silent' });
   const devices = new WireGuardDevices({ backend: 'kernel', links, kernelClient: wg, userspace: { binary: 'wireguard-go', socketDirectory: '/nonexistent', launch: () => { throw new Error('no userspace in unit tests'); } }, logger });
   const source = new FakeNodeSource();
-  const timers = new ManualTimers();
+  const clock = new ManualClock();
   const metrics = createMetrics();
   const privateKey = generatePrivateKey();
   const peering = new RemotePeering({
@@ -92,7 +92,7 @@ function setup(overrides: Partial<RemoteCluster> = {}) {
           : Promise.reject(new Error(`ENOTFOUND ${host}`)),
     metrics,
     logger,
-    timers,
+    clock,
     reconcileIntervalMs: 30_000,
   });
   const peers = async () => (await wg.device(DEVICE)).peers;
@@ -101,7 +101,7 @@ function setup(overrides: Partial<RemoteCluster> = {}) {
     return m?.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))?.value ?? 0;
   };
   const tick = async () => {
-    timers.advance(30_000);
+    clock.advance(30_000);
     await peering.idle();
   };
   /** Starts with these remote nodes listed and waits for the first sync. */
@@ -119,7 +119,7 @@ function setup(overrides: Partial<RemoteCluster> = {}) {
     return configure(name, change);
   };
   const skipped = () => peering.status().skipped.map((x) => [x.node, x.reason, x.peered]);
-  return { wg, routes, links, source, timers, metrics, peering, peers, metric, tick, startSynced, attempts, skipped, privateKey };
+  return { wg, routes, links, source, clock, metrics, peering, peers, metric, tick, startSynced, attempts, skipped, privateKey };
 }
 
 test('sets up device and routes at once, but applies no peers before the first full list', async () => {
@@ -245,7 +245,7 @@ test('a failing apply is counted, reported and retried until it succeeds', async
   assert.equal(await s.metric('semaphore_wg_sync_peers_total', { device: DEVICE, success: '0' }), 1);
   assert.equal(await s.metric('semaphore_wg_sync_requeue_total', { device: DEVICE }), 1);
   assert.deepEqual(await s.peers(), []);
-  s.timers.advance(1_000);
+  s.clock.advance(1_000);
   await s.peering.idle();
   assert.equal((await s.peers()).length, 1);
   assert.equal(s.peering.status().lastSyncError, null);
@@ -270,12 +270,12 @@ test('a restarted daemon keeps the peers already on the device until the first l
     lookup: () => Promise.reject(new Error('no dns')),
     metrics: again.metrics,
     logger: pino({ level: 'silent' }),
-    timers: again.timers,
+    clock: again.clock,
     reconcileIntervalMs: 30_000,
   });
   fresh.start();
   await fresh.idle();
-  again.timers.advance(120_000);
+  again.clock.advance(120_000);
   await fresh.idle();
   assert.equal((await s.peers()).length, 1);
   await fresh.stop();
@@ -323,7 +323,7 @@ test('a bad node never delays a good one by more than one pass: a hostname that 
   assert.deepEqual(s.skipped(), [['n3', 'resolving-endpoint', false]]);
   assert.equal(s.peering.status().lastSyncError, null);
 
-  s.timers.advance(5_000);
+  s.clock.advance(5_000);
   // The look-up's timeout settles in the background, then asks for a pass.
   await new Promise((resolve) => setImmediate(resolve));
   await s.peering.idle();
@@ -372,7 +372,7 @@ test('a bad node never delays a good one by more than one pass: a peer the devic
 
   // After the retry time, tried again with the same data; accepted this time.
   s.wg.acceptPeer(bad.publicKey ?? '');
-  s.timers.advance(REJECTION_RETRY_MS);
+  s.clock.advance(REJECTION_RETRY_MS);
   await s.peering.idle();
   assert.ok((await s.peers()).some((p) => p.publicKey === bad.publicKey && p.endpoint === '198.18.0.33:51821'));
   assert.deepEqual(s.skipped(), []);
@@ -404,17 +404,17 @@ test('a pass that does not end is visible: passStartedAt stays set, so /healthz 
     lookup: () => Promise.reject(new Error('no dns')),
     metrics: s.metrics,
     logger: pino({ level: 'silent' }),
-    timers: s.timers,
+    clock: s.clock,
     reconcileIntervalMs: 30_000,
   });
   assert.equal(stuck.status().passStartedAt, null);
-  s.timers.advance(1_000);
+  s.clock.advance(1_000);
   stuck.start();
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(calls, 1);
   assert.equal(stuck.status().passStartedAt, 1_000);
-  s.timers.advance(PASS_DEADLINE_MS + 1);
-  assert.deepEqual(health([stuck.status()], s.timers.now()).reasons, {
+  s.clock.advance(PASS_DEADLINE_MS + 1);
+  assert.deepEqual(health([stuck.status()], s.clock.now()).reasons, {
     c2: `a pass has been running for ${Math.round((PASS_DEADLINE_MS + 1) / 1000)}s, past its deadline of ${PASS_DEADLINE_MS / 1000}s: a command or the device is not answering`,
   });
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SyncRunner } from '../../src/peering/sync-runner.ts';
-import { ManualTimers } from '../support/manual-timers.ts';
+import { ManualClock } from '../support/manual-clock.ts';
 
 function gate() {
   let open!: () => void;
@@ -10,12 +10,12 @@ function gate() {
 }
 
 test('a burst of requests during a pass folds into one more pass', async () => {
-  const timers = new ManualTimers();
+  const clock = new ManualClock();
   let passes = 0;
   let coalesced = 0;
   const first = gate();
   const runner = new SyncRunner({
-    timers,
+    clock,
     run: async () => {
       passes++;
       if (passes === 1) await first.opened;
@@ -33,13 +33,13 @@ test('a burst of requests during a pass folds into one more pass', async () => {
 });
 
 test('a request waiting behind a pass counts as "queue full" every 5 s it waits, as semaphore-wireguard counts it', async () => {
-  const timers = new ManualTimers();
+  const clock = new ManualClock();
   let passes = 0;
   let queueFull = 0;
   let coalesced = 0;
   const slow = gate();
   const runner = new SyncRunner({
-    timers,
+    clock,
     run: async () => {
       passes++;
       if (passes === 1) await slow.opened;
@@ -50,27 +50,27 @@ test('a request waiting behind a pass counts as "queue full" every 5 s it waits,
   });
   runner.request();
   await new Promise((r) => setImmediate(r));
-  timers.advance(60_000);
+  clock.advance(60_000);
   assert.equal(queueFull, 0, 'a long pass alone is not a full queue');
 
   runner.request();
   runner.request();
-  timers.advance(4_999);
+  clock.advance(4_999);
   assert.equal(queueFull, 0);
-  timers.advance(1);
+  clock.advance(1);
   assert.equal(queueFull, 1);
-  timers.advance(10_000);
+  clock.advance(10_000);
   assert.equal(queueFull, 3);
   slow.open();
   await runner.idle();
-  timers.advance(60_000);
+  clock.advance(60_000);
   assert.deepEqual({ passes, queueFull, coalesced }, { passes: 2, queueFull: 3, coalesced: 1 });
-  assert.deepEqual(timers.pending, [], 'no wait is counted once the request is served');
+  assert.deepEqual(clock.pending, [], 'no wait is counted once the request is served');
 });
 
 test('requests in the same tick start a single pass', async () => {
   let passes = 0;
-  const runner = new SyncRunner({ timers: new ManualTimers(), run: () => Promise.resolve(void passes++), onError: () => assert.fail() });
+  const runner = new SyncRunner({ clock: new ManualClock(), run: () => Promise.resolve(void passes++), onError: () => assert.fail() });
   runner.request();
   runner.request();
   runner.request();
@@ -79,12 +79,12 @@ test('requests in the same tick start a single pass', async () => {
 });
 
 test('a failing pass is retried with capped exponential backoff, then resets', async () => {
-  const timers = new ManualTimers();
+  const clock = new ManualClock();
   let failuresLeft = 4;
   let passes = 0;
   const delays: number[] = [];
   const runner = new SyncRunner({
-    timers,
+    clock,
     retryBaseMs: 100,
     retryCapMs: 300,
     run: () => {
@@ -99,23 +99,23 @@ test('a failing pass is retried with capped exponential backoff, then resets', a
   runner.request();
   await runner.idle();
   for (let i = 0; i < 4; i++) {
-    timers.advance(delays.at(-1) ?? 0);
+    clock.advance(delays.at(-1) ?? 0);
     await runner.idle();
   }
   assert.deepEqual(delays, [100, 200, 300, 300]);
   assert.equal(passes, 5);
-  assert.deepEqual(timers.pending, []);
+  assert.deepEqual(clock.pending, []);
 });
 
 test('stop waits for the pass in flight and cancels retries', async () => {
-  const timers = new ManualTimers();
-  const runner = new SyncRunner({ timers, run: () => Promise.reject(new Error('x')), onError: () => undefined });
+  const clock = new ManualClock();
+  const runner = new SyncRunner({ clock, run: () => Promise.reject(new Error('x')), onError: () => undefined });
   runner.request();
   await runner.idle();
-  assert.equal(timers.pending.length, 1);
+  assert.equal(clock.pending.length, 1);
   await runner.stop();
-  assert.equal(timers.pending.length, 0);
+  assert.equal(clock.pending.length, 0);
   runner.request();
   await runner.idle();
-  assert.equal(timers.pending.length, 0);
+  assert.equal(clock.pending.length, 0);
 });

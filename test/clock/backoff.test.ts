@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backoffDelay, DEFAULT_BACKOFF } from '../../src/kube/backoff.ts';
+import { backoffDelay, DEFAULT_BACKOFF } from '../../src/clock/backoff.ts';
 
 test('backoffDelay doubles from the base up to the cap, jittered down by at most half', () => {
   const policy = { baseMs: 100, capMs: 1000 };
