@@ -12,5 +12,11 @@ export async function attemptAll(what: string, steps: readonly (() => Promise<un
       failures.push(error);
     }
   }
-  if (failures.length > 0) throw new AggregateError(failures, `${what} failed`);
+  // The causes' messages go into the message itself: a test runner prints
+  // one level of `errors`, and a nested AggregateError would hide them.
+  if (failures.length > 0) throw new AggregateError(failures, `${what} failed: ${failures.map(describe).join('; ')}`);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

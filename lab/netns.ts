@@ -152,9 +152,31 @@ async function killProcessesIn(name: string): Promise<void> {
   throw new Error(`processes in lab host ${name} would not die`);
 }
 
+/**
+ * Unmounts `target` if it is a mount point. A mount can stay busy for a
+ * moment after the processes inside died (a UAPI connection the test made
+ * through the host path still closing, a namespace still being torn down):
+ * retried for a second, then detached lazily (`umount -l`), which frees the
+ * path at once and lets the kernel drop the mount when its last user goes.
+ * Without it one busy mount keeps the lab's slot claimed for every later run.
+ */
 async function unmountIfMounted(target: string): Promise<void> {
+  for (let attempt = 0; attempt < 10; attempt += 1) {
+    if (!(await isMountPoint(target))) return;
+    try {
+      await execCommand('umount', [target]);
+      return;
+    } catch (error) {
+      if (!String((error as Error).message).includes('busy')) throw error;
+    }
+    await delay(100);
+  }
+  if (await isMountPoint(target)) await execCommand('umount', ['--lazy', target]);
+}
+
+async function isMountPoint(target: string): Promise<boolean> {
   const { stdout } = await execCommand('findmnt', ['-n', '-o', 'TARGET', '--mountpoint', target]).catch(() => ({
     stdout: '',
   }));
-  if (stdout.trim() !== '') await execCommand('umount', [target]);
+  return stdout.trim() !== '';
 }

@@ -13,7 +13,7 @@ import { createLab, type Lab } from '../../lab/lab.ts';
 import { slotNames } from '../../lab/lab-layout.ts';
 import { linkNames } from '../../lab/lab-network.ts';
 import { processAlive, readClaims } from '../../lab/lab-slot.ts';
-import { listLabHosts } from '../../lab/netns.ts';
+import { createLabHost, listLabHosts } from '../../lab/netns.ts';
 import { skipUnlessRoot } from '../support/root.ts';
 
 const LAB = path.resolve(import.meta.dirname, '../../lab/lab.ts');
@@ -113,5 +113,22 @@ describe('the lab harness', { concurrency: false }, () => {
     const [b1, b2] = b.nodes();
     assert.ok(b1 && b2);
     await b1.host.run('ping', ['-n', '-q', '-c', '1', '-W', '2', b2.address]);
+  });
+
+  it('a host whose directory is held busy from outside is still removed', async (t) => {
+    if (skipUnlessRoot(t)) return;
+    const host = await createLabHost(`cwbusy${process.pid}`);
+    // A process outside the host's namespaces with its working directory in
+    // the host's bind mount: `umount` says "target is busy", as it did in CI
+    // when a connection through the host path was still closing.
+    const holder = spawn('sleep', ['600'], { cwd: host.wireguardSocketDirectory, stdio: 'ignore' });
+    t.after(async () => {
+      holder.kill('SIGKILL');
+      await host.destroy();
+    });
+    await new Promise((resolve, reject) => holder.once('spawn', resolve).once('error', reject));
+    await host.destroy();
+    assert.deepEqual(await listLabHosts(host.name), []);
+    assert.equal(await exists(path.dirname(host.mountNamespace)), false, 'the host directory is gone');
   });
 });
