@@ -144,7 +144,7 @@ describe('the bundle runs with no node_modules, as in the image', () => {
     if (dir.path !== '') await rm(dir.path, { recursive: true, force: true });
   });
 
-  const clusterwire = (...args: string[]) => execCommand(process.execPath, [join(dir.path, 'bin', 'clusterwire.js'), ...args], { timeoutMs: 30_000, cwd: dir.path });
+  const clusterwire = (...args: string[]) => execCommand(process.execPath, [join(dir.path, 'bin', 'clusterwire.js'), ...args], { timeoutMs: 30_000 });
 
   test('no node_modules anywhere up the tree (so nothing can resolve a package)', async () => {
     assert.ok(!(await readdir(dir.path)).includes('node_modules'));

@@ -1,7 +1,7 @@
 import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
-import { ipPoolProblems, serviceMonitorProblems } from './custom-resources.ts';
+import { ipPoolProblems, prometheusRuleProblems, serviceMonitorProblems } from './custom-resources.ts';
 import { describeManifest, type Manifest } from './manifests.ts';
 
 interface Validatable {
@@ -22,6 +22,7 @@ const MODELS: Record<string, (data: never) => Validatable> = {
 
 const CUSTOM_RESOURCES: Record<string, (m: Manifest) => string[]> = {
   'monitoring.coreos.com/v1/ServiceMonitor': serviceMonitorProblems,
+  'monitoring.coreos.com/v1/PrometheusRule': prometheusRuleProblems,
   'projectcalico.org/v3/IPPool': ipPoolProblems,
 };
 
