@@ -5,6 +5,18 @@ export type { Logger };
 export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
+ * Other spellings of a level: `off` is hclog's (semaphore-wireguard's
+ * logger) for no logs at all, pino's `silent`.
+ */
+export const LOG_LEVEL_ALIASES: Readonly<Record<string, LevelWithSilent>> = { off: 'silent' };
+
+/** The pino level a -log-level value names (any case, as Go's parsers take it), or null. */
+export function parseLogLevel(text: string): LevelWithSilent | null {
+  const name = text.trim().toLowerCase();
+  return LOG_LEVELS.find((level) => level === name) ?? LOG_LEVEL_ALIASES[name] ?? null;
+}
+
+/**
  * The process logger: JSON lines on stdout. Created once in main and handed
  * down; components take `logger.child({ remote })` rather than a global.
  * Secrets are redacted by path as a second line of defence: code must not

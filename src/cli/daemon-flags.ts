@@ -1,6 +1,6 @@
 import type { LevelWithSilent } from 'pino';
 import { parseGoDuration } from '../config/duration.ts';
-import { LOG_LEVELS } from '../log.ts';
+import { LOG_LEVEL_ALIASES, LOG_LEVELS, parseLogLevel } from '../log.ts';
 import { PEER_METRICS_MODES, type PeerMetricsMode } from '../server/device-metrics.ts';
 import type { FlagSpec, FlagValueResult } from './flags.ts';
 import { parseListenAddress, type ListenAddress } from './listen-address.ts';
@@ -18,9 +18,9 @@ function nonEmpty(text: string): FlagValueResult<string> {
   return text === '' ? { ok: false, reason: 'must not be empty' } : { ok: true, value: text };
 }
 
-function oneOf<T extends string>(choices: readonly T[], normalise: (text: string) => string = (text) => text) {
+function oneOf<T extends string>(choices: readonly T[]) {
   return (text: string): FlagValueResult<T> => {
-    const choice = choices.find((c) => c === normalise(text));
+    const choice = choices.find((c) => c === text);
     return choice === undefined ? { ok: false, reason: `must be one of ${choices.join(', ')}` } : { ok: true, value: choice };
   };
 }
@@ -72,10 +72,13 @@ export const logLevelFlag: FlagSpec<LevelWithSilent> = {
   name: 'log-level',
   env: 'SWG_LOG_LEVEL',
   valueName: 'level',
-  description: `log level: ${LOG_LEVELS.join(', ')}`,
+  description: `log level: ${LOG_LEVELS.join(', ')}; off (as semaphore-wireguard spells it) = silent`,
   defaultText: 'info',
-  // Go's log level parsers ignore case; semaphore-wireguard users may write INFO.
-  parse: oneOf(LOG_LEVELS, (text) => text.toLowerCase()),
+  // Go's log level parsers ignore case; semaphore-wireguard users may write INFO, or OFF.
+  parse: (text) => {
+    const level = parseLogLevel(text);
+    return level === null ? { ok: false, reason: `must be one of ${[...LOG_LEVELS, ...Object.keys(LOG_LEVEL_ALIASES)].join(', ')}` } : { ok: true, value: level };
+  },
 };
 
 export const wgBackendFlag: FlagSpec<WgBackend> = {

@@ -86,6 +86,7 @@ export class RemotePeering {
   /** When the running pass started; null between passes. /healthz reports a pass past its deadline. */
   #passStartedAt: number | null = null;
   #desiredCount = 0;
+  #peerNodes: ReadonlyMap<string, string> = new Map();
   #appliedCount = 0;
   #lastSyncAt: number | null = null;
   #lastSyncError: string | null = null;
@@ -163,6 +164,7 @@ export class RemotePeering {
       lastSyncAt: this.#lastSyncAt,
       lastSyncError: this.#lastSyncError ?? this.#deviceError ?? this.#routeError,
       peers: { desired: this.#desiredCount, applied: this.#appliedCount },
+      peerNodes: this.#peerNodes,
       skipped: this.#skipped,
       passStartedAt: this.#passStartedAt,
     };
@@ -261,6 +263,7 @@ export class RemotePeering {
     );
     this.#resolver.sweep();
     this.#desiredCount = decision.peers.length;
+    this.#peerNodes = decision.nodeOf;
     metrics.peersDesired.set({ device: this.#device }, this.#desiredCount);
 
     this.#rejections = heldRejections(this.#rejections, decision.peers, started);

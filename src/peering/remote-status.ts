@@ -28,6 +28,8 @@ export interface RemoteStatus {
   lastSyncAt: number | null;
   lastSyncError: string | null;
   peers: { desired: number; applied: number };
+  /** The remote node each desired peer stands for, by public key (from the last peer decision). */
+  peerNodes: ReadonlyMap<string, string>;
   skipped: SkippedNode[];
   /** When the pass running now started (device set-up and peer sync); null between passes. */
   passStartedAt: number | null;

@@ -2,9 +2,15 @@ import type { RemoteStatus } from '../peering/remote-status.ts';
 import type { ObservedPeer } from '../wireguard/types.ts';
 import type { DeviceSnapshot } from './device-snapshot.ts';
 
+/** A peer on the device, with the remote node it stands for. */
+export interface ReportedPeer extends ObservedPeer {
+  /** From the last peer decision; null for a key no remote node shows now (being removed, or added by hand). */
+  node: string | null;
+}
+
 /** One remote in GET /status: the loop's own view plus its device as last read. */
-export interface RemoteReport extends RemoteStatus {
-  devicePeers: ObservedPeer[] | null;
+export interface RemoteReport extends Omit<RemoteStatus, 'peerNodes'> {
+  devicePeers: ReportedPeer[] | null;
   deviceError: string | null;
 }
 
@@ -17,10 +23,11 @@ export interface StatusReport {
 
 /** Pure: the remotes' status now, with the shared device snapshot. */
 export function buildStatusReport(statuses: readonly RemoteStatus[], snapshot: DeviceSnapshot, now: number): StatusReport {
-  const remotes = statuses.map((status): RemoteReport => {
+  const remotes = statuses.map(({ peerNodes, ...status }): RemoteReport => {
     const reading = snapshot.devices.get(status.device);
-    if (reading?.ok) return { ...status, devicePeers: reading.device.peers, deviceError: null };
-    return { ...status, devicePeers: null, deviceError: reading?.error ?? 'not read yet' };
+    if (!reading?.ok) return { ...status, devicePeers: null, deviceError: reading?.error ?? 'not read yet' };
+    const devicePeers = reading.device.peers.map((peer) => ({ node: peerNodes.get(peer.publicKey) ?? null, ...peer }));
+    return { ...status, devicePeers, deviceError: null };
   });
   return { generatedAt: new Date(now).toISOString(), devicesReadAt: new Date(snapshot.readAt).toISOString(), remotes };
 }

@@ -124,6 +124,21 @@ describe('clusterwire as a process', () => {
     assert.equal(quiet.stdout, '', 'an info line is not logged at level warn');
   });
 
+  it('run -log-level off (semaphore-wireguard\'s spelling): no log line at all; a fatal error still reaches stderr with exit 1', async () => {
+    const keyDir = join(dir, 'keys-off');
+    await mkdir(keyDir, { recursive: true, mode: 0o700 });
+    await writeFile(join(keyDir, 'wireguard.c2.key'), 'not a key\n', { mode: 0o600 });
+    for (const [args, env] of [
+      [['-log-level', 'off'], {}],
+      [[], { SWG_LOG_LEVEL: 'OFF' }],
+    ] as const) {
+      const { code, stdout, stderr } = await clusterwire([...args, '-clusters-config', EXAMPLE, '-wg-key-path', keyDir], { SWG_NODE_NAME: 'node-a', ...env });
+      assert.equal(code, 1, `${args.join(' ')} ${JSON.stringify(env)}: exit 1, not 2: off is a level`);
+      assert.equal(stdout, '', 'no log line, not even the start line or the config warnings');
+      assert.match(stderr, /wireguard\.c2\.key/);
+    }
+  });
+
   it('run with a bad config: exit 1 before anything else', async () => {
     const { code, stdout, stderr } = await clusterwire(['-clusters-config', join(dir, 'absent.json'), '-node-name', 'n']);
     assert.equal(code, 1);

@@ -91,6 +91,17 @@ describe('run: every flag in every spelling, from the environment, and a flag be
     assert.equal(runOptions(['-log-level', 'WARN']).logLevel, 'warn');
   });
 
+  it("-log-level off, hclog's spelling in semaphore-wireguard configs, is pino's silent", () => {
+    const cases: [argv: string[], env: Record<string, string>, level: string][] = [
+      [['-log-level', 'off'], REQUIRED_ENV, 'silent'],
+      [['--log-level=OFF'], REQUIRED_ENV, 'silent'],
+      [[], { ...REQUIRED_ENV, SWG_LOG_LEVEL: 'off' }, 'silent'],
+      [['-log-level', 'silent'], REQUIRED_ENV, 'silent'],
+      [['-log-level', ' Error '], REQUIRED_ENV, 'error'],
+    ];
+    for (const [argv, env, level] of cases) assert.equal(runOptions(argv, env).logLevel, level, argv.join(' ') || JSON.stringify(env));
+  });
+
   it('listen addresses in Go host:port forms', () => {
     assert.deepEqual(runOptions(['-listen-address', ':7773']).listenAddress, { host: '', port: 7773 });
     assert.deepEqual(runOptions(['-listen-address', '[::]:7773']).listenAddress, { host: '::', port: 7773 });
@@ -117,7 +128,7 @@ describe('usage errors: one line, what is wrong', () => {
       `invalid value "5 minutes" for flag -reconcile-interval: not a Go duration: unknown unit ' minutes' (use ns, us, ms, s, m or h); write it like 30s, 1m30s, 1h or 500ms`,
     ],
     [['-reconcile-interval=10ms'], REQUIRED_ENV, 'invalid value "10ms" for flag -reconcile-interval: must be at least 100ms'],
-    [[], { ...REQUIRED_ENV, SWG_LOG_LEVEL: 'verbose' }, 'invalid value "verbose" for SWG_LOG_LEVEL (-log-level): must be one of fatal, error, warn, info, debug, trace, silent'],
+    [[], { ...REQUIRED_ENV, SWG_LOG_LEVEL: 'verbose' }, 'invalid value "verbose" for SWG_LOG_LEVEL (-log-level): must be one of fatal, error, warn, info, debug, trace, silent, off'],
     [['-wg-backend', 'boringtun'], REQUIRED_ENV, 'invalid value "boringtun" for flag -wg-backend: must be one of kernel, userspace, auto'],
     [['-wg-userspace-client', 'socket'], REQUIRED_ENV, 'invalid value "socket" for flag -wg-userspace-client: must be one of uapi, wg'],
     [[], { ...REQUIRED_ENV, SWG_PEER_METRICS: 'some' }, 'invalid value "some" for SWG_PEER_METRICS (-peer-metrics): must be one of full, aggregate, off'],

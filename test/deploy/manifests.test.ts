@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ipPoolProblems, serviceMonitorProblems } from './support/custom-resources.ts';
@@ -16,7 +16,17 @@ const noKubectl = kubectl ? false : 'kubectl is not installed: kustomizations ar
 describe('every YAML file under deploy/ parses and validates against its schema', () => {
   test('deploy/ has the local, remote and example kustomizations', () => {
     const dirs = kustomizations.map((k) => relative(DEPLOY_DIR, k.dir)).sort();
-    assert.deepEqual(dirs, ['examples/c1', 'examples/c2', 'local', 'local/components/servicemonitor', 'remote']);
+    assert.deepEqual(dirs, [
+      'examples/c1',
+      'examples/c2',
+      'local',
+      'local/components/critical-pods-quota',
+      'local/components/grafana-dashboard',
+      'local/components/node-annotation-policy',
+      'local/components/prometheusrule',
+      'local/components/servicemonitor',
+      'remote',
+    ]);
   });
 
   for (const file of yamlFiles) {
@@ -68,6 +78,52 @@ describe('kubectl kustomize renders every kustomization into valid objects', { s
     assert.ok(servicePort, 'the endpoint names a port of the Service');
     const containerPorts = daemonSet.spec.template.spec.containers.flatMap((c) => c.ports.map((p) => p.name));
     assert.ok(containerPorts.includes(servicePort.targetPort), 'the Service targets the container port by name');
+  });
+});
+
+describe('the optional components render with deploy/local', { skip: noKubectl }, () => {
+  /** deploy/local with `components`, rendered as an overlay would. */
+  async function renderWith(t: { after: (fn: () => Promise<void>) => void }, components: string[]): Promise<Manifest[]> {
+    const dir = await mkdtemp(join(tmpdir(), `clusterwire-kustomize-${process.pid}-`));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const from = (path: string) => relative(dir, join(DEPLOY_DIR, path));
+    await writeFile(
+      join(dir, 'kustomization.yaml'),
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [${from('local')}]\ncomponents: [${components.map((c) => from(`local/components/${c}`)).join(', ')}]\n`,
+    );
+    const rendered = await renderKustomization(dir);
+    for (const m of rendered) validateManifest(m);
+    return rendered;
+  }
+  type PodSpecOf = Manifest & { spec: { template: { spec: { priorityClassName?: string; serviceAccountName?: string } } } };
+
+  test("critical-pods-quota: a ResourceQuota in the daemon's namespace for its priority class, limiting nothing", async (t) => {
+    const rendered = await renderWith(t, ['critical-pods-quota']);
+    const quota = findOne(rendered, 'ResourceQuota') as Manifest & { spec: { hard?: unknown; scopeSelector: { matchExpressions: { scopeName: string; operator: string; values: string[] }[] } } };
+    const daemonSet = findOne(rendered, 'DaemonSet') as PodSpecOf;
+    assert.equal(quota.metadata?.namespace, daemonSet.metadata?.namespace);
+    assert.deepEqual(quota.spec.scopeSelector.matchExpressions, [{ scopeName: 'PriorityClass', operator: 'In', values: [daemonSet.spec.template.spec.priorityClassName] }]);
+    assert.equal(quota.spec.hard, undefined, 'no hard limit: a pod per node is never refused for quota');
+  });
+
+  test("node-annotation-policy: cluster-scoped, matching the daemon's service account", async (t) => {
+    const rendered = await renderWith(t, ['node-annotation-policy']);
+    const policy = findOne(rendered, 'ValidatingAdmissionPolicy') as Manifest & { spec: { matchConditions: { expression: string }[] } };
+    const binding = findOne(rendered, 'ValidatingAdmissionPolicyBinding');
+    const daemonSet = findOne(rendered, 'DaemonSet') as PodSpecOf;
+    assert.equal(policy.metadata?.namespace, undefined);
+    assert.equal(binding.metadata?.namespace, undefined);
+    const account = `system:serviceaccount:${daemonSet.metadata?.namespace}:${daemonSet.spec.template.spec.serviceAccountName}`;
+    assert.deepEqual(policy.spec.matchConditions.map((c) => c.expression), [`request.userInfo.username == '${account}'`]);
+  });
+
+  test('prometheusrule and grafana-dashboard: in the namespace; the dashboard ConfigMap for the Grafana sidecar holds clusterwire.json', async (t) => {
+    const rendered = await renderWith(t, ['prometheusrule', 'grafana-dashboard']);
+    assert.equal(findOne(rendered, 'PrometheusRule').metadata?.namespace, 'clusterwire');
+    const dashboard = findOne(rendered, 'ConfigMap', 'clusterwire-dashboard') as Manifest & { data: Record<string, string> };
+    assert.equal(dashboard.metadata?.namespace, 'clusterwire');
+    assert.equal(dashboard.metadata?.labels?.grafana_dashboard, '1');
+    assert.equal(dashboard.data['clusterwire.json'], await readFile(join(DEPLOY_DIR, 'local/components/grafana-dashboard/clusterwire.json'), 'utf8'));
   });
 });
 

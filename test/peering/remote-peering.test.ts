@@ -149,6 +149,7 @@ test('after the first list the device holds exactly the remote nodes as peers', 
   const status = s.peering.status();
   assert.deepEqual(status.peers, { desired: 2, applied: 2 });
   assert.deepEqual(status.skipped.map((x) => [x.node, x.reason]), [['n3', 'bad-public-key']]);
+  assert.deepEqual(Object.fromEntries(status.peerNodes), { [nodes[0]?.publicKey ?? '']: 'n1', [nodes[1]?.publicKey ?? '']: 'n2' }, 'each peer key names its node, for /status');
   assert.equal(await s.metric('clusterwire_remote_nodes_skipped', { cluster: 'c2', reason: 'bad-public-key' }), 1);
   assert.equal(await s.metric('semaphore_wg_sync_peers_total', { device: DEVICE, success: '1' }), 1);
   await s.peering.stop();

@@ -12,6 +12,7 @@ export function remoteStatus(overrides: Partial<Omit<RemoteStatus, 'watch'>> & {
     lastSyncAt: 1_000,
     lastSyncError: null,
     peers: { desired: 1, applied: 1 },
+    peerNodes: new Map(),
     skipped: [],
     passStartedAt: null,
     ...rest,

@@ -109,14 +109,21 @@ test('/metrics still answers when a device cannot be read, without that device',
   assert.doesNotMatch(res.body, /semaphore_wg_device_info\{/);
 });
 
-test('/status reports each remote with the peers on its device, or why they could not be read', async (t) => {
-  const app = buildHttpServer(fakeView([remoteStatus(), remoteStatus({ remote: 'c3', device: 'wireguard.c3' })], { 'wireguard.c2': device }), new Registry(), { now: () => 5_000 });
+test('/status reports each remote with the peers on its device and their nodes, or why they could not be read', async (t) => {
+  const handAdded = { ...device.peers[0], publicKey: 'HAND=' } as ObservedDevice['peers'][number];
+  const devices = { 'wireguard.c2': { ...device, peers: [...device.peers, handAdded] } };
+  const statuses = [remoteStatus({ peerNodes: new Map([['PEER1=', 'c2-node-1']]) }), remoteStatus({ remote: 'c3', device: 'wireguard.c3' })];
+  const app = buildHttpServer(fakeView(statuses, devices), new Registry(), { now: () => 5_000 });
   t.after(() => app.close());
   const res = await app.inject('/status');
   assert.equal(res.statusCode, 200);
   const body = res.json<StatusReport>();
   assert.equal(body.devicesReadAt, new Date(5_000).toISOString());
-  assert.deepEqual(body.remotes[0]?.devicePeers, device.peers);
+  assert.deepEqual(body.remotes[0]?.devicePeers, [
+    { node: 'c2-node-1', ...device.peers[0] },
+    { node: null, ...handAdded },
+  ], 'each peer names its node; a key no node shows has node null');
+  assert.equal('peerNodes' in (body.remotes[0] ?? {}), false, 'the map itself is not in the JSON');
   assert.equal(body.remotes[1]?.devicePeers, null);
   assert.match(body.remotes[1]?.deviceError ?? '', /wireguard.c3 does not exist/);
 });

@@ -14,17 +14,22 @@ const TIMEOUT_MS = 30_000;
  * not installed: outside CI the test is skipped then; under CI=true it fails
  * (`.ci/run` installs Debian's `prometheus` package, which has promtool).
  */
-export async function promtoolCheckMetrics(t: TestContext, text: string): Promise<PromtoolResult | null> {
-  const result = await run(text);
+export function promtoolCheckMetrics(t: TestContext, text: string): Promise<PromtoolResult | null> {
+  return promtool(t, ['check', 'metrics'], text);
+}
+
+/** `promtool ...args` with `stdin`; null (and the test skipped, outside CI) when promtool is not installed. */
+export async function promtool(t: TestContext, args: readonly string[], stdin = ''): Promise<PromtoolResult | null> {
+  const result = await run(args, stdin);
   if (result !== null) return result;
   if (process.env.CI === 'true') throw new Error('promtool is not installed, and CI=true requires the promtool check to run');
   t.skip('promtool is not installed (Debian package prometheus): skipped outside CI');
   return null;
 }
 
-function run(text: string): Promise<PromtoolResult | null> {
+function run(args: readonly string[], text: string): Promise<PromtoolResult | null> {
   return new Promise((resolve, reject) => {
-    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'], timeout: TIMEOUT_MS });
+    const child = spawn('promtool', args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: TIMEOUT_MS });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -64,3 +64,31 @@ export function serviceMonitorProblems(m: Manifest): string[] {
   });
   return problems;
 }
+
+/** The PrometheusRule CRD's required fields, and what deploy/'s alerts promise: severity, `for`, summary, description, runbook. */
+export function prometheusRuleProblems(m: Manifest): string[] {
+  const problems = nameProblems(m);
+  const spec = m.spec;
+  if (!isObject(spec) || !Array.isArray(spec.groups) || spec.groups.length === 0) return [...problems, 'spec.groups must list at least one group'];
+  spec.groups.forEach((group: unknown, g) => {
+    const at = `spec.groups[${g}]`;
+    if (!isObject(group) || typeof group.name !== 'string' || !Array.isArray(group.rules)) {
+      problems.push(`${at} needs a name and rules`);
+      return;
+    }
+    group.rules.forEach((rule: unknown, r) => {
+      const where = `${at}.rules[${r}]`;
+      if (!isObject(rule) || typeof rule.expr !== 'string' || (typeof rule.alert !== 'string') === (typeof rule.record !== 'string')) {
+        problems.push(`${where} needs expr and exactly one of alert, record`);
+        return;
+      }
+      if (rule.alert === undefined) return;
+      if (typeof rule.for !== 'string' || !PROMETHEUS_DURATION.test(rule.for)) problems.push(`${where}.for must be a Prometheus duration`);
+      const labels = isObject(rule.labels) ? rule.labels : {};
+      if (!['critical', 'warning', 'info'].includes(labels.severity as string)) problems.push(`${where}.labels.severity must be critical, warning or info`);
+      const annotations = isObject(rule.annotations) ? rule.annotations : {};
+      for (const key of ['summary', 'description', 'runbook_url']) if (typeof annotations[key] !== 'string') problems.push(`${where}.annotations.${key} is required`);
+    });
+  });
+  return problems;
+}

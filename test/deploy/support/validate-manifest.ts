@@ -1,7 +1,8 @@
+import { ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
-import { ipPoolProblems, serviceMonitorProblems } from './custom-resources.ts';
+import { ConfigMap, Namespace, ResourceQuota, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ipPoolProblems, prometheusRuleProblems, serviceMonitorProblems } from './custom-resources.ts';
 import { describeManifest, type Manifest } from './manifests.ts';
 
 interface Validatable {
@@ -15,13 +16,17 @@ const MODELS: Record<string, (data: never) => Validatable> = {
   'v1/Secret': (data) => new Secret(data),
   'v1/ConfigMap': (data) => new ConfigMap(data),
   'v1/Service': (data) => new Service(data),
+  'v1/ResourceQuota': (data) => new ResourceQuota(data),
   'apps/v1/DaemonSet': (data) => new DaemonSet(data),
   'rbac.authorization.k8s.io/v1/ClusterRole': (data) => new ClusterRole(data),
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': (data) => new ClusterRoleBinding(data),
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': (data) => new ValidatingAdmissionPolicy(data),
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': (data) => new ValidatingAdmissionPolicyBinding(data),
 };
 
 const CUSTOM_RESOURCES: Record<string, (m: Manifest) => string[]> = {
   'monitoring.coreos.com/v1/ServiceMonitor': serviceMonitorProblems,
+  'monitoring.coreos.com/v1/PrometheusRule': prometheusRuleProblems,
   'projectcalico.org/v3/IPPool': ipPoolProblems,
 };
 
