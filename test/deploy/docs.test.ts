@@ -26,7 +26,7 @@ function rowOf(markdown: string, name: string): string | undefined {
 describe('docs/', () => {
   test('has the operator guides', () => {
     const names = docs.map((file) => relative(DOCS_DIR, file)).sort();
-    assert.deepEqual(names, ['configuration.md', 'how-it-works.md', 'http-and-metrics.md', 'install.md', 'migration.md', 'runbooks.md', 'troubleshooting.md']);
+    assert.deepEqual(names, ['configuration.md', 'design.md', 'how-it-works.md', 'http-and-metrics.md', 'install.md', 'migration.md', 'runbooks.md', 'troubleshooting.md']);
   });
 
   test('the guides link to each other', async () => {
