@@ -57,7 +57,7 @@ export function remoteNodeObject(spec: RemoteNodeSpec): JsonObject {
   });
 }
 
-/** The clusters config (SPEC §2) of a bench daemon: local c1, remote c2, both through kubeconfigs. */
+/** The clusters config (docs/configuration.md) of a bench daemon: local c1, remote c2, both through kubeconfigs. */
 export function benchClustersConfig(localKubeconfig: string, remoteKubeconfig: string): object {
   return {
     local: { name: LOCAL_CLUSTER, kubeConfigPath: localKubeconfig },

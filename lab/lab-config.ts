@@ -1,5 +1,5 @@
 /**
- * The clusters config (SPEC §2) a lab node's daemon runs with. Both ways of
+ * The clusters config (docs/configuration.md) a lab node's daemon runs with. Both ways of
  * reaching a remote apiserver are exercised: the lab's first cluster reaches
  * every remote with a service-account token file + CA URL (as
  * semaphore-wireguard deployments do), every other cluster with a
@@ -18,7 +18,7 @@ export interface ClusterAccessFiles {
   kubeconfigPath: string;
 }
 
-/** One remote of SPEC §2, with the fields the lab sets. */
+/** One remote of the clusters config, with the fields the lab sets. */
 export interface LabRemote {
   name: string;
   remoteAPIURL?: string;

@@ -10,7 +10,7 @@ import type { LabHost } from './netns.ts';
 /** The daemon's entry point, run by this Node (24, which loads .ts files). */
 const DAEMON_MAIN = path.resolve(import.meta.dirname, '../src/main.ts');
 
-/** The daemon must stop within 5 s of SIGTERM (SPEC §3.11); past this it is killed and the stop fails. */
+/** The daemon must stop within 5 s of SIGTERM (docs/how-it-works.md, Stop); past this it is killed and the stop fails. */
 const STOP_GRACE_MS = 10_000;
 
 /** Port of every daemon's HTTP server, on every address of its host. */

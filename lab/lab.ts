@@ -71,7 +71,7 @@ export interface LabNode {
   podIP6: string | null;
   /** http://<address>:7773, reachable from the machine's namespace. */
   baseURL: string;
-  /** The WireGuard device this node has towards `remote` (SPEC §2 default name). */
+  /** The WireGuard device this node has towards `remote` (the config's default name). */
   device(remote: string): string;
 }
 

@@ -1,6 +1,6 @@
 // Bundles the daemon into one tree-shaken file: importing
 // @kubernetes/client-node unbundled costs ~110 MB of RSS for generated API
-// code the daemon never calls (../shared/PERF-FACTS.md).
+// code the daemon never calls (docs/design.md#measured-costs-the-design-rests-on).
 import { build } from 'esbuild';
 
 await build({

@@ -5,7 +5,7 @@ import { PEER_METRICS_MODES, type PeerMetricsMode } from '../server/device-metri
 import type { FlagSpec, FlagValueResult } from './flags.ts';
 import { parseListenAddress, type ListenAddress } from './listen-address.ts';
 
-/** The flags of SPEC §1: semaphore-wireguard's names, variables and defaults. */
+/** The flags of docs/configuration.md#flags-of-run: semaphore-wireguard's names, variables and defaults. */
 
 export type WgBackend = 'kernel' | 'userspace' | 'auto';
 

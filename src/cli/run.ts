@@ -28,7 +28,7 @@ import { ExitCode, type CliIO } from './io.ts';
 import type { ListenAddress } from './listen-address.ts';
 import { nodeIssues } from './node-checks.ts';
 
-/** Everything the daemon is started with, from flags and environment (SPEC §1). */
+/** Everything the daemon is started with, from flags and environment (docs/configuration.md#flags-of-run). */
 export interface RunOptions {
   clustersConfigPath: string;
   nodeName: string;
@@ -80,7 +80,7 @@ export const runCommand: CommandSpec<RunOptions> = {
   execute: runDaemon,
 };
 
-/** A stop that takes longer than this is cut short: SPEC §3.11 gives 5 s in all. */
+/** A stop that takes longer than this is cut short: the stop has 5 s in all (docs/how-it-works.md, Stop). */
 const STOP_DEADLINE_MS = 4_000;
 
 /** The daemon's entry point: starts it, then stops it on SIGTERM or SIGINT and exits 0. */

@@ -7,7 +7,7 @@ import { configIssuesFromZod } from './zod-issues.ts';
 export type ClustersConfigResult = { ok: true; config: ClustersConfig } | { ok: false; issues: ConfigIssue[] };
 
 /**
- * Validates a parsed JSON document against SPEC §2 and normalises it.
+ * Validates a parsed JSON document against the clusters config format (docs/configuration.md) and normalises it.
  * Every problem is reported at once: field problems from the schema, then
  * the rules between fields and remotes, checked on the fields that are valid.
  */

@@ -6,7 +6,7 @@ import type { LenientConfig, LenientFields, RemoteFields } from './schema.ts';
 import type { ClustersConfig, RemoteAccess, RemoteCluster } from './types.ts';
 
 /**
- * The rules between fields and between remotes (SPEC §2), checked on the
+ * The rules between fields and between remotes (docs/configuration.md), checked on the
  * fields that are individually valid, so one broken field does not hide
  * the other problems. Also builds the normalised config when nothing is
  * wrong.

@@ -8,7 +8,7 @@ import { showValue, type JsonPath } from './issue.ts';
 import { podSubnetProblem } from './pod-subnet.ts';
 
 /**
- * The JSON format of SPEC §2 (semaphore-wireguard's, plus extensions), field
+ * The JSON format of docs/configuration.md (semaphore-wireguard's, plus extensions), field
  * by field. Each field's schema checks and normalises that field alone;
  * rules between fields and between remotes are in `relations.ts`. Messages
  * name the value and the rule; the JSON path is added by the caller.

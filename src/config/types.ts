@@ -1,6 +1,6 @@
 /**
  * The clusters config after validation and defaulting: what the rest of
- * the program reads. The JSON form (SPEC §2) is parsed into this by
+ * the program reads. The JSON form (docs/configuration.md) is parsed into this by
  * `loadClustersConfig`; nothing else looks at raw JSON.
  */
 export interface ClustersConfig {

@@ -37,7 +37,7 @@ function usageError(argv: string[], env: Record<string, string | undefined> = RE
   return assert.fail('expected a UsageError');
 }
 
-/** Per flag of SPEC §1: its variable, a value as typed, and the option it sets. */
+/** Per flag of docs/configuration.md: its variable, a value as typed, and the option it sets. */
 const FLAGS: [flag: string, env: string, text: string, option: Partial<RunOptions>][] = [
   ['clusters-config', 'SWG_CLUSTERS_CONFIG', '/srv/c.json', { clustersConfigPath: '/srv/c.json' }],
   ['node-name', 'SWG_NODE_NAME', 'node-b', { nodeName: 'node-b' }],
@@ -54,7 +54,7 @@ const FLAGS: [flag: string, env: string, text: string, option: Partial<RunOption
 ];
 
 describe('run: every flag in every spelling, from the environment, and a flag beating its variable', () => {
-  it('defaults per SPEC §1 when only the required ones are set', () => {
+  it('documented defaults when only the required ones are set', () => {
     assert.deepEqual(runOptions([]), DEFAULTS);
   });
 

@@ -298,7 +298,7 @@ it('a broken podSubnets list is reported, and the valid podSubnet beside it is s
 });
 
 describe("semaphore-wireguard's README examples", () => {
-  // Verbatim from ../shared/seeds/semaphore-wireguard-README.md.
+  // Verbatim from semaphore-wireguard's README.
   const c1 = {
     local: { name: 'c1' },
     remotes: [
@@ -373,7 +373,7 @@ describe("semaphore-wireguard's README examples", () => {
 });
 
 describe('extensions and value forms', () => {
-  it("SPEC §2's example: podSubnet and podSubnets merged, the empty kubeConfigPath ignored, extensions applied", () => {
+  it("The documented example: podSubnet and podSubnets merged, the empty kubeConfigPath ignored, extensions applied", () => {
     const result = parseClustersConfig({
       local: { name: 'c1', kubeConfigPath: '' },
       annotationDomain: 'wireguard.semaphore.uw.io',

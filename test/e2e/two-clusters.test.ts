@@ -325,7 +325,7 @@ describe('two clusters end to end: real tunnels between pod addresses', { concur
 
   // wireguard-go writes to a file, not a pipe: a pipe nobody reads once the daemon is gone would kill it (SIGPIPE) at its next line.
   test(
-    'a daemon stopped with SIGTERM leaves a working data plane, even when wireguard-go logs meanwhile (SPEC §3.11)',
+    'a daemon stopped with SIGTERM leaves a working data plane, even when wireguard-go logs meanwhile',
     withLab(async (lab) => {
       const [node] = cluster(lab, 'c1').nodes;
       assert.ok(node);
