@@ -14,7 +14,7 @@ import { execCommand } from './process/exec.ts';
 import type { PeerMetricsMode } from './server/device-metrics.ts';
 import { buildHttpServer } from './server/http-server.ts';
 import { WireGuardDevices, type WireGuardBackend } from './wireguard/devices.ts';
-import { loadOrCreateDeviceKey, prepareKeyDirectory, type DeviceKey } from './wireguard/keys.ts';
+import { loadOrCreateDeviceKey, prepareKeyDirectory, type DeviceKey } from './wireguard/key-file.ts';
 import { DEFAULT_SOCKET_DIRECTORY, UapiClient } from './wireguard/uapi-client.ts';
 import { spawnLauncher } from './wireguard/userspace-process.ts';
 import { WgToolClient } from './wireguard/wg-tool-client.ts';
@@ -75,6 +75,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       launch: spawnLauncher,
     },
     logger,
+    clock: systemClock,
     onUserspaceRestart: (device) => peerings.get(device)?.checkDevice('process'),
   });
   try {

@@ -54,9 +54,10 @@ class FakeNodeSource implements NodeSource {
     this.nodes.delete(name);
     this.onChange({ type: 'deleted', node });
   }
+  /** The first full list, as NodeWatcher reports it: every node it holds is added. */
   list(): void {
     this.synced = true;
-    this.onChange({ type: 'added', node: [...this.nodes.values()][0] as RemoteNode });
+    for (const node of this.nodes.values()) this.onChange({ type: 'added', node });
   }
 }
 
@@ -69,9 +70,9 @@ function setup(overrides: Partial<RemoteCluster> = {}) {
   const routes = new FakeRoutes();
   const links = new FakeLinks({ onAdded: (name) => wg.addDevice(name), onRemoved: (name) => { wg.deleteDevice(name); routes.dropDevice(name); } });
   const logger = pino({ level: 'silent' });
-  const devices = new WireGuardDevices({ backend: 'kernel', links, kernelClient: wg, userspace: { binary: 'wireguard-go', socketDirectory: '/nonexistent', launch: () => { throw new Error('no userspace in unit tests'); } }, logger });
-  const source = new FakeNodeSource();
   const clock = new ManualClock();
+  const devices = new WireGuardDevices({ backend: 'kernel', links, kernelClient: wg, userspace: { binary: 'wireguard-go', socketDirectory: '/nonexistent', launch: () => { throw new Error('no userspace in unit tests'); } }, logger, clock });
+  const source = new FakeNodeSource();
   const metrics = createMetrics();
   const privateKey = generatePrivateKey();
   const peering = new RemotePeering({
@@ -264,7 +265,12 @@ test('a restarted daemon keeps the peers already on the device until the first l
     remote,
     privateKey: generatePrivateKey(),
     publicKey: 'x',
-    devices: { ensure: () => Promise.resolve({ name: DEVICE, index: 2, backend: 'kernel', publicKey: 'x', created: false, client: s.wg }) },
+    devices: {
+      ensure: async (_spec, state) => {
+        state.read(await s.wg.device(DEVICE), null);
+        return { name: DEVICE, index: 2, backend: 'kernel', publicKey: 'x', created: false, client: s.wg };
+      },
+    },
     routes: s.routes,
     createNodeSource: () => again.source,
     lookup: () => Promise.reject(new Error('no dns')),

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { appliedEndpoints, peerDelta } from '../../src/wireguard/delta.ts';
-import type { DesiredPeer, ObservedPeer, PeerChange } from '../../src/wireguard/types.ts';
+import { allKeys, planPeers, settledEndpoints } from '../../src/peering/peer-plan.ts';
+import type { Rejection } from '../../src/peering/rejected-peers.ts';
+import type { ConfiguredPeer } from '../../src/wireguard/configured-device.ts';
+import { ADOPTED, type AppliedEndpoint } from '../../src/wireguard/device-state.ts';
+import type { DesiredPeer, PeerChange } from '../../src/wireguard/types.ts';
 
 const A = 'XoUZh4pf05mz9KnBbCIy2nFeHA6nT4ZcgiZCvGnvkDc=';
 const B = '7FtuVdfSnMr86+PJ6UX8J0K0GYVY99jq9z07U+qCEGc=';
@@ -11,25 +14,22 @@ function desired(publicKey: string, endpoint: string, allowedIPs: string[], keep
   return { publicKey, endpoint, allowedIPs, persistentKeepaliveSeconds: keepalive };
 }
 
-function observed(publicKey: string, endpoint: string | null, allowedIPs: string[], keepalive = 25): ObservedPeer {
-  return {
-    publicKey,
-    endpoint,
-    allowedIPs,
-    persistentKeepaliveSeconds: keepalive,
-    lastHandshakeSeconds: 1700000000,
-    receiveBytes: 10,
-    transmitBytes: 20,
-  };
+function observed(publicKey: string, endpoint: string | null, allowedIPs: string[], keepalive = 25): ConfiguredPeer {
+  return { publicKey, endpoint, allowedIPs, persistentKeepaliveSeconds: keepalive };
 }
 
 interface Case {
   name: string;
   desired: DesiredPeer[];
-  observed: ObservedPeer[];
-  lastApplied?: Record<string, string>;
+  observed: ConfiguredPeer[];
+  lastApplied?: Record<string, AppliedEndpoint>;
+  /** The keys the pass compares; default every key (a pass after a read of the device). */
+  keys?: string[];
+  rejected?: string[];
   expected: PeerChange[];
 }
+
+const rejection: Rejection = { fingerprint: 'x', at: 0, detail: 'refused' };
 
 const cases: Case[] = [
   { name: 'nothing desired, nothing there', desired: [], observed: [], expected: [] },
@@ -127,43 +127,79 @@ const cases: Case[] = [
       { publicKey: B, endpoint: '198.18.0.2:51820', replaceAllowedIPs: ['10.4.1.0/24'], persistentKeepaliveSeconds: 25 },
     ],
   },
+  {
+    name: 'a peer adopted in a live session keeps its roamed endpoint',
+    desired: [desired(A, '198.18.0.2:51820', ['10.4.1.0/24'])],
+    observed: [observed(A, '203.0.113.7:40000', ['10.4.1.0/24'])],
+    lastApplied: { [A]: ADOPTED },
+    expected: [],
+  },
+  {
+    name: 'an adopted peer without an endpoint gets the advertised one',
+    desired: [desired(A, '198.18.0.2:51820', ['10.4.1.0/24'])],
+    observed: [observed(A, null, ['10.4.1.0/24'])],
+    lastApplied: { [A]: ADOPTED },
+    expected: [{ publicKey: A, endpoint: '198.18.0.2:51820' }],
+  },
+  {
+    name: 'after a restart without adoption (no live session): the advertised endpoint is written',
+    desired: [desired(A, '198.18.0.2:51820', ['10.4.1.0/24'])],
+    observed: [observed(A, '203.0.113.7:40000', ['10.4.1.0/24'])],
+    expected: [{ publicKey: A, endpoint: '198.18.0.2:51820' }],
+  },
+  {
+    name: 'an event pass compares only the keys whose decision changed',
+    desired: [desired(A, '198.18.0.9:51820', ['10.4.1.0/24']), desired(B, '198.18.0.3:51820', ['10.4.2.0/24'])],
+    observed: [observed(A, '198.18.0.2:51820', ['10.4.1.0/24']), observed(C, '198.18.0.4:51820', ['10.4.4.0/24'])],
+    lastApplied: { [A]: '198.18.0.2:51820' },
+    keys: [B],
+    expected: [{ publicKey: B, endpoint: '198.18.0.3:51820', replaceAllowedIPs: ['10.4.2.0/24'], persistentKeepaliveSeconds: 25 }],
+  },
+  {
+    name: 'a refused peer is held back; its removal is not',
+    desired: [desired(A, '198.18.0.2:51820', ['10.4.1.0/24'])],
+    observed: [observed(A, '198.18.0.1:51820', ['10.4.9.0/24']), observed(B, '198.18.0.3:51820', ['10.4.2.0/24'])],
+    rejected: [A, B],
+    expected: [{ publicKey: B, remove: true }],
+  },
 ];
 
-describe('peerDelta', () => {
+describe('planPeers', () => {
   for (const testCase of cases) {
     it(testCase.name, () => {
-      const changes = peerDelta(testCase.desired, testCase.observed, new Map(Object.entries(testCase.lastApplied ?? {})));
+      const desiredPeers = new Map(testCase.desired.map((peer) => [peer.publicKey, peer]));
+      const device = new Map(testCase.observed.map((peer) => [peer.publicKey, peer]));
+      const changes = planPeers({
+        keys: testCase.keys ?? allKeys(desiredPeers, device),
+        desired: desiredPeers,
+        device,
+        appliedEndpoints: new Map(Object.entries(testCase.lastApplied ?? {})),
+        rejections: new Map((testCase.rejected ?? []).map((key) => [key, rejection])),
+      });
       assert.deepEqual(changes, testCase.expected);
     });
   }
 
   it('does not alias the desired allowed IPs', () => {
     const peer = desired(A, '198.18.0.2:51820', ['10.4.1.0/24']);
-    const [change] = peerDelta([peer], [], new Map());
+    const [change] = planPeers({ keys: [A], desired: new Map([[A, peer]]), device: new Map(), appliedEndpoints: new Map(), rejections: new Map() });
     change!.replaceAllowedIPs!.push('10.9.9.0/24');
     assert.deepEqual(peer.allowedIPs, ['10.4.1.0/24']);
   });
-
-  it('computes a 10,000-peer delta quickly', () => {
-    const wanted = Array.from({ length: 10_000 }, (_, i) =>
-      desired(Buffer.alloc(32, i).toString('base64') + String(i), `198.18.${i >> 8}.${i & 255}:51820`, [`10.${i >> 8}.${i & 255}.0/24`]),
-    );
-    const present = wanted.slice(0, 9_900).map((peer) => observed(peer.publicKey, peer.endpoint, peer.allowedIPs));
-    const started = performance.now();
-    const changes = peerDelta(wanted, present, appliedEndpoints(wanted));
-    const elapsed = performance.now() - started;
-    assert.equal(changes.length, 100);
-    console.log(`# 10,000-peer delta with 100 additions: ${elapsed.toFixed(1)} ms`);
-  });
 });
 
-describe('appliedEndpoints', () => {
-  it('maps each desired peer to its endpoint', () => {
+describe('settledEndpoints', () => {
+  it('records the endpoint of each compared peer that is desired and not refused, and forgets the others', () => {
+    const wanted = new Map([
+      [A, desired(A, '198.18.0.2:51820', [])],
+      [B, desired(B, '[fd00::1]:1', [])],
+    ]);
     assert.deepEqual(
-      appliedEndpoints([desired(A, '198.18.0.2:51820', []), desired(B, '[fd00::1]:1', [])]),
+      settledEndpoints([A, B, C], wanted, new Map([[B, rejection]])),
       new Map([
         [A, '198.18.0.2:51820'],
-        [B, '[fd00::1]:1'],
+        [B, null],
+        [C, null],
       ]),
     );
   });
