@@ -27,14 +27,30 @@ const PREFIX = `cw${process.pid}`;
 const hostsMade: string[] = [];
 const pidsSeen = new Set<number>();
 
+/** What must stop before a host goes: its supervised wireguard-go processes. */
+const beforeDestroy = new WeakMap<LabHost, Array<() => Promise<void>>>();
+
 async function labHost(t: TestContext, suffix: string): Promise<LabHost> {
   const host = await createLabHost(`${PREFIX}${suffix}`);
   hostsMade.push(host.name);
-  t.after(() => host.destroy());
+  const stops: Array<() => Promise<void>> = [];
+  beforeDestroy.set(host, stops);
+  // One hook, in this order: node:test runs after hooks in the order they
+  // were registered, and a supervisor still running when the host's
+  // processes are killed restarts wireguard-go into a host being removed
+  // (its log file then keeps the host's mount busy, and the restart loop
+  // keeps this process alive).
+  t.after(async () => {
+    try {
+      for (const stop of stops) await stop();
+    } finally {
+      await host.destroy();
+    }
+  });
   return host;
 }
 
-function devicesOn(t: TestContext, host: LabHost, onUserspaceRestart?: (device: string) => void) {
+function devicesOn(host: LabHost, onUserspaceRestart?: (device: string) => void) {
   const { logger, lines } = memoryLogger();
   const devices = new WireGuardDevices({
     backend: 'auto',
@@ -45,8 +61,7 @@ function devicesOn(t: TestContext, host: LabHost, onUserspaceRestart?: (device: 
     clock: systemClock,
     onUserspaceRestart,
   });
-  // Registered after the host's destroy, so it runs first (after hooks run in reverse).
-  t.after(() => devices.stop());
+  beforeDestroy.get(host)?.push(() => devices.stop());
   return { devices, lines };
 }
 
@@ -120,7 +135,7 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
   it('creates a device, and adopts it on the second call (same ifindex)', async (t) => {
     if (skipUnlessRoot(t)) return;
     const host = await labHost(t, 'a');
-    const { devices, lines } = devicesOn(t, host);
+    const { devices, lines } = devicesOn(host);
     const spec = deviceSpec();
     const first = await devices.ensure(spec, new DeviceState(spec.privateKey));
     pidsSeen.add(devices.userspacePid('wg-c2')!);
@@ -155,7 +170,7 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
   it('applies 1,000 peers over UAPI, then a 1-peer change, then removes all, reading back exactly', async (t) => {
     if (skipUnlessRoot(t)) return;
     const host = await labHost(t, 'b');
-    const { devices } = devicesOn(t, host);
+    const { devices } = devicesOn(host);
     const device = await devices.ensure(...withState(deviceSpec()));
     pidsSeen.add(devices.userspacePid('wg-c2')!);
     const desired = desiredPeers(1000);
@@ -183,7 +198,7 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
   it('applies the same through the wg tool (addconf for bulk, set for the rest), reading back exactly', async (t) => {
     if (skipUnlessRoot(t)) return;
     const host = await labHost(t, 'c');
-    const { devices } = devicesOn(t, host);
+    const { devices } = devicesOn(host);
     await devices.ensure(...withState(deviceSpec()));
     pidsSeen.add(devices.userspacePid('wg-c2')!);
     const wg = new WgToolClient(host.run);
@@ -210,7 +225,7 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
   it('a batch wireguard-go refuses (one IPv6-zone endpoint among 200): that change is found alone, the rest applied, over UAPI and with wg', async (t) => {
     if (skipUnlessRoot(t)) return;
     const host = await labHost(t, 'h');
-    const { devices } = devicesOn(t, host);
+    const { devices } = devicesOn(host);
     const device = await devices.ensure(...withState(deviceSpec()));
     pidsSeen.add(devices.userspacePid('wg-c2')!);
     for (const [name, client] of [['UAPI', device.client], ['wg', new WgToolClient(host.run)]] as const) {
@@ -234,7 +249,7 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
   it('replaces v4 and v6 routes idempotently and repairs a deleted one', async (t) => {
     if (skipUnlessRoot(t)) return;
     const host = await labHost(t, 'd');
-    const { devices } = devicesOn(t, host);
+    const { devices } = devicesOn(host);
     await devices.ensure(...withState(deviceSpec()));
     pidsSeen.add(devices.userspacePid('wg-c2')!);
     const routes = new IpRoutes(host.run);
@@ -262,7 +277,7 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
     if (skipUnlessRoot(t)) return;
     const host = await labHost(t, 'e');
     const restarts: string[] = [];
-    const { devices } = devicesOn(t, host, (device) => restarts.push(device));
+    const { devices } = devicesOn(host, (device) => restarts.push(device));
     const spec = deviceSpec();
     const state = new DeviceState(spec.privateKey);
     const device = await devices.ensure(spec, state);
@@ -306,7 +321,7 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
     ];
     const ensured = [];
     for (const side of sides) {
-      const { devices } = devicesOn(t, side.host);
+      const { devices } = devicesOn(side.host);
       await side.host.run('ip', ['address', 'add', `${side.pod}/32`, 'dev', 'lo']);
       ensured.push(await devices.ensure(...withState(deviceSpec())));
       pidsSeen.add(devices.userspacePid('wg-c2')!);
