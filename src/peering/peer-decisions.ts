@@ -114,6 +114,11 @@ export class PeerDecisions {
     for (const names of this.#byHost.values()) for (const name of names) this.#redecide.add(name);
   }
 
+  /** Changes were reported that the next update has not taken in yet. */
+  get pending(): boolean {
+    return this.#changed.size > 0 || this.#redecide.size > 0;
+  }
+
   /** Desired peers by public key. */
   get peers(): ReadonlyMap<string, DesiredPeer> {
     return this.#peers;
