@@ -2,8 +2,10 @@
  * The incremental decision (PeerDecisions) against the full recomputation
  * (desiredPeers), after every event of random sequences: adds, updates,
  * deletes, shared keys, overlapping and nested pod CIDRs of both families,
- * bad values, hostnames that resolve or not, device endpoints, and
- * `maxNodes` overflow.
+ * bad values, this device's own key, hostnames that resolve or not, device
+ * endpoints, and `maxNodes` overflow. And the incremental plan against the
+ * full one: a device given only the changes of the keys each update names
+ * holds exactly the desired peers, and a full plan finds nothing left.
  *
  * Each run has its own seed, printed on failure and in the test output.
  * PEER_DECISIONS_SEED=<n> replays the runs from seed n.
@@ -15,7 +17,9 @@ import type { RemoteNode } from '../../src/kube/remote-node.ts';
 import { desiredPeers, type PeeringDecision } from '../../src/peering/desired-peers.ts';
 import type { Resolution } from '../../src/peering/endpoint-resolver.ts';
 import { PeerDecisions } from '../../src/peering/peer-decisions.ts';
+import { allKeys, planPeers, settledEndpoints } from '../../src/peering/peer-plan.ts';
 import type { SkippedNode } from '../../src/peering/remote-status.ts';
+import { ConfiguredDevice } from '../../src/wireguard/configured-device.ts';
 
 const RUNS = 16;
 const EVENTS_PER_RUN = 300;
@@ -117,6 +121,9 @@ function run(seed: number): Record<string, number> {
   const engine = new PeerDecisions({ ...settings, persistentKeepaliveSeconds: 25, ownPublicKey: OWN_KEY });
   const kinds: Record<string, number> = {};
   const previousPeers = new Map<string, unknown>();
+  // The device the plan writes to, apart from world.device (the endpoints the decision may fall back on).
+  const planned = new ConfiguredDevice();
+  const applied = new Map<string, string>();
   for (let event = 0; event < EVENTS_PER_RUN; event++) {
     // Usually one event per update, as a lone watch event; sometimes a burst folded into one pass.
     const burst = random() < 0.15 ? 2 + Math.floor(random() * 6) : 1;
@@ -181,6 +188,19 @@ function run(seed: number): Record<string, number> {
       }
       previousPeers.clear();
       for (const [key, peer] of now) previousPeers.set(key, peer);
+
+      // The plan of the keys the update names, as a watch event's pass makes it, then the full plan.
+      const none = new Map();
+      planned.apply({ peers: planPeers({ keys: update.keys, desired: engine.peers, device: planned.peers, appliedEndpoints: applied, rejections: none }) });
+      for (const [key, endpoint] of settledEndpoints(update.keys, engine.peers, none)) {
+        if (endpoint === null) applied.delete(key);
+        else applied.set(key, endpoint);
+      }
+      const onDevice = (peers: Iterable<{ publicKey: string; endpoint: string | null; allowedIPs: readonly string[]; persistentKeepaliveSeconds: number }>) =>
+        [...peers].map((p) => [p.publicKey, p.endpoint, [...p.allowedIPs].sort(), p.persistentKeepaliveSeconds]).sort();
+      assert.deepEqual(onDevice(planned.peers.values()), onDevice(expected.peers), 'the device after the incremental plans holds the desired peers');
+      const desired = new Map(expected.peers.map((peer) => [peer.publicKey, peer]));
+      assert.deepEqual(planPeers({ keys: allKeys(desired, planned.peers), desired, device: planned.peers, appliedEndpoints: applied, rejections: none }), [], 'a full plan finds nothing left');
     } catch (error) {
       throw new Error(`seed ${seed}, event ${event} (maxNodes ${settings.maxNodes}, subnets ${settings.podSubnets.join(' ')}): ${(error as Error).message}`, { cause: error });
     }
@@ -188,7 +208,7 @@ function run(seed: number): Record<string, number> {
   return kinds;
 }
 
-test(`PeerDecisions equals desiredPeers after every event: ${RUNS} runs of ${EVENTS_PER_RUN} passes`, (t) => {
+test(`PeerDecisions equals desiredPeers, and its incremental plan the full plan, after every event: ${RUNS} runs of ${EVENTS_PER_RUN} passes`, (t) => {
   const first = Number(process.env.PEER_DECISIONS_SEED ?? Math.floor(Math.random() * 2 ** 31));
   t.diagnostic(`seeds ${first}..${first + RUNS - 1} (replay with PEER_DECISIONS_SEED=${first})`);
   const totals: Record<string, number> = {};

@@ -207,6 +207,37 @@ test('drift: a peer removed by hand, a deleted route and a deleted link are repa
   await s.peering.stop();
 });
 
+test('the device is read on the reconcile tick and after a change that failed, never for a watch event', async () => {
+  const s = setup();
+  await s.startSynced(remoteNode(1));
+  let reads = s.wg.reads;
+  for (let i = 2; i < 12; i++) {
+    s.source.put(remoteNode(i));
+    await s.peering.idle();
+  }
+  s.source.put({ ...remoteNode(3), endpoint: '198.18.0.33:51821' });
+  s.source.delete('n2');
+  await s.peering.idle();
+  assert.equal(s.wg.reads - reads, 0, 'watch events read nothing');
+  assert.equal((await s.peers()).length, 10);
+
+  reads = s.wg.reads;
+  await s.tick();
+  assert.equal(s.wg.reads - reads, 1, 'a tick reads the device once');
+
+  reads = s.wg.reads;
+  const added = remoteNode(20);
+  s.wg.failNextConfigure(new Error('UAPI errno 5'));
+  s.source.put(added);
+  await s.peering.idle();
+  assert.equal(s.wg.reads - reads, 0);
+  s.clock.advance(1_000);
+  await s.peering.idle();
+  assert.equal(s.wg.reads - reads, 1, 'the pass after a failed change reads the device first');
+  assert.ok((await s.peers()).some((p) => p.publicKey === added.publicKey));
+  await s.peering.stop();
+});
+
 test('an endpoint learned by roaming is left alone until the advertised endpoint changes', async () => {
   const s = setup();
   const n1 = remoteNode(1);
