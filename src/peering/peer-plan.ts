@@ -2,7 +2,7 @@ import { canonicalCidr } from '../net/cidr.ts';
 import type { ConfiguredPeer } from '../wireguard/configured-device.ts';
 import { ADOPTED, type AppliedEndpoint } from '../wireguard/device-state.ts';
 import type { DesiredPeer, PeerChange } from '../wireguard/types.ts';
-import type { Rejection } from './rejected-peers.ts';
+import { heldRejections, type Rejection } from './rejected-peers.ts';
 
 export interface PeerPlanInput {
   /**
@@ -48,6 +48,43 @@ export function planPeers(input: PeerPlanInput): PeerChange[] {
     if (change) updates.push(change);
   }
   return [...removals, ...updates];
+}
+
+export interface PassInput {
+  /**
+   * 'all' when the device was just read (every peer is compared, which
+   * repairs drift), else the keys whose decision changed since the last
+   * pass (PeerDecisions.update).
+   */
+  compare: 'all' | Iterable<string>;
+  desired: ReadonlyMap<string, DesiredPeer>;
+  device: ReadonlyMap<string, ConfiguredPeer>;
+  appliedEndpoints: ReadonlyMap<string, AppliedEndpoint>;
+  /** The device's refusals so far. */
+  rejections: ReadonlyMap<string, Rejection>;
+  now: number;
+}
+
+export interface PassPlan {
+  /** The keys compared: their endpoints are recorded after the apply (settledEndpoints). */
+  keys: Set<string>;
+  changes: PeerChange[];
+  /** The refusals that still hold; the others are tried again in this pass. */
+  rejections: Map<string, Rejection>;
+}
+
+/**
+ * One pass of the peering, as data: which keys to compare, the changes, and
+ * the refusals still held back. A refusal that no longer holds (new data,
+ * or older than the retry time) puts its key among the compared ones, so a
+ * pass after a watch event tries it again without comparing every peer.
+ */
+export function planPass(input: PassInput): PassPlan {
+  const held = heldRejections(input.rejections, input.desired, input.now);
+  const keys = input.compare === 'all' ? allKeys(input.desired, input.device) : new Set(input.compare);
+  if (input.compare !== 'all') for (const key of input.rejections.keys()) if (!held.has(key)) keys.add(key);
+  const changes = planPeers({ keys, desired: input.desired, device: input.device, appliedEndpoints: input.appliedEndpoints, rejections: held });
+  return { keys, changes, rejections: held };
 }
 
 /** Every key desired or on the device: what a pass compares after a read of the device. */

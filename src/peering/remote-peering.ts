@@ -14,8 +14,8 @@ import type { DeviceSpec, EnsuredDevice } from '../wireguard/devices.ts';
 import { ChangeRejectedError, type ObservedDevice } from '../wireguard/types.ts';
 import { EndpointResolver, type Lookup } from './endpoint-resolver.ts';
 import { PeerDecisions, type SkipChange } from './peer-decisions.ts';
-import { allKeys, planPeers, settledEndpoints } from './peer-plan.ts';
-import { heldRejections, peerFingerprint, rejectionSkips, type Rejection } from './rejected-peers.ts';
+import { allKeys, planPass, settledEndpoints } from './peer-plan.ts';
+import { peerFingerprint, rejectionSkips, type Rejection } from './rejected-peers.ts';
 import type { RemoteStatus, SkippedNode } from './remote-status.ts';
 import { skipChanges } from './skip-log.ts';
 import { SKIP_REASONS, type SkipReason } from './skip-reasons.ts';
@@ -277,13 +277,19 @@ export class RemotePeering {
     // Reported before the apply too, so a failing device does not hide why nodes are skipped.
     this.#reportSkips(update.skipChanges);
 
-    const held = heldRejections(this.#rejections, desired, started);
-    const retried = [...this.#rejections.keys()].filter((key) => !held.has(key));
-    this.#rejections = held;
-    const onDevice = this.#state.peers ?? new Map();
-    let keys: Iterable<string> = this.#planAll ? allKeys(desired, onDevice) : new Set([...update.keys, ...retried]);
+    const onDevice = this.#state.peers ?? new Map<string, ConfiguredPeer>();
+    const plan = planPass({
+      compare: this.#planAll ? 'all' : update.keys,
+      desired,
+      device: onDevice,
+      appliedEndpoints: this.#state.appliedEndpoints,
+      rejections: this.#rejections,
+      now: started,
+    });
     this.#planAll = false;
-    const changes = planPeers({ keys, desired, device: onDevice, appliedEndpoints: this.#state.appliedEndpoints, rejections: held });
+    this.#rejections = plan.rejections;
+    let keys: Iterable<string> = plan.keys;
+    const { changes } = plan;
     if (changes.length > 0) {
       const removed = changes.filter((c) => c.remove).length;
       const added = changes.filter((c) => !c.remove && !onDevice.has(c.publicKey)).length;
@@ -325,10 +331,10 @@ export class RemotePeering {
   async #applyFindingRejected(device: EnsuredDevice): Promise<void> {
     const desired = this.#decisions.peers;
     const onDevice = await this.#readDevice(device);
-    const changes = planPeers({ keys: allKeys(desired, onDevice), desired, device: onDevice, appliedEndpoints: this.#state.appliedEndpoints, rejections: this.#rejections });
-    const rejected = await configureFindingRejected(device.client, this.#device, changes);
-    const rejections = new Map(this.#rejections);
     const now = this.#o.clock.now();
+    const plan = planPass({ compare: 'all', desired, device: onDevice, appliedEndpoints: this.#state.appliedEndpoints, rejections: this.#rejections, now });
+    const rejected = await configureFindingRejected(device.client, this.#device, plan.changes);
+    const rejections = plan.rejections;
     for (const { change, error } of rejected) {
       const peer = desired.get(change.publicKey);
       if (!peer) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { allKeys, planPeers, settledEndpoints } from '../../src/peering/peer-plan.ts';
-import type { Rejection } from '../../src/peering/rejected-peers.ts';
+import { allKeys, planPass, planPeers, settledEndpoints } from '../../src/peering/peer-plan.ts';
+import { peerFingerprint, REJECTION_RETRY_MS, type Rejection } from '../../src/peering/rejected-peers.ts';
 import type { ConfiguredPeer } from '../../src/wireguard/configured-device.ts';
 import { ADOPTED, type AppliedEndpoint } from '../../src/wireguard/device-state.ts';
 import type { DesiredPeer, PeerChange } from '../../src/wireguard/types.ts';
@@ -202,5 +202,50 @@ describe('settledEndpoints', () => {
         [C, null],
       ]),
     );
+  });
+});
+
+describe('planPass', () => {
+  const a = desired(A, '198.18.0.2:51820', ['10.4.1.0/24']);
+  const b = desired(B, '198.18.0.3:51820', ['10.4.2.0/24']);
+  const c = desired(C, '198.18.0.4:51820', ['10.4.3.0/24']);
+  const wanted = new Map([
+    [A, a],
+    [B, b],
+    [C, c],
+  ]);
+  const NOW = 1_000_000;
+
+  it('after a watch event: compares only the keys it names, so a drifted peer elsewhere waits for the tick', () => {
+    const plan = planPass({ compare: [C], desired: wanted, device: new Map(), appliedEndpoints: new Map(), rejections: new Map(), now: NOW });
+    assert.deepEqual([...plan.keys], [C]);
+    assert.deepEqual(plan.changes.map((change) => change.publicKey), [C]);
+  });
+
+  it('after a read of the device: compares every key, desired or on the device', () => {
+    const device = new Map([[B, observed(B, '198.18.0.3:51820', ['10.4.2.0/24'])], ['gone', observed('gone', null, [])]]);
+    const plan = planPass({ compare: 'all', desired: wanted, device, appliedEndpoints: new Map(), rejections: new Map(), now: NOW });
+    assert.deepEqual([...plan.keys].sort(), [A, B, C, 'gone'].sort());
+    assert.deepEqual(plan.changes.map((change) => [change.publicKey, change.remove ?? false]), [['gone', true], [A, false], [C, false]]);
+  });
+
+  it('a refusal still held keeps its peer back; one with new data or past the retry time is tried again in a watch-event pass', () => {
+    const rejections = new Map<string, Rejection>([
+      [A, { fingerprint: peerFingerprint(a), at: NOW - 1_000, detail: 'held' }],
+      [B, { fingerprint: 'older data', at: NOW - 1_000, detail: 'new data' }],
+      [C, { fingerprint: peerFingerprint(c), at: NOW - REJECTION_RETRY_MS, detail: 'expired' }],
+    ]);
+    const plan = planPass({ compare: [], desired: wanted, device: new Map(), appliedEndpoints: new Map(), rejections, now: NOW });
+    assert.deepEqual([...plan.rejections.keys()], [A]);
+    assert.deepEqual([...plan.keys].sort(), [B, C].sort());
+    assert.deepEqual(plan.changes.map((change) => change.publicKey).sort(), [B, C].sort());
+  });
+
+  it('a refused peer no longer desired is removed from the device when its refusal lapses', () => {
+    const rejections = new Map<string, Rejection>([['old', { fingerprint: 'x', at: NOW, detail: 'refused' }]]);
+    const device = new Map([['old', observed('old', '198.18.0.9:51820', ['10.4.9.0/24'])]]);
+    const plan = planPass({ compare: [], desired: wanted, device, appliedEndpoints: new Map(), rejections, now: NOW });
+    assert.deepEqual(plan.rejections, new Map());
+    assert.deepEqual(plan.changes, [{ publicKey: 'old', remove: true }]);
   });
 });
