@@ -491,3 +491,34 @@ test('a node claiming 10,000 pod CIDRs costs a pass no more than a normal node (
   assert.equal(withHostile.peers, without.peers);
   assert.deepEqual(withHostile.skipped, [['n0-hostile', 'too-many-pod-cidrs', false]]);
 });
+
+test('a watch event at 5,000 and 10,000 nodes sends one change and reads nothing; its pass time is printed next to a full pass', async (t) => {
+  for (const count of [5_000, 10_000]) {
+    const s = setup({ podSubnets: ['10.0.0.0/8'] });
+    const nodes = Array.from({ length: count }, (_, i) => remoteNode(i, { podCIDRs: [`10.${i >> 8}.${i & 255}.0/24`], endpoint: `198.18.${i >> 8}.${i & 255}:51821` }));
+    await s.startSynced(...nodes);
+    assert.equal((await s.peers()).length, count);
+
+    const reads = s.wg.reads;
+    const changes = s.wg.changes.length;
+    const eventMs: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const node = nodes[(i * 37) % count] as RemoteNode;
+      const started = performance.now();
+      s.source.put({ ...node, endpoint: `198.19.${i >> 8}.${i & 255}:51821` });
+      await s.peering.idle();
+      eventMs.push(performance.now() - started);
+    }
+    const sent = s.wg.changes.slice(changes).map(({ change }) => change.peers.length);
+    assert.deepEqual(sent, Array.from({ length: 200 }, () => 1), 'each event sends exactly its one peer change');
+    assert.equal(s.wg.reads - reads, 0, 'no event reads the device');
+
+    const tickStarted = performance.now();
+    await s.tick();
+    const tickMs = performance.now() - tickStarted;
+    eventMs.sort((a, b) => a - b);
+    const at = (q: number) => (eventMs[Math.min(eventMs.length - 1, Math.floor(q * eventMs.length))] as number).toFixed(2);
+    t.diagnostic(`${count} nodes, fake device: event pass p50 ${at(0.5)} ms, p99 ${at(0.99)} ms; reconcile tick (read + compare every peer) ${tickMs.toFixed(1)} ms`);
+    await s.peering.stop();
+  }
+});
