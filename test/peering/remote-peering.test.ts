@@ -3,16 +3,15 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { FakeLinks } from '../../src/ip/fake-links.ts';
 import { FakeRoutes } from '../../src/ip/fake-routes.ts';
-import type { NodeChange } from '../../src/kube/node-changes.ts';
-import type { WatchStatus } from '../../src/kube/node-watcher.ts';
 import type { RemoteNode } from '../../src/kube/remote-node.ts';
 import { projectNode } from '../../src/kube/node-projection.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { RemotePeering, type NodeSource } from '../../src/peering/remote-peering.ts';
+import { RemotePeering } from '../../src/peering/remote-peering.ts';
 import type { RemoteCluster } from '../../src/config/types.ts';
 import { FakeWireGuardClient } from '../../src/wireguard/fake-client.ts';
 import { generatePrivateKey, publicKeyOf } from '../../src/wireguard/keys.ts';
 import { WireGuardDevices } from '../../src/wireguard/devices.ts';
+import { FakeNodeSource } from '../support/fake-node-source.ts';
 import { ManualClock } from '../support/manual-clock.ts';
 import { health, PASS_DEADLINE_MS } from '../../src/peering/readiness.ts';
 import { REJECTION_RETRY_MS } from '../../src/peering/rejected-peers.ts';
@@ -31,35 +30,6 @@ const remote: RemoteCluster = {
   reconcileIntervalMs: null,
   maxNodes: 20_000,
 };
-
-class FakeNodeSource implements NodeSource {
-  readonly nodes = new Map<string, RemoteNode>();
-  synced = false;
-  onChange: (change: NodeChange) => void = () => undefined;
-  status(): WatchStatus {
-    return { state: this.synced ? 'connected' : 'starting', synced: this.synced, connectedAt: null, disconnectedAt: null, lastEventAt: null, lastError: null };
-  }
-  start(): void {}
-  stop(): Promise<void> {
-    return Promise.resolve();
-  }
-  put(node: RemoteNode): void {
-    const previous = this.nodes.get(node.name);
-    this.nodes.set(node.name, node);
-    this.onChange(previous ? { type: 'updated', node, previous } : { type: 'added', node });
-  }
-  delete(name: string): void {
-    const node = this.nodes.get(name);
-    if (!node) return;
-    this.nodes.delete(name);
-    this.onChange({ type: 'deleted', node });
-  }
-  /** The first full list, as NodeWatcher reports it: every node it holds is added. */
-  list(): void {
-    this.synced = true;
-    for (const node of this.nodes.values()) this.onChange({ type: 'added', node });
-  }
-}
 
 function remoteNode(i: number, overrides: Partial<RemoteNode> = {}): RemoteNode {
   return { name: `n${i}`, podCIDRs: [`10.4.${i}.0/24`], refused: null, publicKey: publicKeyOf(generatePrivateKey()), endpoint: `198.18.0.${i}:51821`, ...overrides };
