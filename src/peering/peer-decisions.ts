@@ -102,21 +102,22 @@ export class PeerDecisions {
     for (const name of this.#byHost.get(host) ?? []) this.#redecide.add(name);
   }
 
-  /** The device's endpoints of these keys changed (an apply). */
-  deviceChanged(keys: Iterable<string>): void {
+  /** The device's endpoints of these keys changed (an apply). True when a node reads them: its decision is taken again on the next update. */
+  deviceChanged(keys: Iterable<string>): boolean {
+    let redecide = false;
     for (const key of keys) {
-      for (const name of this.#byKey.get(key) ?? []) if (this.#hostOf(name) !== null) this.#redecide.add(name);
+      for (const name of this.#byKey.get(key) ?? []) {
+        if (this.#hostOf(name) === null) continue;
+        this.#redecide.add(name);
+        redecide = true;
+      }
     }
+    return redecide;
   }
 
   /** The device was read: any endpoint may differ from what the decisions used. */
   deviceRead(): void {
     for (const names of this.#byHost.values()) for (const name of names) this.#redecide.add(name);
-  }
-
-  /** Changes were reported that the next update has not taken in yet. */
-  get pending(): boolean {
-    return this.#changed.size > 0 || this.#redecide.size > 0;
   }
 
   /** Desired peers by public key. */

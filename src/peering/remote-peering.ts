@@ -302,9 +302,8 @@ export class RemotePeering {
         await this.#applyFindingRejected(device);
         keys = allKeys(desired, this.#state.peers ?? new Map());
       }
-      this.#decisions.deviceChanged(changes.filter((c) => c.remove || c.endpoint !== undefined).map((c) => c.publicKey));
       // A node whose hostname does not resolve keeps the device's endpoint for its key: what was just written may change its decision.
-      if (this.#decisions.pending) this.#runner.request();
+      if (this.#decisions.deviceChanged(changes.filter((c) => c.remove || c.endpoint !== undefined).map((c) => c.publicKey))) this.#runner.request();
       const drift = changesBefore === 0 && this.#lastSyncAt !== null;
       if (drift) metrics.driftRepairs.inc({ device: this.#device, kind: 'peer' }, changes.length);
       this.#log.info({ added, updated: changes.length - added - removed, removed, peers: desired.size, drift }, drift ? 'repaired peers' : 'applied peer changes');

@@ -226,7 +226,6 @@ function describeExit(child: ChildProcess): string {
   return 'did not start';
 }
 
-
 /** True when a UAPI socket accepts a connection: its process is alive. */
 export function socketAnswers(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {

@@ -6,6 +6,7 @@ import { FakeRoutes } from '../../src/ip/fake-routes.ts';
 import type { RemoteNode } from '../../src/kube/remote-node.ts';
 import { projectNode } from '../../src/kube/node-projection.ts';
 import { createMetrics } from '../../src/metrics.ts';
+import { desiredPeers } from '../../src/peering/desired-peers.ts';
 import { RemotePeering } from '../../src/peering/remote-peering.ts';
 import type { RemoteCluster } from '../../src/config/types.ts';
 import { FakeWireGuardClient } from '../../src/wireguard/fake-client.ts';
@@ -491,4 +492,31 @@ test('a watch event at 5,000 and 10,000 nodes sends one change and reads nothing
     t.diagnostic(`${count} nodes, fake device: event pass p50 ${at(0.5)} ms, p99 ${at(0.99)} ms; reconcile tick (read + compare every peer) ${tickMs.toFixed(1)} ms`);
     await s.peering.stop();
   }
+});
+
+test('a write that changes what a hostname node falls back on is decided again at once, as a full recomputation would decide it', async () => {
+  const s = setup();
+  const key = publicKeyOf(generatePrivateKey());
+  // n1 comes first by name but its hostname is never answered; n2 has the same key and an address.
+  const n1 = remoteNode(1, { publicKey: key, endpoint: 'hang.c2.example:51821' });
+  const n2 = remoteNode(2, { publicKey: key });
+  await s.startSynced(n1, n2);
+  const device = new Map((await s.peers()).map((p) => [p.publicKey, p.endpoint]));
+  const reference = desiredPeers({
+    nodes: [n1, n2],
+    podSubnets: remote.podSubnets,
+    persistentKeepaliveSeconds: 25,
+    maxNodes: remote.maxNodes,
+    ownPublicKey: publicKeyOf(s.privateKey),
+    resolve: () => ({ state: 'pending' }),
+    deviceEndpoint: (publicKey) => device.get(publicKey) ?? null,
+  });
+  // n2's peer went to the device first; with its endpoint there, n1 keeps it (the device's endpoint while n1's name does not resolve).
+  assert.deepEqual(reference.peers, [{ publicKey: key, endpoint: '198.18.0.2:51821', allowedIPs: ['10.4.1.0/24'], persistentKeepaliveSeconds: 25 }]);
+  assert.deepEqual(
+    (await s.peers()).map((p) => ({ publicKey: p.publicKey, endpoint: p.endpoint, allowedIPs: p.allowedIPs, persistentKeepaliveSeconds: p.persistentKeepaliveSeconds })),
+    reference.peers,
+  );
+  assert.deepEqual(s.skipped(), [['n1', 'resolving-endpoint', true], ['n2', 'duplicate-public-key', false]]);
+  await s.peering.stop();
 });
