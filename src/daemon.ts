@@ -1,22 +1,24 @@
 import type { FastifyInstance } from 'fastify';
-import { systemClock } from './clock/clock.ts';
+import { systemClock, type Cancel, type Clock } from './clock/clock.ts';
 import type { ClustersConfig, RemoteCluster } from './config/types.ts';
-import { IpLinks } from './ip/links.ts';
-import { IpRoutes } from './ip/routes.ts';
+import { IpLinks, type Links } from './ip/links.ts';
+import { IpRoutes, type Routes } from './ip/routes.ts';
 import { connectionSettings, createKubeClient, type ClusterAccess, type KubeClient } from './kube/client.ts';
 import { NodeAdvertiser } from './kube/node-advertiser.ts';
 import { NodeWatcher } from './kube/node-watcher.ts';
 import type { Logger } from './log.ts';
-import { createMetrics, startCounters } from './metrics.ts';
+import { createMetrics, startCounters, type Metrics } from './metrics.ts';
 import { dnsLookup } from './peering/dns-lookup.ts';
+import type { Lookup } from './peering/endpoint-resolver.ts';
 import { RemotePeering } from './peering/remote-peering.ts';
 import { execCommand } from './process/exec.ts';
 import type { PeerMetricsMode } from './server/device-metrics.ts';
 import { buildHttpServer } from './server/http-server.ts';
 import { WireGuardDevices, type WireGuardBackend } from './wireguard/devices.ts';
-import { loadOrCreateDeviceKey, prepareKeyDirectory, type DeviceKey } from './wireguard/keys.ts';
+import { loadOrCreateDeviceKey, prepareKeyDirectory, type DeviceKey } from './wireguard/key-file.ts';
+import type { WireGuardClient } from './wireguard/types.ts';
 import { DEFAULT_SOCKET_DIRECTORY, UapiClient } from './wireguard/uapi-client.ts';
-import { spawnLauncher } from './wireguard/userspace-process.ts';
+import { spawnLauncher, type Launcher } from './wireguard/userspace-process.ts';
 import { WgToolClient } from './wireguard/wg-tool-client.ts';
 
 export interface DaemonOptions {
@@ -35,6 +37,44 @@ export interface DaemonOptions {
   logger: Logger;
 }
 
+/**
+ * What the daemon does I/O with: the real implementations by default
+ * (`realDaemonIO`); tests give fakes (test/daemon/wiring.test.ts).
+ */
+export interface DaemonIO {
+  links: Links;
+  routes: Routes;
+  /** Reads and configures kernel devices (`wg`). */
+  kernelClient: WireGuardClient;
+  /** Reads and configures userspace devices (their UAPI socket, or `wg`). */
+  userspaceClient: WireGuardClient;
+  /** Starts userspace WireGuard processes. */
+  launch: Launcher;
+  /** Where userspace devices have their control sockets. */
+  socketDirectory: string;
+  /** A client of one cluster's apiserver; the daemon closes it on stop. */
+  kubeClient: (cluster: string, access: ClusterAccess, metrics: Metrics) => KubeClient;
+  /** Looks up hostname endpoints. */
+  lookup: Lookup;
+  clock: Clock;
+}
+
+/** The real I/O: `ip` and `wg` through execCommand, UAPI sockets in /run/wireguard, DNS, the system clock. */
+export function realDaemonIO(options: Pick<DaemonOptions, 'wgUserspaceClient'>): DaemonIO {
+  const wgTool = new WgToolClient(execCommand);
+  return {
+    links: new IpLinks(execCommand),
+    routes: new IpRoutes(execCommand),
+    kernelClient: wgTool,
+    userspaceClient: options.wgUserspaceClient === 'wg' ? wgTool : new UapiClient(DEFAULT_SOCKET_DIRECTORY),
+    launch: spawnLauncher,
+    socketDirectory: DEFAULT_SOCKET_DIRECTORY,
+    kubeClient: (cluster, access, metrics) => createKubeClient({ cluster, settings: connectionSettings(access), requests: metrics.kubeHttpRequests }),
+    lookup: dnsLookup(),
+    clock: systemClock,
+  };
+}
+
 export interface RunningDaemon {
   /** The address the HTTP server listens on. */
   readonly address: { host: string; port: number };
@@ -43,13 +83,14 @@ export interface RunningDaemon {
 }
 
 /**
- * Builds the daemon from real implementations and starts it (SPEC §3):
- * keys first (a malformed key file stops start-up), garbage links removed,
- * then per remote an independent peering loop, one advertiser for the
- * local Node, and the HTTP server.
+ * Builds the daemon and starts it (docs/how-it-works.md): keys first (a
+ * malformed key file stops start-up), garbage links removed, then per
+ * remote an independent peering loop, one advertiser for the local Node,
+ * and the HTTP server. Its I/O is `io` over the real one.
  */
-export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+export async function startDaemon(options: DaemonOptions, overrides: Partial<DaemonIO> = {}): Promise<RunningDaemon> {
   const { config, logger } = options;
+  const io: DaemonIO = { ...realDaemonIO(options), ...overrides };
   const metrics = createMetrics();
   startCounters(metrics, config.remotes.map((r) => ({ cluster: r.name, device: r.deviceName })));
   const keyDirectory = await prepareKeyDirectory(options.wgKeyPath);
@@ -63,18 +104,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   for (const remote of config.remotes) keys.set(remote.name, await loadOrCreateDeviceKey(options.wgKeyPath, remote.deviceName));
 
   const peerings = new Map<string, RemotePeering>();
-  const wgTool = new WgToolClient(execCommand);
   const devices = new WireGuardDevices({
     backend: options.wgBackend,
-    links: new IpLinks(execCommand),
-    kernelClient: wgTool,
-    userspace: {
-      binary: options.wgUserspaceBinary,
-      socketDirectory: DEFAULT_SOCKET_DIRECTORY,
-      client: options.wgUserspaceClient === 'wg' ? wgTool : new UapiClient(DEFAULT_SOCKET_DIRECTORY),
-      launch: spawnLauncher,
-    },
+    links: io.links,
+    kernelClient: io.kernelClient,
+    userspace: { binary: options.wgUserspaceBinary, socketDirectory: io.socketDirectory, client: io.userspaceClient, launch: io.launch },
     logger,
+    clock: io.clock,
     onUserspaceRestart: (device) => peerings.get(device)?.checkDevice('process'),
   });
   try {
@@ -86,12 +122,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 
   const clients: KubeClient[] = [];
   const kubeClient = (cluster: string, access: ClusterAccess) => {
-    const client = createKubeClient({ cluster, settings: connectionSettings(access), requests: metrics.kubeHttpRequests });
+    const client = io.kubeClient(cluster, access, metrics);
     clients.push(client);
     return client;
   };
 
-  const routes = new IpRoutes(execCommand);
   const backoff = { baseMs: Math.min(800, options.watchBackoffCapMs), capMs: options.watchBackoffCapMs };
   for (const remote of config.remotes) {
     const key = keys.get(remote.name) as DeviceKey;
@@ -104,7 +139,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       privateKey: key.privateKey,
       publicKey: key.publicKey,
       devices,
-      routes,
+      routes: io.routes,
       createNodeSource: (onChange) =>
         new NodeWatcher({
           client,
@@ -116,10 +151,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
           backoff,
           maxNodes: remote.maxNodes,
         }),
-      lookup: dnsLookup(),
+      lookup: io.lookup,
       metrics,
       logger: log,
-      clock: systemClock,
+      clock: io.clock,
       reconcileIntervalMs: remote.reconcileIntervalMs ?? options.reconcileIntervalMs,
     });
   }
@@ -144,22 +179,27 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       },
     },
     metrics.registry,
-    { readyWatchGraceMs: options.readyWatchGraceMs, peerMetrics: options.peerMetrics },
+    { readyWatchGraceMs: options.readyWatchGraceMs, peerMetrics: options.peerMetrics, now: () => io.clock.now() },
   );
   const address = await listen(server, options.listen);
 
   for (const peering of peerings.values()) peering.start();
   advertiser.start();
   // The advertiser's watch repairs at once; this pass covers a watch that is down or missed an edit.
-  const advertiserCheck = setInterval(() => {
-    advertiser.ensure().catch((error: unknown) => logger.warn({ err: error }, 'checking the local Node annotations failed; retrying next interval'));
-  }, options.reconcileIntervalMs);
+  let advertiserCheck: Cancel = () => undefined;
+  const scheduleAdvertiserCheck = () => {
+    advertiserCheck = io.clock.schedule(() => {
+      advertiser.ensure().catch((error: unknown) => logger.warn({ err: error }, 'checking the local Node annotations failed; retrying next interval'));
+      scheduleAdvertiserCheck();
+    }, options.reconcileIntervalMs);
+  };
+  scheduleAdvertiserCheck();
   logger.info({ node: options.nodeName, remotes: config.remotes.map((r) => r.name), listen: address }, 'clusterwire started');
 
   return {
     address,
     async stop() {
-      clearInterval(advertiserCheck);
+      advertiserCheck();
       await Promise.all([...[...peerings.values()].map((p) => p.stop()), advertiser.stop(), server.close()]);
       devices.detach();
       for (const client of clients) client.close();

@@ -1,3 +1,4 @@
+import { systemClock } from '../clock/clock.ts';
 import { loadClustersConfig } from '../config/load.ts';
 import type { ClustersConfig } from '../config/types.ts';
 import { IpLinks } from '../ip/links.ts';
@@ -72,6 +73,7 @@ function realTargets(config: ClustersConfig, nodeName: string): CleanupTargets {
     kernelClient: new WgToolClient(execCommand),
     userspace: { binary: 'wireguard-go', socketDirectory: DEFAULT_SOCKET_DIRECTORY, launch: spawnLauncher },
     logger,
+    clock: systemClock,
   });
   return {
     removeOwnedLinks: () => devices.removeOwnedLinks([]),

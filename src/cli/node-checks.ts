@@ -5,7 +5,7 @@ import type { ClustersConfig } from '../config/types.ts';
 import { readHostAddresses } from '../ip/addresses.ts';
 import { kubeconfigSettings } from '../kube/kubeconfig.ts';
 import type { Runner } from '../process/exec.ts';
-import { keyFilePath } from '../wireguard/keys.ts';
+import { keyFilePath } from '../wireguard/key-file.ts';
 import { resolvedPath } from './resolved-path.ts';
 
 /**

@@ -1,5 +1,6 @@
 import { CommandError } from '../process/exec.ts';
-import type { Link, LinkSettings, Links } from './links.ts';
+import type { Link, LinkChange } from './link-settings.ts';
+import type { Links } from './links.ts';
 
 export interface FakeLinksOptions {
   /** Whether `addWireGuard` works, as with a kernel that has the module. */
@@ -14,6 +15,8 @@ export class FakeLinks implements Links {
   readonly #links = new Map<string, Link>();
   readonly #options: FakeLinksOptions;
   #nextIndex = 2;
+  /** Every applied change, in order. */
+  readonly applied: Array<{ name: string; change: LinkChange }> = [];
 
   constructor(options: FakeLinksOptions = {}) {
     this.#options = options;
@@ -22,7 +25,7 @@ export class FakeLinks implements Links {
   /** Adds a link as another program (or a userspace WireGuard) would. */
   addLink(name: string, kind: string | null, alias: string | null = null): Link {
     if (this.#links.has(name)) throw new Error(`fake links: ${name} exists`);
-    const link: Link = { name, index: this.#nextIndex++, kind, alias, mtu: 1420, txQueueLength: 500, up: false };
+    const link: Link = { name, index: this.#nextIndex++, kind, alias, mtu: 1420, txQueueLength: 500, up: false, addresses: [] };
     this.#links.set(name, link);
     this.#options.onAdded?.(name);
     return link;
@@ -47,11 +50,25 @@ export class FakeLinks implements Links {
     return Promise.resolve();
   }
 
-  configure(name: string, settings: LinkSettings): Promise<void> {
+  apply(name: string, change: LinkChange): Promise<void> {
     const link = this.#links.get(name);
     if (!link) return Promise.reject(new Error(`setting up link ${name} failed: no such link`));
-    Object.assign(link, { alias: settings.alias, mtu: settings.mtu, txQueueLength: settings.txQueueLength, up: true });
+    Object.assign(link, {
+      alias: change.alias ?? link.alias,
+      mtu: change.mtu ?? link.mtu,
+      txQueueLength: change.txQueueLength ?? link.txQueueLength,
+      up: link.up || change.up,
+      addresses: change.flushAddresses ? [] : link.addresses,
+    });
+    this.applied.push({ name, change });
     return Promise.resolve();
+  }
+
+  /** Changes a link behind our back, as an operator or another program would. */
+  alter(name: string, fields: Partial<Omit<Link, 'name' | 'index' | 'kind'>>): void {
+    const link = this.#links.get(name);
+    if (!link) throw new Error(`fake links: no ${name}`);
+    Object.assign(link, fields);
   }
 
   remove(name: string): Promise<boolean> {

@@ -1,5 +1,6 @@
-import { canonicalCidr } from './cidr.ts';
-import type { Route, RoutePlan, Routes } from './routes.ts';
+import { canonicalCidr } from '../net/cidr.ts';
+import type { Route, RoutePlan } from './route-plan.ts';
+import type { Routes } from './routes.ts';
 
 /** In-memory routes for unit tests of the layers above. */
 export class FakeRoutes implements Routes {

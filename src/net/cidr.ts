@@ -60,8 +60,40 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   return cidrContains(a, b) || cidrContains(b, a);
 }
 
+/** The last address of a block (its first is `address`). */
+export function lastAddress(cidr: Cidr): bigint {
+  return cidr.address | ((1n << BigInt(BITS[cidr.family] - cidr.prefixLength)) - 1n);
+}
+
+/** The block of `prefixLength` that contains `cidr` (its ancestor, or itself); `prefixLength` ≤ cidr's. */
+export function enclosingCidr(cidr: Cidr, prefixLength: number): Cidr {
+  return { family: cidr.family, address: cidr.address & networkMask(cidr.family, prefixLength), prefixLength };
+}
+
+/**
+ * One spelling per prefix, so text from annotations, config, `wg` and `ip`
+ * compares equal: IPv6 lowercased and zero-compressed (RFC 5952, as
+ * WireGuard and iproute2 print it), and the prefix length that `ip` leaves
+ * out of host routes added back. Text that is not a CIDR (host bits set,
+ * say) comes back as it is, with the prefix length added: it then compares
+ * equal only to itself.
+ */
+export function canonicalCidr(text: string): string {
+  const withPrefix = text.includes('/') ? text : `${text}/${text.includes(':') ? 128 : 32}`;
+  const parsed = parseCidr(withPrefix);
+  return parsed.ok ? formatCidr(parsed.cidr) : withPrefix;
+}
+
+const MASKS = {
+  4: Array.from({ length: BITS[4] + 1 }, (_, length) => maskOf(BITS[4], length)),
+  6: Array.from({ length: BITS[6] + 1 }, (_, length) => maskOf(BITS[6], length)),
+} as const;
+
 function networkMask(family: 4 | 6, prefixLength: number): bigint {
-  const bits = BITS[family];
+  return MASKS[family][prefixLength] as bigint;
+}
+
+function maskOf(bits: number, prefixLength: number): bigint {
   const all = (1n << BigInt(bits)) - 1n;
   const host = (1n << BigInt(bits - prefixLength)) - 1n;
   return all ^ host;

@@ -18,8 +18,8 @@ export type Resolution =
 export interface EndpointResolverOptions {
   lookup: Lookup;
   clock: Clock;
-  /** Told when a finished look-up changes what a pass would see: ask for a pass. */
-  onChange: () => void;
+  /** Told when a finished look-up changes what a pass would see of `host`: decide its nodes again. */
+  onChange: (host: string) => void;
   /** A look-up without an answer by then fails; default 5 s. */
   timeoutMs?: number;
   /** Look-ups running at once; the rest wait their turn. Default 4. */
@@ -32,29 +32,30 @@ export interface EndpointResolverOptions {
 
 interface Entry {
   resolution: Resolution;
-  /** When a pass that asks should start a new look-up; Infinity while one is queued or running. */
-  refreshAt: number;
+  /** The next look-up, scheduled when the last one finished; null while one is queued or running. */
+  refresh: Cancel | null;
 }
 
 /**
  * A small cache of hostname endpoints (docs/configuration.md, "Hostname
  * endpoints"). A pass never waits on DNS: it takes what is known now
  * (an address, a failure, or nothing yet) and the look-ups run in the
- * background, a few at a time, each with a timeout; one that changes what
- * a pass would see asks for another pass. So one name that does not
- * resolve, or resolves slowly, never holds back the other peers.
+ * background, a few at a time, each with a timeout. A name asked for once
+ * is looked up again when its answer expires, until it is forgotten (no
+ * node uses it); a look-up that changes what a pass would see reports the
+ * name. So one name that does not resolve, or resolves slowly, never holds
+ * back the other peers, and a pass asks only for the names of the nodes
+ * it decides.
  */
 export class EndpointResolver {
   readonly #lookup: Lookup;
   readonly #clock: Clock;
-  readonly #onChange: () => void;
+  readonly #onChange: (host: string) => void;
   readonly #timeoutMs: number;
   readonly #maxConcurrent: number;
   readonly #resolvedTtlMs: number;
   readonly #failedTtlMs: number;
   readonly #entries = new Map<string, Entry>();
-  /** Hosts asked for since the last `sweep`: the others are no longer used. */
-  readonly #asked = new Set<string>();
   #queue: string[] = [];
   readonly #running = new Set<Promise<void>>();
 
@@ -68,32 +69,37 @@ export class EndpointResolver {
     this.#failedTtlMs = options.failedTtlMs ?? 10_000;
   }
 
-  /** What is known of `host` now. Starts a look-up in the background when nothing fresh is known; never waits. */
+  /** What is known of `host` now. The first ask starts a look-up in the background; never waits. */
   resolve(host: string): Resolution {
-    this.#asked.add(host);
     let entry = this.#entries.get(host);
     if (!entry) {
-      entry = { resolution: { state: 'pending' }, refreshAt: 0 };
+      entry = { resolution: { state: 'pending' }, refresh: null };
       this.#entries.set(host, entry);
-    }
-    if (entry.refreshAt <= this.#clock.now()) {
-      entry.refreshAt = Infinity;
-      this.#queue.push(host);
-      this.#pump();
+      this.#enqueue(host);
     }
     return entry.resolution;
   }
 
-  /** Forgets the hosts not asked for since the last sweep (call once per pass): the cache holds only names in use. */
-  sweep(): void {
-    for (const host of this.#entries.keys()) if (!this.#asked.has(host)) this.#entries.delete(host);
-    this.#queue = this.#queue.filter((host) => this.#asked.has(host));
-    this.#asked.clear();
+  /** No node uses `host` any more: no more look-ups of it, and the cache holds only names in use. */
+  forget(host: string): void {
+    this.#entries.get(host)?.refresh?.();
+    this.#entries.delete(host);
+    this.#queue = this.#queue.filter((queued) => queued !== host);
+  }
+
+  /** Forgets every name: no look-up is started or scheduled after this. */
+  stop(): void {
+    for (const host of [...this.#entries.keys()]) this.forget(host);
   }
 
   /** Resolves when no look-up is queued or running. */
   async idle(): Promise<void> {
     while (this.#running.size > 0) await Promise.all(this.#running);
+  }
+
+  #enqueue(host: string): void {
+    this.#queue.push(host);
+    this.#pump();
   }
 
   #pump(): void {
@@ -128,10 +134,16 @@ export class EndpointResolver {
     }
     const entry = this.#entries.get(host);
     if (!entry) return;
-    entry.refreshAt = this.#clock.now() + (resolution.state === 'resolved' ? this.#resolvedTtlMs : this.#failedTtlMs);
+    entry.refresh = this.#clock.schedule(
+      () => {
+        entry.refresh = null;
+        if (this.#entries.get(host) === entry) this.#enqueue(host);
+      },
+      resolution.state === 'resolved' ? this.#resolvedTtlMs : this.#failedTtlMs,
+    );
     const changed = JSON.stringify(entry.resolution) !== JSON.stringify(resolution);
     entry.resolution = resolution;
-    if (changed) this.#onChange();
+    if (changed) this.#onChange(host);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { DesiredPeer, PeerChange } from '../wireguard/types.ts';
+import type { DesiredPeer } from '../wireguard/types.ts';
 import type { SkippedNode } from './remote-status.ts';
 
 /** The device refused a peer with this data, at this time. */
@@ -21,19 +21,13 @@ export function peerFingerprint(peer: DesiredPeer): string {
  * The rejections that still hold: the peer is still desired, with the data
  * the device refused, and the refusal is younger than `retryMs`.
  */
-export function heldRejections(rejections: ReadonlyMap<string, Rejection>, desired: readonly DesiredPeer[], now: number, retryMs = REJECTION_RETRY_MS): Map<string, Rejection> {
+export function heldRejections(rejections: ReadonlyMap<string, Rejection>, desired: ReadonlyMap<string, DesiredPeer>, now: number, retryMs = REJECTION_RETRY_MS): Map<string, Rejection> {
   const held = new Map<string, Rejection>();
-  if (rejections.size === 0) return held;
-  for (const peer of desired) {
-    const rejection = rejections.get(peer.publicKey);
-    if (rejection && rejection.fingerprint === peerFingerprint(peer) && now - rejection.at < retryMs) held.set(peer.publicKey, rejection);
+  for (const [key, rejection] of rejections) {
+    const peer = desired.get(key);
+    if (peer && rejection.fingerprint === peerFingerprint(peer) && now - rejection.at < retryMs) held.set(key, rejection);
   }
   return held;
-}
-
-/** The changes worth sending: a rejected peer's change is held back, and the device keeps what it has for that key. */
-export function withoutRejected(changes: readonly PeerChange[], rejections: ReadonlyMap<string, Rejection>): PeerChange[] {
-  return rejections.size === 0 ? [...changes] : changes.filter((change) => change.remove || !rejections.has(change.publicKey));
 }
 
 /** The rejected peers as skipped nodes; `peered` when the device still has an older version of the peer. */

@@ -8,16 +8,17 @@ import { shown } from '../kube/node-bounds.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { configureFindingRejected } from '../wireguard/configure-finding-rejected.ts';
-import { applyDeviceChange, configuredFromObserved, type ConfiguredDevice } from '../wireguard/configured-device.ts';
-import { appliedEndpoints, peerDelta } from '../wireguard/delta.ts';
+import type { ConfiguredPeer } from '../wireguard/configured-device.ts';
+import { DeviceState } from '../wireguard/device-state.ts';
 import type { DeviceSpec, EnsuredDevice } from '../wireguard/devices.ts';
 import { ChangeRejectedError, type ObservedDevice } from '../wireguard/types.ts';
-import { desiredPeers, type NodeCheckCache, type PeeringDecision } from './desired-peers.ts';
 import { EndpointResolver, type Lookup } from './endpoint-resolver.ts';
-import { heldRejections, peerFingerprint, rejectionSkips, withoutRejected, type Rejection } from './rejected-peers.ts';
+import { PeerDecisions, type SkipChange } from './peer-decisions.ts';
+import { allKeys, planPass, settledEndpoints } from './peer-plan.ts';
+import { peerFingerprint, rejectionSkips, type Rejection } from './rejected-peers.ts';
 import type { RemoteStatus, SkippedNode } from './remote-status.ts';
 import { skipChanges } from './skip-log.ts';
-import { SKIP_REASONS } from './skip-reasons.ts';
+import { SKIP_REASONS, type SkipReason } from './skip-reasons.ts';
 import { SyncRunner } from './sync-runner.ts';
 
 /** The remote cluster's Nodes, as the Kubernetes layer keeps them. */
@@ -28,9 +29,9 @@ export interface NodeSource {
   stop(): Promise<void>;
 }
 
-/** Creates or adopts a device (`WireGuardDevices` in production). */
+/** Creates or adopts a device, leaving what it read in the state (`WireGuardDevices` in production). */
 export interface DeviceEnsurer {
-  ensure(spec: DeviceSpec): Promise<EnsuredDevice>;
+  ensure(spec: DeviceSpec, state: DeviceState): Promise<EnsuredDevice>;
 }
 
 export interface RemotePeeringOptions {
@@ -51,12 +52,20 @@ export interface RemotePeeringOptions {
 
 /**
  * Keeps one remote cluster's device, routes and peers as its nodes say
- * (SPEC §3). Every change to the host goes through one serialized pass
- * (SyncRunner): watch events ask for a peer sync; the reconcile timer also
- * marks the device and routes for a check, so a deleted link, a lost route
- * or a removed peer is repaired on the next tick. Nothing is applied before
- * the first full list, and the node store survives apiserver outages, so
- * peers are never removed because the remote is unreachable.
+ * (docs/how-it-works.md). This class does the I/O, the metrics and the
+ * logs; the decisions are elsewhere: which nodes are peers
+ * (peer-decisions.ts, updated node by node), what to change on the device
+ * (peer-plan.ts), what the device holds (device-state.ts).
+ *
+ * Every change to the host goes through one serialized pass (SyncRunner).
+ * A watch event asks for a pass that compares only the peers the event
+ * changed with the device state in memory: it reads nothing. The device is
+ * read on the reconcile tick (with the link and the routes), after a change
+ * that failed, and after a userspace restart; a pass after a read compares
+ * every peer, which repairs what changed behind our back. Nothing is
+ * applied before the first full list, and the node store survives
+ * apiserver outages, so peers are never removed because the remote is
+ * unreachable.
  */
 export class RemotePeering {
   readonly #o: RemotePeeringOptions;
@@ -64,29 +73,25 @@ export class RemotePeering {
   readonly #device: string;
   readonly #runner: SyncRunner;
   readonly #source: NodeSource;
+  readonly #resolver: EndpointResolver;
+  readonly #decisions: PeerDecisions;
+  /** What the device holds, shared with the userspace restore (WireGuardDevices). */
+  readonly #state: DeviceState;
   #ensured: EnsuredDevice | null = null;
   #checkDevice = true;
+  /** The device was read since the last plan: compare every peer, not only the changed ones. */
+  #planAll = true;
   #tick: Cancel | null = null;
   #stopped = false;
   /** Node changes since the last successful pass: a pass that changes peers without any is a drift repair. */
   #changesSinceSync = 0;
-  #lastEndpoints: ReadonlyMap<string, string> = new Map();
-  /**
-   * What the device holds as far as we know: read on every reconcile tick,
-   * then kept up to date by our own applies, so a watch event costs no full
-   * read of the device (~35 ms at 5,000 peers). Changes made behind our back
-   * are seen, and repaired, on the next tick. Null: read it.
-   */
-  #known: ConfiguredDevice | null = null;
-  #skipped: SkippedNode[] = [];
-  readonly #nodeChecks: NodeCheckCache = new WeakMap();
-  readonly #resolver: EndpointResolver;
   /** Peers the device refused, by public key, held back until their data changes or the retry time passes. */
   #rejections: ReadonlyMap<string, Rejection> = new Map();
+  #rejectionSkips: SkippedNode[] = [];
+  #tooManyNodes = 0;
+  readonly #skipGauges = new Map<SkipReason, number>();
   /** When the running pass started; null between passes. /healthz reports a pass past its deadline. */
   #passStartedAt: number | null = null;
-  #desiredCount = 0;
-  #peerNodes: ReadonlyMap<string, string> = new Map();
   #appliedCount = 0;
   #lastSyncAt: number | null = null;
   #lastSyncError: string | null = null;
@@ -94,31 +99,47 @@ export class RemotePeering {
   #routeError: string | null = null;
 
   constructor(options: RemotePeeringOptions) {
+    const { remote, metrics } = options;
     this.#o = options;
-    this.#device = options.remote.deviceName;
+    this.#device = remote.deviceName;
     this.#log = options.logger;
+    this.#state = new DeviceState(options.privateKey);
+    this.#decisions = new PeerDecisions({
+      podSubnets: remote.podSubnets,
+      persistentKeepaliveSeconds: remote.persistentKeepaliveSeconds,
+      maxNodes: remote.maxNodes,
+      ownPublicKey: options.publicKey,
+    });
     this.#runner = new SyncRunner({
       clock: options.clock,
       run: () => this.#pass(),
       onError: (error, retryInMs) => {
         this.#lastSyncError = error instanceof Error ? error.message : String(error);
-        options.metrics.syncPeers.inc({ device: this.#device, success: '0' });
-        options.metrics.syncRequeue.inc({ device: this.#device });
+        metrics.syncPeers.inc({ device: this.#device, success: '0' });
+        metrics.syncRequeue.inc({ device: this.#device });
         this.#log.error({ err: error, retryInMs }, 'sync failed; retrying');
       },
-      onCoalesced: () => options.metrics.syncRequestsCoalesced.inc({ device: this.#device }),
+      onCoalesced: () => metrics.syncRequestsCoalesced.inc({ device: this.#device }),
       // semaphore-wireguard requeues a request that timed out, and counts both.
       onQueueFull: () => {
-        options.metrics.syncQueueFullFailures.inc({ device: this.#device });
-        options.metrics.syncRequeue.inc({ device: this.#device });
+        metrics.syncQueueFullFailures.inc({ device: this.#device });
+        metrics.syncRequeue.inc({ device: this.#device });
       },
     });
-    this.#source = options.createNodeSource(() => {
+    this.#source = options.createNodeSource((change) => {
       this.#changesSinceSync++;
+      this.#decisions.nodeChanged(change.node.name);
       this.#runner.request();
     });
-    this.#resolver = new EndpointResolver({ lookup: options.lookup, clock: options.clock, onChange: () => this.#runner.request() });
-    for (const reason of SKIP_REASONS) options.metrics.skippedNodes.set({ cluster: options.remote.name, reason }, 0);
+    this.#resolver = new EndpointResolver({
+      lookup: options.lookup,
+      clock: options.clock,
+      onChange: (host) => {
+        this.#decisions.hostChanged(host);
+        this.#runner.request();
+      },
+    });
+    for (const reason of SKIP_REASONS) this.#setSkipGauge(reason, 0);
   }
 
   start(): void {
@@ -131,6 +152,7 @@ export class RemotePeering {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#tick?.();
+    this.#resolver.stop();
     await Promise.all([this.#source.stop(), this.#runner.stop()]);
   }
 
@@ -163,9 +185,9 @@ export class RemotePeering {
       watch: this.#source.status(),
       lastSyncAt: this.#lastSyncAt,
       lastSyncError: this.#lastSyncError ?? this.#deviceError ?? this.#routeError,
-      peers: { desired: this.#desiredCount, applied: this.#appliedCount },
-      peerNodes: this.#peerNodes,
-      skipped: this.#skipped,
+      peers: { desired: this.#decisions.peers.size, applied: this.#appliedCount },
+      peerNodes: this.#decisions.nodeOf,
+      skipped: [...this.#decisions.skipped(), ...this.#rejectionSkips],
       passStartedAt: this.#passStartedAt,
     };
   }
@@ -181,29 +203,27 @@ export class RemotePeering {
   async #pass(): Promise<void> {
     this.#passStartedAt = this.#o.clock.now();
     try {
-      if (this.#checkDevice || !this.#ensured) {
-        await this.#ensureDevice();
-        this.#known = null;
-      }
+      if (this.#checkDevice || !this.#ensured) await this.#ensureDevice();
       if (!this.#source.status().synced) return;
-      await this.#syncPeers();
+      await this.#syncPeers(this.#ensured as EnsuredDevice);
     } finally {
       this.#passStartedAt = null;
     }
   }
 
-  /** SPEC §3.1 and §3.3: the link with its settings, key and port; the routes of the remote pod subnets. */
+  /** The link with its settings, key and port, read once; the routes of the remote pod subnets (docs/how-it-works.md). */
   async #ensureDevice(): Promise<void> {
     const { remote, devices, metrics } = this.#o;
     const first = this.#ensured === null;
     let ensured: EnsuredDevice;
     try {
-      ensured = await devices.ensure({ name: this.#device, remote: remote.name, mtu: remote.mtu, listenPort: remote.listenPort, privateKey: this.#o.privateKey });
+      ensured = await devices.ensure({ name: this.#device, remote: remote.name, mtu: remote.mtu, listenPort: remote.listenPort, privateKey: this.#o.privateKey }, this.#state);
     } catch (error) {
       if (this.#deviceError === null) this.#log.error({ err: error }, 'device setup failed');
       this.#deviceError = error instanceof Error ? error.message : String(error);
       throw new Error(`setting up device ${this.#device} for remote ${remote.name} failed`, { cause: error });
     }
+    this.#deviceWasRead();
     if (!first && ensured.created) {
       metrics.driftRepairs.inc({ device: this.#device, kind: 'link' });
       this.#log.warn({ index: ensured.index }, 'the link was gone: recreated it');
@@ -240,59 +260,61 @@ export class RemotePeering {
     }
   }
 
-  /** Desired peers from the nodes, the difference pushed to the device (docs/how-it-works.md). */
-  async #syncPeers(): Promise<void> {
-    const { remote, metrics, clock } = this.#o;
-    const device = this.#ensured;
-    if (!device) throw new Error(`device ${this.#device} is not set up`);
+  /** The decision brought up to date, its difference with the device planned and applied (docs/how-it-works.md). */
+  async #syncPeers(device: EnsuredDevice): Promise<void> {
+    const { metrics, clock } = this.#o;
     const started = clock.now();
     const changesBefore = this.#changesSinceSync;
-    const known = this.#known ?? configuredFromObserved(await device.client.device(this.#device), null);
-    this.#known = known;
-    const decision = desiredPeers(
-      {
-        podSubnets: remote.podSubnets,
-        persistentKeepaliveSeconds: remote.persistentKeepaliveSeconds,
-        nodes: this.#source.nodes.values(),
-        maxNodes: remote.maxNodes,
-        ownPublicKey: this.#o.publicKey,
-        resolve: (host) => this.#resolver.resolve(host),
-        deviceEndpoint: (publicKey) => known.peers.get(publicKey)?.endpoint ?? null,
-      },
-      this.#nodeChecks,
-    );
-    this.#resolver.sweep();
-    this.#desiredCount = decision.peers.length;
-    this.#peerNodes = decision.nodeOf;
-    metrics.peersDesired.set({ device: this.#device }, this.#desiredCount);
-
-    this.#rejections = heldRejections(this.#rejections, decision.peers, started);
+    // Unknown after a change that failed: the one read outside the reconcile tick.
+    if (this.#state.peers === null) await this.#readDevice(device);
+    const update = this.#decisions.update({
+      nodes: this.#source.nodes,
+      resolve: (host) => this.#resolver.resolve(host),
+      deviceEndpoint: (publicKey) => this.#state.peers?.get(publicKey)?.endpoint ?? null,
+    });
+    for (const host of update.unusedHosts) this.#resolver.forget(host);
+    const desired = this.#decisions.peers;
+    metrics.peersDesired.set({ device: this.#device }, desired.size);
     // Reported before the apply too, so a failing device does not hide why nodes are skipped.
-    this.#reportSkipped([...decision.skipped, ...rejectionSkips(this.#rejections, decision.nodeOf, (key) => known.peers.has(key))]);
-    const changes = withoutRejected(peerDelta(decision.peers, [...known.peers.values()], this.#lastEndpoints), this.#rejections);
+    this.#reportSkips(update.skipChanges);
+
+    const onDevice = this.#state.peers ?? new Map<string, ConfiguredPeer>();
+    const plan = planPass({
+      compare: this.#planAll ? 'all' : update.keys,
+      desired,
+      device: onDevice,
+      appliedEndpoints: this.#state.appliedEndpoints,
+      rejections: this.#rejections,
+      now: started,
+    });
+    this.#planAll = false;
+    this.#rejections = plan.rejections;
+    let keys: Iterable<string> = plan.keys;
+    const { changes } = plan;
     if (changes.length > 0) {
-      // Until the apply succeeds, what the device holds is unknown.
-      this.#known = null;
+      const removed = changes.filter((c) => c.remove).length;
+      const added = changes.filter((c) => !c.remove && !onDevice.has(c.publicKey)).length;
       try {
         await device.client.configure(this.#device, { peers: changes });
-        this.#known = applyDeviceChange(known, { peers: changes });
+        this.#state.applied({ peers: changes });
       } catch (error) {
+        this.#state.unknown();
         if (!(error instanceof ChangeRejectedError)) throw error;
-        await this.#applyFindingRejected(device, decision);
+        await this.#applyFindingRejected(device);
+        keys = allKeys(desired, this.#state.peers ?? new Map());
       }
-      const removed = changes.filter((c) => c.remove).length;
-      const added = changes.filter((c) => !c.remove && !known.peers.has(c.publicKey)).length;
+      // A node whose hostname does not resolve keeps the device's endpoint for its key: what was just written may change its decision.
+      if (this.#decisions.deviceChanged(changes.filter((c) => c.remove || c.endpoint !== undefined).map((c) => c.publicKey))) this.#runner.request();
       const drift = changesBefore === 0 && this.#lastSyncAt !== null;
       if (drift) metrics.driftRepairs.inc({ device: this.#device, kind: 'peer' }, changes.length);
-      this.#log.info({ added, updated: changes.length - added - removed, removed, peers: decision.peers.length, drift }, drift ? 'repaired peers' : 'applied peer changes');
+      this.#log.info({ added, updated: changes.length - added - removed, removed, peers: desired.size, drift }, drift ? 'repaired peers' : 'applied peer changes');
     }
-    const onDevice = this.#known ?? known;
-    this.#reportSkipped([...decision.skipped, ...rejectionSkips(this.#rejections, decision.nodeOf, (key) => onDevice.peers.has(key))]);
+    this.#reportRejections();
+    // A rejected peer's endpoint was not applied: without an entry, it is written when tried again.
+    this.#state.recordEndpoints(settledEndpoints(keys, desired, this.#rejections));
     metrics.syncPeers.inc({ device: this.#device, success: '1' });
     metrics.syncDuration.observe({ device: this.#device }, (clock.now() - started) / 1000);
-    // A rejected peer's endpoint was not applied: without an entry, it is written when tried again.
-    this.#lastEndpoints = appliedEndpoints(decision.peers.filter((peer) => !this.#rejections.has(peer.publicKey)));
-    this.#appliedCount = decision.peers.length - this.#rejections.size;
+    this.#appliedCount = desired.size - this.#rejections.size;
     metrics.peersApplied.set({ device: this.#device }, this.#appliedCount);
     this.#changesSinceSync -= changesBefore;
     if (this.#lastSyncError !== null) this.#log.info('sync recovered');
@@ -306,13 +328,13 @@ export class RemotePeering {
    * refuses (configure-finding-rejected.ts). Those are held back, and the
    * rest is applied; the device is read once more to know what it holds.
    */
-  async #applyFindingRejected(device: EnsuredDevice, decision: PeeringDecision): Promise<void> {
-    const fresh = configuredFromObserved(await device.client.device(this.#device), null);
-    const changes = withoutRejected(peerDelta(decision.peers, [...fresh.peers.values()], this.#lastEndpoints), this.#rejections);
-    const rejected = await configureFindingRejected(device.client, this.#device, changes);
-    const desired = new Map(decision.peers.map((peer) => [peer.publicKey, peer]));
-    const rejections = new Map(this.#rejections);
+  async #applyFindingRejected(device: EnsuredDevice): Promise<void> {
+    const desired = this.#decisions.peers;
+    const onDevice = await this.#readDevice(device);
     const now = this.#o.clock.now();
+    const plan = planPass({ compare: 'all', desired, device: onDevice, appliedEndpoints: this.#state.appliedEndpoints, rejections: this.#rejections, now });
+    const rejected = await configureFindingRejected(device.client, this.#device, plan.changes);
+    const rejections = plan.rejections;
     for (const { change, error } of rejected) {
       const peer = desired.get(change.publicKey);
       if (!peer) {
@@ -322,23 +344,54 @@ export class RemotePeering {
       rejections.set(change.publicKey, { fingerprint: peerFingerprint(peer), at: now, detail: `${this.#device} refused the peer: ${shown(error.message)}` });
     }
     this.#rejections = rejections;
-    this.#known = configuredFromObserved(await device.client.device(this.#device), null);
+    await this.#readDevice(device);
   }
 
-  #reportSkipped(skipped: SkippedNode[]): void {
-    const { appeared, cleared } = skipChanges(this.#skipped, skipped);
-    // Nodes past maxNodes may be thousands: one line for all of them, when their number changes.
-    for (const s of appeared.filter((s) => s.reason !== 'too-many-nodes')) this.#log.warn({ node: s.node, reason: s.reason, peered: s.peered }, `remote node skipped: ${s.detail}`);
-    for (const s of cleared.filter((s) => s.reason !== 'too-many-nodes')) this.#log.info({ node: s.node, reason: s.reason }, 'remote node no longer skipped');
-    const counts = new Map<string, number>();
-    for (const s of skipped) counts.set(s.reason, (counts.get(s.reason) ?? 0) + 1);
-    const over = counts.get('too-many-nodes') ?? 0;
-    if (over !== this.#skipped.filter((s) => s.reason === 'too-many-nodes').length) {
-      const level = over > 0 ? 'warn' : 'info';
-      this.#log[level]({ skipped: over, maxNodes: this.#o.remote.maxNodes, first: skipped.find((s) => s.reason === 'too-many-nodes')?.node }, `remote nodes past maxNodes: ${over} skipped`);
+  /** Reads the device into the state: what the next plan compares every peer with. */
+  async #readDevice(device: EnsuredDevice): Promise<ReadonlyMap<string, ConfiguredPeer>> {
+    this.#state.read(await device.client.device(this.#device), null);
+    this.#deviceWasRead();
+    return this.#state.peers ?? new Map();
+  }
+
+  /** Decisions that read the device's endpoints are taken again, and the next plan compares every peer. */
+  #deviceWasRead(): void {
+    this.#decisions.deviceRead();
+    this.#planAll = true;
+  }
+
+  /** Logs each skip once when it starts and once when it ends, and keeps the gauges. */
+  #reportSkips(changes: readonly SkipChange[]): void {
+    for (const { before, after } of changes) {
+      const { appeared, cleared } = skipChanges(before, after);
+      // Nodes past maxNodes may be thousands: one line for all of them, below.
+      for (const s of appeared) if (s.reason !== 'too-many-nodes') this.#log.warn({ node: s.node, reason: s.reason, peered: s.peered }, `remote node skipped: ${s.detail}`);
+      for (const s of cleared) if (s.reason !== 'too-many-nodes') this.#log.info({ node: s.node, reason: s.reason }, 'remote node no longer skipped');
     }
-    this.#skipped = skipped;
-    for (const reason of SKIP_REASONS) this.#o.metrics.skippedNodes.set({ cluster: this.#o.remote.name, reason }, counts.get(reason) ?? 0);
+    const counts = this.#decisions.skipCounts;
+    const over = counts.get('too-many-nodes') ?? 0;
+    if (over !== this.#tooManyNodes) {
+      const level = over > 0 ? 'warn' : 'info';
+      this.#log[level]({ skipped: over, maxNodes: this.#o.remote.maxNodes, first: this.#decisions.firstPastMaxNodes() }, `remote nodes past maxNodes: ${over} skipped`);
+      this.#tooManyNodes = over;
+    }
+    for (const reason of SKIP_REASONS) if (reason !== 'device-rejected') this.#setSkipGauge(reason, counts.get(reason) ?? 0);
+  }
+
+  /** The refused peers as skipped nodes, logged when that changes. */
+  #reportRejections(): void {
+    const onDevice = this.#state.peers;
+    const skips = rejectionSkips(this.#rejections, this.#decisions.nodeOf, (key) => onDevice?.has(key) ?? false);
+    const { appeared, cleared } = skipChanges(this.#rejectionSkips, skips);
+    for (const s of appeared) this.#log.warn({ node: s.node, reason: s.reason, peered: s.peered }, `remote node skipped: ${s.detail}`);
+    for (const s of cleared) this.#log.info({ node: s.node, reason: s.reason }, 'remote node no longer skipped');
+    this.#rejectionSkips = skips;
+    this.#setSkipGauge('device-rejected', skips.length);
+  }
+
+  #setSkipGauge(reason: SkipReason, count: number): void {
+    if (this.#skipGauges.get(reason) === count) return;
+    this.#skipGauges.set(reason, count);
+    this.#o.metrics.skippedNodes.set({ cluster: this.#o.remote.name, reason }, count);
   }
 }
-

@@ -1,3 +1,4 @@
+import { backoffDelay, type BackoffPolicy } from '../clock/backoff.ts';
 import type { Cancel, Clock } from '../clock/clock.ts';
 
 export interface SyncRunnerOptions {
@@ -15,15 +16,20 @@ export interface SyncRunnerOptions {
    */
   onQueueFull?: () => void;
   queueWaitMs?: number;
-  retryBaseMs?: number;
-  retryCapMs?: number;
+  /** Delays between retries of a failing pass; default 500 ms doubling to 30 s. */
+  retry?: BackoffPolicy;
+  /** In [0, 1): the jitter of the retry delays; default Math.random. */
+  random?: () => number;
 }
+
+const RETRY: BackoffPolicy = { baseMs: 500, capMs: 30_000 };
 
 /**
  * Runs sync passes one at a time. Requests made while a pass runs fold into
  * a single further pass, so a burst of watch events costs one apply, while a
  * lone event starts a pass at once (low latency). A failed pass is retried
- * with capped exponential backoff until one succeeds.
+ * with capped, jittered exponential backoff (clock/backoff.ts) until one
+ * succeeds.
  */
 export class SyncRunner {
   readonly #options: Required<Omit<SyncRunnerOptions, 'onCoalesced' | 'onQueueFull'>> & Pick<SyncRunnerOptions, 'onCoalesced' | 'onQueueFull'>;
@@ -36,7 +42,7 @@ export class SyncRunner {
   #stopped = false;
 
   constructor(options: SyncRunnerOptions) {
-    this.#options = { retryBaseMs: 500, retryCapMs: 30_000, queueWaitMs: 5_000, ...options };
+    this.#options = { retry: RETRY, random: Math.random, queueWaitMs: 5_000, ...options };
   }
 
   /** Asks for a pass soon. Never throws, never rejects. */
@@ -81,7 +87,7 @@ export class SyncRunner {
           this.#failures = 0;
         } catch (error) {
           this.#failures++;
-          const delay = Math.min(this.#options.retryCapMs, this.#options.retryBaseMs * 2 ** (this.#failures - 1));
+          const delay = backoffDelay(this.#failures - 1, this.#options.retry, this.#options.random());
           this.#options.onError(error, delay);
           if (!this.#stopped) this.#retry = this.#options.clock.schedule(() => this.request(), delay);
           // A failed pass is retried after the delay, not hammered by queued requests.

@@ -1,4 +1,5 @@
-import { linkOwner, type Link } from '../ip/links.ts';
+import { linkOwner } from '../ip/link-ownership.ts';
+import type { Link } from '../ip/link-settings.ts';
 import type { DeviceChange, ObservedDevice } from './types.ts';
 
 export type DevicePlan =

@@ -1,21 +1,18 @@
+import type { Clock } from '../clock/clock.ts';
 import type { Logger } from '../log.ts';
-import { isKernelWireGuardMissing, ownerAlias, staleLinks, type RemoteDevice, type LinkSettings, type Links } from '../ip/links.ts';
-import {
-  applyDeviceChange,
-  configuredFromObserved,
-  EMPTY_CONFIGURED_DEVICE,
-  restoringChange,
-  type ConfiguredDevice,
-} from './configured-device.ts';
+import { ownerAlias, staleLinks, type RemoteDevice } from '../ip/link-ownership.ts';
+import { planLinkSettings, type Link, type LinkSettings } from '../ip/link-settings.ts';
+import { isKernelWireGuardMissing, type Links } from '../ip/links.ts';
 import { baseConfigChange, planDevice } from './device-plan.ts';
+import type { DeviceState } from './device-state.ts';
 import { publicKeyOf } from './keys.ts';
-import type { DeviceChange, ObservedDevice, WireGuardClient } from './types.ts';
+import type { WireGuardClient } from './types.ts';
 import { UapiClient, uapiSocketPath } from './uapi-client.ts';
 import { socketAnswers, UserspaceProcess, type Launcher } from './userspace-process.ts';
 
 export type WireGuardBackend = 'kernel' | 'userspace' | 'auto';
 
-/** One remote's device, as the daemon wants it (SPEC §3.1). */
+/** One remote's device, as the daemon wants it (docs/how-it-works.md, "Device"). */
 export interface DeviceSpec {
   name: string;
   remote: string;
@@ -47,8 +44,6 @@ export interface UserspaceOptions {
    */
   client?: WireGuardClient;
   launch: Launcher;
-  /** Backoff sleep between restarts; injected by tests. */
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface WireGuardDevicesOptions {
@@ -58,6 +53,8 @@ export interface WireGuardDevicesOptions {
   kernelClient: WireGuardClient;
   userspace: UserspaceOptions;
   logger: Logger;
+  /** Restart delays of userspace processes, and the age of sessions on an adopted device. */
+  clock: Clock;
   /**
    * Told once a userspace process that died was restarted and its device
    * restored (key, port, last applied peers), so the daemon can count the
@@ -70,7 +67,8 @@ export interface WireGuardDevicesOptions {
 interface UserspaceDevice {
   process: UserspaceProcess | null;
   spec: DeviceSpec;
-  config: ConfiguredDevice;
+  /** The peering's own record of the device: what a restarted process gets back. */
+  state: DeviceState;
 }
 
 const TX_QUEUE_LENGTH = 1000;
@@ -94,11 +92,13 @@ export class WireGuardDevices {
   /**
    * Makes the device exist with its settings, key and port; idempotent and
    * cheap enough to call on every reconcile (it is also the repair of a
-   * deleted link). Peers are not touched except on a restart restore.
+   * deleted link). Reads the link once and the device once, writes only
+   * what differs, and leaves what it read in `state`: the reconcile tick
+   * reads the device here and nowhere else. Peers are not touched.
    */
-  async ensure(spec: DeviceSpec): Promise<EnsuredDevice> {
+  async ensure(spec: DeviceSpec, state: DeviceState): Promise<EnsuredDevice> {
     const { links, logger } = this.#options;
-    const link = await links.get(spec.name);
+    let link = await links.get(spec.name);
     const answers = link?.kind === 'tun' && (await socketAnswers(this.#socketPath(spec.name)));
     const plan = planDevice(link, spec.remote, answers);
     let backend: 'kernel' | 'userspace';
@@ -109,35 +109,39 @@ export class WireGuardDevices {
       case 'recreate':
         logger.warn({ device: spec.name, reason: plan.reason }, 'recreating WireGuard link');
         await this.remove(spec.name);
-        backend = await this.#create(spec);
+        backend = await this.#create(spec, state);
         created = true;
         break;
       case 'create':
-        backend = await this.#create(spec);
+        backend = await this.#create(spec, state);
         created = true;
         break;
       case 'adopt':
         backend = plan.backend;
         break;
     }
-    await links.configure(spec.name, linkSettings(spec));
-    const index = !created && link ? link.index : await this.#indexOf(spec.name);
+    if (created || !link) link = await this.#linkOf(spec.name);
+    await this.#applyLinkSettings(link, spec);
 
     const publicKey = publicKeyOf(spec.privateKey);
     const client = backend === 'kernel' ? this.#options.kernelClient : this.#userspaceClient;
     const observed = await client.device(spec.name);
     const change = baseConfigChange(observed, spec.privateKey, publicKey, spec.listenPort);
     if (change.privateKey !== undefined || change.listenPort !== undefined) await client.configure(spec.name, change);
-    const deviceClient = backend === 'kernel' ? client : this.#trackUserspace(spec, observed, change);
+    const firstSight = !this.#known.has(spec.name);
+    // A device this process did not create, seen for the first time: a daemon restart adopting its own device.
+    state.read(observed, !created && firstSight ? this.#options.clock.now() : null);
+    state.applied(change);
+    if (backend === 'userspace') this.#trackUserspace(spec, state);
 
-    if (created || !this.#known.has(spec.name)) {
+    if (created || firstSight) {
       logger.info(
-        { device: spec.name, remote: spec.remote, backend, index, publicKey, created, peers: observed.peers.length },
+        { device: spec.name, remote: spec.remote, backend, index: link.index, publicKey, created, peers: observed.peers.length },
         created ? 'created WireGuard device' : 'adopted WireGuard device',
       );
     }
     this.#known.add(spec.name);
-    return { name: spec.name, index, backend, publicKey, created, client: deviceClient };
+    return { name: spec.name, index: link.index, backend, publicKey, created, client };
   }
 
   /** Deletes a device, stopping its userspace process if we run one. False when there was nothing. */
@@ -190,10 +194,10 @@ export class WireGuardDevices {
     return this.#userspace.get(name)?.process?.pid;
   }
 
-  async #create(spec: DeviceSpec): Promise<'kernel' | 'userspace'> {
+  async #create(spec: DeviceSpec, state: DeviceState): Promise<'kernel' | 'userspace'> {
     const { backend, links, logger } = this.#options;
     if (backend === 'userspace' || (backend === 'auto' && this.#kernelMissing)) {
-      await this.#startUserspace(spec);
+      await this.#startUserspace(spec, state);
       return 'userspace';
     }
     try {
@@ -205,12 +209,12 @@ export class WireGuardDevices {
       }
       this.#kernelMissing = true;
       logger.info({ device: spec.name, err: error }, 'the kernel has no WireGuard: using the userspace implementation');
-      await this.#startUserspace(spec);
+      await this.#startUserspace(spec, state);
       return 'userspace';
     }
   }
 
-  async #startUserspace(spec: DeviceSpec): Promise<void> {
+  async #startUserspace(spec: DeviceSpec, state: DeviceState): Promise<void> {
     // A process of ours whose link vanished is stopped rather than raced.
     await this.#userspace.get(spec.name)?.process?.stop();
     const { userspace, logger } = this.#options;
@@ -221,47 +225,37 @@ export class WireGuardDevices {
       launch: userspace.launch,
       logger: logger.child({ device: spec.name }),
       onRestart: () => this.#restore(spec.name),
-      sleep: userspace.sleep,
+      clock: this.#options.clock,
     });
     try {
       await process.start();
     } catch (error) {
       throw new Error(`starting userspace WireGuard ${userspace.binary} for ${spec.name} failed`, { cause: error });
     }
-    this.#userspace.set(spec.name, { process, spec, config: EMPTY_CONFIGURED_DEVICE });
+    this.#userspace.set(spec.name, { process, spec, state });
   }
 
-  /**
-   * Keeps what a userspace device holds, to restore it after a restart: the
-   * returned client records every change it applies.
-   */
-  #trackUserspace(spec: DeviceSpec, observed: ObservedDevice, change: DeviceChange): WireGuardClient {
-    let entry = this.#userspace.get(spec.name);
-    if (!entry) {
-      this.#options.logger.warn(
-        { device: spec.name },
-        'adopted a userspace WireGuard this process did not start: it is not supervised (a drift check recreates it if it dies)',
-      );
-      entry = { process: null, spec, config: EMPTY_CONFIGURED_DEVICE };
-      this.#userspace.set(spec.name, entry);
+  /** A userspace device's spec and state, for its restore; one not started here is watched by the drift check only. */
+  #trackUserspace(spec: DeviceSpec, state: DeviceState): void {
+    const entry = this.#userspace.get(spec.name);
+    if (entry) {
+      entry.spec = spec;
+      entry.state = state;
+      return;
     }
-    const tracked = entry;
-    tracked.spec = spec;
-    tracked.config = applyDeviceChange(configuredFromObserved(observed, spec.privateKey), change);
-    return {
-      device: (name) => this.#userspaceClient.device(name),
-      configure: async (name, deviceChange) => {
-        await this.#userspaceClient.configure(name, deviceChange);
-        tracked.config = applyDeviceChange(tracked.config, deviceChange);
-      },
-    };
+    this.#options.logger.warn(
+      { device: spec.name },
+      'adopted a userspace WireGuard this process did not start: it is not supervised (a drift check recreates it if it dies)',
+    );
+    this.#userspace.set(spec.name, { process: null, spec, state });
   }
 
+  /** A restarted process has a new, empty device: its link settings, then key, port and peers as the state last knew them. */
   async #restore(name: string): Promise<void> {
     const entry = this.#userspace.get(name);
     if (!entry) return;
-    await this.#options.links.configure(name, linkSettings(entry.spec));
-    const change = restoringChange(entry.config);
+    await this.#applyLinkSettings(await this.#linkOf(name), entry.spec);
+    const change = entry.state.restoringChange();
     try {
       await this.#userspaceClient.configure(name, change);
     } catch (error) {
@@ -271,10 +265,16 @@ export class WireGuardDevices {
     this.#options.onUserspaceRestart?.(name);
   }
 
-  async #indexOf(name: string): Promise<number> {
+  /** Writes the link settings that differ; nothing when the link has them. */
+  async #applyLinkSettings(link: Link, spec: DeviceSpec): Promise<void> {
+    const change = planLinkSettings(link, linkSettings(spec));
+    if (change) await this.#options.links.apply(spec.name, change);
+  }
+
+  async #linkOf(name: string): Promise<Link> {
     const link = await this.#options.links.get(name);
     if (!link) throw new Error(`link ${name} vanished right after it was set up`);
-    return link.index;
+    return link;
   }
 
   #socketPath(name: string): string {

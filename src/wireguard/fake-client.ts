@@ -1,4 +1,4 @@
-import { applyDeviceChange, EMPTY_CONFIGURED_DEVICE, type ConfiguredDevice } from './configured-device.ts';
+import { ConfiguredDevice } from './configured-device.ts';
 import { publicKeyOf } from './keys.ts';
 import { ChangeRejectedError, type DeviceChange, type ObservedDevice, type WireGuardClient } from './types.ts';
 
@@ -6,6 +6,8 @@ interface FakeDevice {
   config: ConfiguredDevice;
   /** Endpoints WireGuard "learned" (roaming), overriding the configured ones. */
   roamed: Map<string, string>;
+  /** Unix seconds of each peer's last handshake; 0 (never) when absent. */
+  handshakes: Map<string, number>;
 }
 
 /**
@@ -19,9 +21,11 @@ export class FakeWireGuardClient implements WireGuardClient {
   readonly #refusedKeys = new Set<string>();
   /** Every successful `configure`, in order. */
   readonly changes: Array<{ device: string; change: DeviceChange }> = [];
+  /** How many times a device was read. */
+  reads = 0;
 
   addDevice(name: string): void {
-    if (!this.#devices.has(name)) this.#devices.set(name, { config: EMPTY_CONFIGURED_DEVICE, roamed: new Map() });
+    if (!this.#devices.has(name)) this.#devices.set(name, { config: new ConfiguredDevice(), roamed: new Map(), handshakes: new Map() });
   }
 
   deleteDevice(name: string): void {
@@ -58,7 +62,13 @@ export class FakeWireGuardClient implements WireGuardClient {
     fake.roamed.set(publicKey, endpoint);
   }
 
+  /** Records a handshake with a peer, as a live session has every two minutes. */
+  handshake(device: string, publicKey: string, unixSeconds: number): void {
+    this.#get(device).handshakes.set(publicKey, unixSeconds);
+  }
+
   device(name: string): Promise<ObservedDevice> {
+    this.reads++;
     // Through then(): a throw becomes a rejection, as with a real client.
     return Promise.resolve().then(() => this.#observe(name));
   }
@@ -68,7 +78,7 @@ export class FakeWireGuardClient implements WireGuardClient {
   }
 
   #observe(name: string): ObservedDevice {
-    const { config, roamed } = this.#get(name);
+    const { config, roamed, handshakes } = this.#get(name);
     return {
       name,
       publicKey: config.privateKey === null ? null : publicKeyOf(config.privateKey),
@@ -78,7 +88,7 @@ export class FakeWireGuardClient implements WireGuardClient {
         endpoint: roamed.get(peer.publicKey) ?? peer.endpoint,
         allowedIPs: [...peer.allowedIPs],
         persistentKeepaliveSeconds: peer.persistentKeepaliveSeconds,
-        lastHandshakeSeconds: 0,
+        lastHandshakeSeconds: handshakes.get(peer.publicKey) ?? 0,
         receiveBytes: 0,
         transmitBytes: 0,
       })),
@@ -91,9 +101,10 @@ export class FakeWireGuardClient implements WireGuardClient {
     if (failure) throw failure;
     const refused = change.peers.find((peer) => this.#refusedKeys.has(peer.publicKey));
     if (refused) throw new ChangeRejectedError(`fake WireGuard: ${name} refuses peer ${refused.publicKey} (${change.peers.length} peer changes)`);
-    fake.config = applyDeviceChange(fake.config, change);
+    fake.config.apply(change);
     for (const peer of change.peers) {
       if (peer.remove || peer.endpoint !== undefined) fake.roamed.delete(peer.publicKey);
+      if (peer.remove) fake.handshakes.delete(peer.publicKey);
     }
     this.changes.push({ device: name, change });
   }

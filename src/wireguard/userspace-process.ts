@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
+import { backoffDelay, type BackoffPolicy } from '../clock/backoff.ts';
+import type { Clock } from '../clock/clock.ts';
 import type { Logger } from '../log.ts';
 
 /**
@@ -28,15 +29,17 @@ export interface UserspaceProcessOptions {
    * link, no key, no peers) and must be set up again.
    */
   onRestart: () => Promise<void>;
-  /** Backoff delays and the clock that tells a young death from a healthy run; injected by tests. */
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
+  /** Restart delays, the wait for the socket, and what tells a young death from a healthy run. */
+  clock: Clock;
+  /** In [0, 1): the jitter of restart delays; default Math.random. */
+  random?: () => number;
 }
 
 type State = 'idle' | 'running' | 'restarting' | 'stopped' | 'detached';
 
-const RESTART_BASE_DELAY_MS = 100;
-const RESTART_MAX_DELAY_MS = 10_000;
+/** 100 ms, 200 ms, 400 ms ... up to 10 s, jittered (clock/backoff.ts). */
+const RESTART_BACKOFF: BackoffPolicy = { baseMs: 100, capMs: 10_000 };
+const SOCKET_POLL_MS = 20;
 // A process that lived this long is healthy: its next crash restarts at once.
 const STABLE_AFTER_MS = 30_000;
 const STOP_GRACE_MS = 3_000;
@@ -51,8 +54,8 @@ const READY_TIMEOUT_MS = 10_000;
  */
 export class UserspaceProcess {
   readonly #options: UserspaceProcessOptions;
-  readonly #sleep: (ms: number) => Promise<void>;
-  readonly #now: () => number;
+  readonly #clock: Clock;
+  readonly #random: () => number;
   #state: State = 'idle';
   #child: ChildProcess | null = null;
   #exited: Promise<void> = Promise.resolve();
@@ -61,8 +64,8 @@ export class UserspaceProcess {
 
   constructor(options: UserspaceProcessOptions) {
     this.#options = options;
-    this.#sleep = options.sleep ?? ((ms) => delay(ms));
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock;
+    this.#random = options.random ?? Math.random;
   }
 
   get pid(): number | undefined {
@@ -87,11 +90,11 @@ export class UserspaceProcess {
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    const cancelKill = this.#clock.schedule(() => child.kill('SIGKILL'), STOP_GRACE_MS);
     try {
       await this.#exited;
     } finally {
-      clearTimeout(killer);
+      cancelKill();
     }
   }
 
@@ -117,7 +120,7 @@ export class UserspaceProcess {
       closeSync(output);
     }
     this.#child = child;
-    this.#startedAt = this.#now();
+    this.#startedAt = this.#clock.now();
     let spawnError: string | null = null;
     this.#exited = new Promise((resolve) => {
       child.once('error', (error) => {
@@ -131,7 +134,7 @@ export class UserspaceProcess {
       throw new Error(`userspace WireGuard ${binary} for ${device} exited (${describeExit(child)}) before its control socket ${socketPath} answered; last output: ${last}`);
     });
     const stopWaiting = new AbortController();
-    const ready = waitForSocket(socketPath, READY_TIMEOUT_MS, stopWaiting.signal);
+    const ready = this.#waitForSocket(socketPath, stopWaiting.signal);
     try {
       await Promise.race([ready, exit]);
     } catch (error) {
@@ -153,28 +156,31 @@ export class UserspaceProcess {
 
   #onExit(child: ChildProcess, lastOutput: string[]): void {
     if (this.#child !== child || this.#state !== 'running') return;
-    const lived = this.#now() - this.#startedAt;
+    const lived = this.#clock.now() - this.#startedAt;
     this.#quickDeaths = lived >= STABLE_AFTER_MS ? 0 : this.#quickDeaths + 1;
+    this.#state = 'restarting';
+    const restartInMs = backoffDelay(this.#quickDeaths, RESTART_BACKOFF, this.#random());
     this.#options.logger.warn(
-      { device: this.#options.device, exit: describeExit(child), livedMs: lived, lastOutput, log: this.logPath },
+      { device: this.#options.device, exit: describeExit(child), livedMs: lived, lastOutput, log: this.logPath, restartInMs },
       'userspace WireGuard exited: restarting it',
     );
-    this.#state = 'restarting';
-    this.#restart().catch((error: unknown) => {
+    this.#restart(restartInMs).catch((error: unknown) => {
       this.#options.logger.error({ device: this.#options.device, err: error }, 'restarting userspace WireGuard failed');
     });
   }
 
-  async #restart(): Promise<void> {
+  async #restart(firstDelayMs: number): Promise<void> {
     let attempt = this.#quickDeaths;
+    let restartDelayMs = firstDelayMs;
     while (this.#state === 'restarting') {
-      await this.#sleep(restartDelayMs(attempt));
+      await this.#clock.sleep(restartDelayMs);
       if (this.#state !== 'restarting') return;
       try {
         await this.#launch();
       } catch (error) {
         attempt += 1;
-        this.#options.logger.error({ device: this.#options.device, err: error, attempt }, 'userspace WireGuard did not come back');
+        restartDelayMs = backoffDelay(attempt, RESTART_BACKOFF, this.#random());
+        this.#options.logger.error({ device: this.#options.device, err: error, attempt, retryInMs: restartDelayMs }, 'userspace WireGuard did not come back');
         continue;
       }
       if (this.#state !== 'restarting') {
@@ -190,6 +196,20 @@ export class UserspaceProcess {
     }
   }
 
+  /**
+   * Resolves when something accepts connections on the socket. A stale
+   * socket file left by a killed process refuses them, so its mere
+   * presence is not enough.
+   */
+  async #waitForSocket(socketPath: string, signal: AbortSignal): Promise<void> {
+    const deadline = this.#clock.now() + READY_TIMEOUT_MS;
+    while (!signal.aborted) {
+      if (await socketAnswers(socketPath)) return;
+      if (this.#clock.now() > deadline) throw new Error(`control socket ${socketPath} did not answer within ${READY_TIMEOUT_MS} ms`);
+      await this.#clock.sleep(SOCKET_POLL_MS);
+    }
+  }
+
   /** The last lines the process wrote, for the log line about its exit. */
   async #lastOutput(): Promise<string[]> {
     try {
@@ -200,29 +220,10 @@ export class UserspaceProcess {
   }
 }
 
-/** 100 ms, 200 ms, 400 ms ... capped at 10 s. */
-export function restartDelayMs(attempt: number): number {
-  return Math.min(RESTART_BASE_DELAY_MS * 2 ** attempt, RESTART_MAX_DELAY_MS);
-}
-
 function describeExit(child: ChildProcess): string {
   if (child.signalCode) return `signal ${child.signalCode}`;
   if (child.exitCode !== null) return `code ${child.exitCode}`;
   return 'did not start';
-}
-
-/**
- * Resolves when something accepts connections on the socket. A stale socket
- * file left by a killed process refuses them, so its mere presence is not
- * enough.
- */
-async function waitForSocket(socketPath: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!signal.aborted) {
-    if (await socketAnswers(socketPath)) return;
-    if (Date.now() > deadline) throw new Error(`control socket ${socketPath} did not answer within ${timeoutMs} ms`);
-    await delay(20);
-  }
 }
 
 /** True when a UAPI socket accepts a connection: its process is alive. */

@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  IpLinks,
-  isKernelWireGuardMissing,
-  linkOwner,
-  linkSetupBatch,
-  ownedLinks,
-  ownerAlias,
-  parseIpLinks,
-  staleLinks,
-  type Link,
-} from '../../src/ip/links.ts';
+import { IpLinks, isKernelWireGuardMissing } from '../../src/ip/links.ts';
 import { CommandError } from '../../src/process/exec.ts';
 import { failure, scriptedRunner } from '../support/scripted-runner.ts';
 
-// Captured from `ip -d -j link show` (iproute2 6.1): a wireguard-go tun, a kernel WireGuard link, lo.
+// Captured from `ip -d -j address show` (iproute2 6.1), reduced: lo with its address, a wireguard-go tun, a kernel WireGuard link.
 const IP_LINK_JSON = JSON.stringify([
-  { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], mtu: 65536, txqlen: 1000, operstate: 'UNKNOWN' },
+  { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], mtu: 65536, txqlen: 1000, operstate: 'UNKNOWN', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }, { family: 'inet6', local: '::1', prefixlen: 128 }] },
   {
     ifindex: 2,
     ifname: 'wg-c2',
@@ -36,82 +26,6 @@ const IP_LINK_JSON = JSON.stringify([
   },
 ]);
 
-describe('parseIpLinks', () => {
-  it('keeps what we use of each link', () => {
-    assert.deepEqual(parseIpLinks(IP_LINK_JSON), [
-      { name: 'lo', index: 1, kind: null, alias: null, mtu: 65536, txQueueLength: 1000, up: true },
-      { name: 'wg-c2', index: 2, kind: 'tun', alias: 'clusterwire:c2', mtu: 1380, txQueueLength: 1000, up: true },
-      { name: 'wireguard.c3', index: 5, kind: 'wireguard', alias: null, mtu: 1420, txQueueLength: 500, up: false },
-    ]);
-  });
-
-  it('rejects what is not a list', () => {
-    assert.throws(() => parseIpLinks('{}'), /JSON array/);
-  });
-});
-
-describe('ownership', () => {
-  const links: Link[] = parseIpLinks(IP_LINK_JSON).concat([
-    { name: 'wg-old', index: 9, kind: 'wireguard', alias: 'clusterwire:old', mtu: 1420, txQueueLength: 1000, up: true },
-    { name: 'wg-x', index: 10, kind: 'wireguard', alias: 'someone else', mtu: 1420, txQueueLength: 1000, up: true },
-  ]);
-
-  it('marks and recognises our links', () => {
-    assert.equal(ownerAlias('c2'), 'clusterwire:c2');
-    assert.equal(linkOwner({ alias: 'clusterwire:c2' }), 'c2');
-    assert.equal(linkOwner({ alias: 'someone else' }), null);
-    assert.equal(linkOwner({ alias: null }), null);
-  });
-
-  it('lists the links we own', () => {
-    assert.deepEqual(ownedLinks(links).map((link) => link.name), ['wg-c2', 'wg-old']);
-  });
-
-  // Ours: wg-c2 (remote c2), wg-old (remote old). Not ours: lo, wireguard.c3, wg-x.
-  const staleCases: [name: string, configured: { remote: string; device: string }[], stale: string[]][] = [
-    ['a remote no longer configured', [{ remote: 'c2', device: 'wg-c2' }], ['wg-old']],
-    ['nothing configured (cleanup)', [], ['wg-c2', 'wg-old']],
-    ['every pair configured', [{ remote: 'c2', device: 'wg-c2' }, { remote: 'old', device: 'wg-old' }], []],
-    // wgDeviceName changed from wg-c2 to wg-c2b: the old link holds c2's UDP port until removed.
-    ['a renamed device: the old name goes', [{ remote: 'c2', device: 'wg-c2b' }, { remote: 'old', device: 'wg-old' }], ['wg-c2']],
-    // Remote old renamed to c9, its wgDeviceName kept: the link is marked for old, so it is recreated for c9.
-    ['a renamed remote that kept its device name', [{ remote: 'c2', device: 'wg-c2' }, { remote: 'c9', device: 'wg-old' }], ['wg-old']],
-    ['two remotes swapping device names', [{ remote: 'c2', device: 'wg-old' }, { remote: 'old', device: 'wg-c2' }], ['wg-c2', 'wg-old']],
-    ['a configured name held by a link that is not ours is left alone', [{ remote: 'c3', device: 'wg-x' }], ['wg-c2', 'wg-old']],
-  ];
-  for (const [name, configured, stale] of staleCases) {
-    it(`stale links: ${name}`, () => {
-      assert.deepEqual(staleLinks(links, configured).map((link) => link.name), stale);
-    });
-  }
-});
-
-describe('linkSetupBatch', () => {
-  it('sets alias, MTU, queue length, flushes addresses and brings the link up', () => {
-    assert.equal(
-      linkSetupBatch('wg-c2', { alias: 'clusterwire:c2', mtu: 1380, txQueueLength: 1000 }),
-      'link set dev wg-c2 alias clusterwire:c2 mtu 1380 txqueuelen 1000\naddress flush dev wg-c2\nlink set dev wg-c2 up\n',
-    );
-  });
-
-  // Defence in depth behind the config: `#` starts a comment in ip -batch, so `address flush dev eth0#x` flushes eth0.
-  for (const name of ['eth0#x', 'wg c2', 'wg\nlink del eth0', '-wg', '', 'wg/c2', 'wireguard.c2-toolong']) {
-    it(`refuses the link name ${JSON.stringify(name)}`, () => {
-      assert.throws(() => linkSetupBatch(name, { alias: 'clusterwire:c2', mtu: 1380, txQueueLength: 1000 }), /refusing to write an ip batch for link name/);
-    });
-  }
-
-  it('refuses an alias that is not plain', () => {
-    assert.throws(() => linkSetupBatch('wg-c2', { alias: 'clusterwire:c2 #x', mtu: 1380, txQueueLength: 1000 }), /refusing to write an ip batch with alias/);
-  });
-
-  it('IpLinks.configure runs no ip command for an unsafe name', async () => {
-    const { run, calls } = scriptedRunner(() => '');
-    await assert.rejects(new IpLinks(run).configure('eth0#x', { alias: 'clusterwire:c2', mtu: 1380, txQueueLength: 1000 }), /setting up link eth0#x/);
-    assert.equal(calls.length, 0);
-  });
-});
-
 describe('isKernelWireGuardMissing', () => {
   it('recognises the kernel saying it has no WireGuard, and nothing else', () => {
     assert.equal(isKernelWireGuardMissing(new CommandError('ip link add', 2, 'Error: Unknown device type.\n')), true);
@@ -123,7 +37,7 @@ describe('isKernelWireGuardMissing', () => {
 });
 
 describe('IpLinks', () => {
-  it('lists and gets links with ip -d -j', async () => {
+  it('lists and gets links with ip -d -j address show (settings and addresses in one call)', async () => {
     const { run, calls } = scriptedRunner((file, args) => {
       if (args.includes('nope')) throw failure(file, args, 1, 'Device "nope" does not exist.\n');
       return args.includes('dev') ? JSON.stringify([(JSON.parse(IP_LINK_JSON) as unknown[])[1]]) : IP_LINK_JSON;
@@ -134,7 +48,7 @@ describe('IpLinks', () => {
     assert.equal(await links.get('nope'), null);
     assert.deepEqual(
       calls.map((call) => [call.file, ...call.args].join(' ')),
-      ['ip -d -j link show', 'ip -d -j link show dev wg-c2', 'ip -d -j link show dev nope'],
+      ['ip -d -j address show', 'ip -d -j address show dev wg-c2', 'ip -d -j address show dev nope'],
     );
   });
 
@@ -157,12 +71,18 @@ describe('IpLinks', () => {
     assert.deepEqual(calls[0]!.args, ['link', 'add', 'wg-c2', 'type', 'wireguard']);
   });
 
-  it('configures through one ip -batch on stdin', async () => {
+  it('applies a change through one ip -batch on stdin', async () => {
     const { run, calls } = scriptedRunner(() => '');
-    await new IpLinks(run).configure('wg-c2', { alias: 'clusterwire:c2', mtu: 1400, txQueueLength: 1000 });
+    await new IpLinks(run).apply('wg-c2', { mtu: 1400, flushAddresses: false, up: true });
     assert.equal(calls.length, 1);
     assert.deepEqual(calls[0]!.args, ['-batch', '-']);
-    assert.match(calls[0]!.options!.input!, /^link set dev wg-c2 alias clusterwire:c2 mtu 1400 txqueuelen 1000\n/);
+    assert.equal(calls[0]!.options!.input!, 'link set dev wg-c2 mtu 1400\nlink set dev wg-c2 up\n');
+  });
+
+  it('runs no ip command for an unsafe name', async () => {
+    const { run, calls } = scriptedRunner(() => '');
+    await assert.rejects(new IpLinks(run).apply('eth0#x', { alias: 'clusterwire:c2', flushAddresses: true, up: true }), /setting up link eth0#x \(alias clusterwire:c2, flush addresses, up\) failed/);
+    assert.equal(calls.length, 0);
   });
 
   it('removes a link, and reports a missing one as not removed', async () => {

@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeRoutes } from '../../src/ip/fake-routes.ts';
-import {
-  IpRoutes,
-  parseIpRoutes,
-  planRoutes,
-  routeBatch,
-  syncRoutes,
-  type Route,
-  type RoutePlan,
-} from '../../src/ip/routes.ts';
+import { parseIpRoutes, planRoutes, routeBatch, type Route, type RoutePlan } from '../../src/ip/route-plan.ts';
+import { IpRoutes, syncRoutes } from '../../src/ip/routes.ts';
 import { createLabHost } from '../../lab/netns.ts';
 import { skipUnlessRoot } from '../support/root.ts';
 import { failure, scriptedRunner } from '../support/scripted-runner.ts';

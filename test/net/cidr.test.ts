@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cidrContains, cidrsOverlap, formatCidr, parseCidr, type Cidr } from '../../src/net/cidr.ts';
+import { canonicalCidr, cidrContains, cidrsOverlap, enclosingCidr, formatCidr, lastAddress, parseCidr, type Cidr } from '../../src/net/cidr.ts';
 
 function cidr(text: string): Cidr {
   const parsed = parseCidr(text);
@@ -119,4 +119,34 @@ it('formats IPv6 exactly as the WHATWG URL serializer does (an independent RFC 5
     const expected = new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
     assert.equal(formatCidr(cidr(`${groups.join(':')}/128`)), `${expected}/128`, groups.join(':'));
   }
+});
+
+describe('canonicalCidr: one spelling for text from annotations, config, wg and ip', () => {
+  const cases: Array<[string, string]> = [
+    ['10.4.0.0/16', '10.4.0.0/16'],
+    ['10.4.0.1', '10.4.0.1/32'],
+    ['fd00::1', 'fd00::1/128'],
+    ['FD00:4::/56', 'fd00:4::/56'],
+    ['fd00:4:0::/64', 'fd00:4::/64'],
+    ['fd00:0:0:0:0:0:0:1/128', 'fd00::1/128'],
+    ['fd00:0:0:1:0:0:0:0/64', 'fd00:0:0:1::/64'],
+    ['::/0', '::/0'],
+    // Not a CIDR: kept as it is, so it equals nothing else.
+    ['10.4.1.7/24', '10.4.1.7/24'],
+    ['default', 'default/32'],
+  ];
+  for (const [input, output] of cases) {
+    it(`${input} → ${output}`, () => assert.equal(canonicalCidr(input), output));
+  }
+});
+
+describe('lastAddress and enclosingCidr', () => {
+  it('the range of a block and the block of a shorter prefix that holds it', () => {
+    assert.equal(lastAddress(cidr('10.4.1.0/24')), cidr('10.4.1.255/32').address);
+    assert.equal(lastAddress(cidr('10.4.1.7/32')), cidr('10.4.1.7/32').address);
+    assert.equal(lastAddress(cidr('fd00:4::/56')), cidr('fd00:4:0:ff:ffff:ffff:ffff:ffff/128').address);
+    assert.equal(formatCidr(enclosingCidr(cidr('10.4.1.128/25'), 16)), '10.4.0.0/16');
+    assert.equal(formatCidr(enclosingCidr(cidr('10.4.1.128/25'), 25)), '10.4.1.128/25');
+    assert.equal(formatCidr(enclosingCidr(cidr('fd00:4:0:1::/64'), 0)), '::/0');
+  });
 });

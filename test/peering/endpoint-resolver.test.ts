@@ -24,21 +24,21 @@ function manualLookup() {
 function setup(options: { maxConcurrent?: number } = {}) {
   const clock = new ManualClock();
   const fake = manualLookup();
-  let changes = 0;
-  const resolver = new EndpointResolver({ lookup: fake.lookup, clock, onChange: () => changes++, timeoutMs: 5_000, resolvedTtlMs: 60_000, failedTtlMs: 10_000, ...options });
+  const changed: string[] = [];
+  const resolver = new EndpointResolver({ lookup: fake.lookup, clock, onChange: (host) => changed.push(host), timeoutMs: 5_000, resolvedTtlMs: 60_000, failedTtlMs: 10_000, ...options });
   /** Lets settled look-ups reach the cache. */
   const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-  return { clock, fake, resolver, settle, changes: () => changes };
+  return { clock, fake, resolver, settle, changes: () => changed.length, changed };
 }
 
-test('resolver: a first ask is pending, the look-up runs in the background and asks for a pass when done', async () => {
+test('resolver: a first ask is pending, the look-up runs in the background and names the host when done', async () => {
   const s = setup();
   assert.deepEqual(s.resolver.resolve('a.example'), { state: 'pending' });
   assert.deepEqual(s.resolver.resolve('a.example'), { state: 'pending' });
   assert.deepEqual(s.fake.calls.map((c) => c.host), ['a.example'], 'one look-up, however often a pass asks');
   s.fake.calls[0]?.answer('198.18.0.9');
   await s.settle();
-  assert.equal(s.changes(), 1);
+  assert.deepEqual(s.changed, ['a.example']);
   assert.deepEqual(s.resolver.resolve('a.example'), { state: 'resolved', address: '198.18.0.9' });
 });
 
@@ -78,12 +78,15 @@ test('resolver: a failure is reported with its message; the same outcome again d
   assert.equal(s.changes(), 1);
 });
 
-test('resolver: an address is looked up again after its time to live, the old one used meanwhile', async () => {
+test('resolver: an address is looked up again after its time to live, unasked, the old one used meanwhile', async () => {
   const s = setup();
   s.resolver.resolve('a.example');
   s.fake.calls[0]?.answer('198.18.0.9');
   await s.settle();
-  s.clock.advance(60_000);
+  s.clock.advance(59_999);
+  assert.equal(s.fake.calls.length, 1);
+  s.clock.advance(1);
+  assert.equal(s.fake.calls.length, 2, 'no pass needs to ask: a name in use is refreshed');
   assert.deepEqual(s.resolver.resolve('a.example'), { state: 'resolved', address: '198.18.0.9' });
   assert.equal(s.fake.calls.length, 2);
   s.fake.calls[1]?.answer('198.18.0.11');
@@ -123,13 +126,11 @@ test('resolver: at most maxConcurrent look-ups at once; a name that hangs does n
   assert.equal(s.resolver.resolve('hang.example').state, 'failed');
 });
 
-test('resolver: sweep forgets the names no pass asked for, queued ones included', async () => {
+test('resolver: a forgotten name is never looked up again, queued or answered; stop forgets every name', async () => {
   const s = setup({ maxConcurrent: 1 });
   s.resolver.resolve('kept.example');
   s.resolver.resolve('queued.example');
-  s.resolver.sweep();
-  s.resolver.resolve('kept.example');
-  s.resolver.sweep();
+  s.resolver.forget('queued.example');
   s.fake.calls[0]?.answer('198.18.0.1');
   await s.settle();
   assert.deepEqual(s.fake.calls.map((c) => c.host), ['kept.example'], 'the forgotten name is never looked up');
@@ -137,4 +138,11 @@ test('resolver: sweep forgets the names no pass asked for, queued ones included'
   assert.deepEqual(s.resolver.resolve('queued.example'), { state: 'pending' }, 'asked again: a new look-up');
   await s.settle();
   assert.deepEqual(s.fake.calls.map((c) => c.host), ['kept.example', 'queued.example']);
+  s.fake.calls[1]?.answer('198.18.0.2');
+  await s.settle();
+  s.resolver.forget('kept.example');
+  s.resolver.stop();
+  s.clock.advance(120_000);
+  assert.equal(s.fake.calls.length, 2, 'no refresh of a forgotten name');
+  assert.deepEqual(s.clock.pending, [], 'no timer left');
 });

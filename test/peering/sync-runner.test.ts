@@ -78,15 +78,16 @@ test('requests in the same tick start a single pass', async () => {
   assert.equal(passes, 1);
 });
 
-test('a failing pass is retried with capped exponential backoff, then resets', async () => {
+test('a failing pass is retried with capped, jittered exponential backoff, then resets', async () => {
   const clock = new ManualClock();
   let failuresLeft = 4;
   let passes = 0;
   const delays: number[] = [];
   const runner = new SyncRunner({
     clock,
-    retryBaseMs: 100,
-    retryCapMs: 300,
+    retry: { baseMs: 100, capMs: 300 },
+    // The top of the jitter range (backoff.ts): delays at their ceilings.
+    random: () => 0.999_999,
     run: () => {
       passes++;
       return failuresLeft-- > 0 ? Promise.reject(new Error('wg failed')) : Promise.resolve();

@@ -1,56 +1,56 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  applyDeviceChange,
-  configuredFromObserved,
-  EMPTY_CONFIGURED_DEVICE,
-  restoringChange,
-} from '../../src/wireguard/configured-device.ts';
+import { ConfiguredDevice } from '../../src/wireguard/configured-device.ts';
+import type { DeviceChange } from '../../src/wireguard/types.ts';
 
 const PRIVATE = 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW4=';
 const A = 'XoUZh4pf05mz9KnBbCIy2nFeHA6nT4ZcgiZCvGnvkDc=';
 const B = '7FtuVdfSnMr86+PJ6UX8J0K0GYVY99jq9z07U+qCEGc=';
 
-describe('applyDeviceChange', () => {
-  it('adds, updates field by field and removes peers, without touching the input', () => {
-    const start = applyDeviceChange(EMPTY_CONFIGURED_DEVICE, {
+function after(...changes: DeviceChange[]): ConfiguredDevice {
+  const device = new ConfiguredDevice();
+  for (const change of changes) device.apply(change);
+  return device;
+}
+
+describe('ConfiguredDevice.apply', () => {
+  it('adds, updates field by field and removes peers', () => {
+    const device = after({
       privateKey: PRIVATE,
       listenPort: 51820,
       peers: [{ publicKey: A, endpoint: '198.18.0.2:1', replaceAllowedIPs: ['10.0.1.0/24'], persistentKeepaliveSeconds: 25 }],
     });
-    const updated = applyDeviceChange(start, { peers: [{ publicKey: A, endpoint: '198.18.0.3:1' }] });
-    assert.deepEqual(updated.peers.get(A), {
-      publicKey: A,
-      endpoint: '198.18.0.3:1',
-      allowedIPs: ['10.0.1.0/24'],
-      persistentKeepaliveSeconds: 25,
-    });
-    assert.equal(start.peers.get(A)!.endpoint, '198.18.0.2:1');
-    assert.equal(updated.privateKey, PRIVATE);
-    assert.equal(updated.listenPort, 51820);
-    const removed = applyDeviceChange(updated, { peers: [{ publicKey: A, remove: true }] });
-    assert.equal(removed.peers.size, 0);
-    assert.equal(EMPTY_CONFIGURED_DEVICE.peers.size, 0);
+    const before = device.peers.get(A);
+    device.apply({ peers: [{ publicKey: A, endpoint: '198.18.0.3:1' }] });
+    assert.deepEqual(device.peers.get(A), { publicKey: A, endpoint: '198.18.0.3:1', allowedIPs: ['10.0.1.0/24'], persistentKeepaliveSeconds: 25 });
+    assert.equal(before?.endpoint, '198.18.0.2:1', 'a peer read before a change is not changed under its reader');
+    assert.equal(device.privateKey, PRIVATE);
+    assert.equal(device.listenPort, 51820);
+    device.apply({ peers: [{ publicKey: A, remove: true }] });
+    assert.equal(device.peers.size, 0);
   });
 
   it('moves an allowed IP given to another peer, as WireGuard does', () => {
-    const both = applyDeviceChange(EMPTY_CONFIGURED_DEVICE, {
+    const device = after({
       peers: [
         { publicKey: A, replaceAllowedIPs: ['10.0.1.0/24', '10.0.2.0/24'] },
         { publicKey: B, replaceAllowedIPs: ['10.0.2.0/24'] },
       ],
     });
-    assert.deepEqual(both.peers.get(A)!.allowedIPs, ['10.0.1.0/24']);
-    assert.deepEqual(both.peers.get(B)!.allowedIPs, ['10.0.2.0/24']);
+    assert.deepEqual(device.peers.get(A)!.allowedIPs, ['10.0.1.0/24']);
+    assert.deepEqual(device.peers.get(B)!.allowedIPs, ['10.0.2.0/24']);
     // Once given up, an address stays with its new owner even if A's list is rewritten without it.
-    const rewritten = applyDeviceChange(both, { peers: [{ publicKey: A, replaceAllowedIPs: ['10.0.3.0/24'] }] });
-    assert.deepEqual(rewritten.peers.get(B)!.allowedIPs, ['10.0.2.0/24']);
+    device.apply({ peers: [{ publicKey: A, replaceAllowedIPs: ['10.0.3.0/24'] }] });
+    assert.deepEqual(device.peers.get(B)!.allowedIPs, ['10.0.2.0/24']);
+    // A removed peer's addresses are free: another peer taking one later takes it from nobody.
+    device.apply({ peers: [{ publicKey: B, remove: true }, { publicKey: A, replaceAllowedIPs: ['10.0.3.0/24', '10.0.2.0/24'] }] });
+    assert.deepEqual(device.peers.get(A)!.allowedIPs, ['10.0.3.0/24', '10.0.2.0/24']);
   });
 });
 
-describe('restoringChange', () => {
+describe('ConfiguredDevice.restoringChange', () => {
   it('rebuilds the same configuration on an empty device', () => {
-    const device = applyDeviceChange(EMPTY_CONFIGURED_DEVICE, {
+    const device = after({
       privateKey: PRIVATE,
       listenPort: 51820,
       peers: [
@@ -58,7 +58,7 @@ describe('restoringChange', () => {
         { publicKey: B, replaceAllowedIPs: ['fd00:4::/64'], persistentKeepaliveSeconds: 0 },
       ],
     });
-    const change = restoringChange(device);
+    const change = device.restoringChange();
     assert.deepEqual(change, {
       privateKey: PRIVATE,
       listenPort: 51820,
@@ -67,30 +67,20 @@ describe('restoringChange', () => {
         { publicKey: B, replaceAllowedIPs: ['fd00:4::/64'], persistentKeepaliveSeconds: 0 },
       ],
     });
-    assert.deepEqual(applyDeviceChange(EMPTY_CONFIGURED_DEVICE, change), device);
+    assert.deepEqual(after(change).restoringChange(), change);
   });
 
   it('comes from an observed device too', () => {
-    const device = configuredFromObserved(
+    const device = ConfiguredDevice.fromObserved(
       {
         name: 'wg0',
         publicKey: null,
         listenPort: 1,
-        peers: [
-          {
-            publicKey: A,
-            endpoint: null,
-            allowedIPs: ['10.0.0.0/24'],
-            persistentKeepaliveSeconds: 5,
-            lastHandshakeSeconds: 9,
-            receiveBytes: 9,
-            transmitBytes: 9,
-          },
-        ],
+        peers: [{ publicKey: A, endpoint: null, allowedIPs: ['10.0.0.0/24'], persistentKeepaliveSeconds: 5, lastHandshakeSeconds: 9, receiveBytes: 9, transmitBytes: 9 }],
       },
       PRIVATE,
     );
-    assert.deepEqual(restoringChange(device), {
+    assert.deepEqual(device.restoringChange(), {
       privateKey: PRIVATE,
       listenPort: 1,
       peers: [{ publicKey: A, replaceAllowedIPs: ['10.0.0.0/24'], persistentKeepaliveSeconds: 5 }],

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Link } from '../../src/ip/links.ts';
+import type { Link } from '../../src/ip/link-settings.ts';
 import { baseConfigChange, planDevice, type DevicePlan } from '../../src/wireguard/device-plan.ts';
 
 function link(kind: string | null, alias: string | null): Link {
-  return { name: 'wg-c2', index: 7, kind, alias, mtu: 1420, txQueueLength: 1000, up: true };
+  return { name: 'wg-c2', index: 7, kind, alias, mtu: 1420, txQueueLength: 1000, up: true, addresses: [] };
 }
 
 describe('planDevice', () => {

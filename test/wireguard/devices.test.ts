@@ -6,6 +6,8 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, it, type TestContext } from 'node:test';
 import { FakeLinks } from '../../src/ip/fake-links.ts';
+import { systemClock } from '../../src/clock/clock.ts';
+import { ADOPTED, DeviceState } from '../../src/wireguard/device-state.ts';
 import { WireGuardDevices, type DeviceSpec, type WireGuardBackend } from '../../src/wireguard/devices.ts';
 import { FakeWireGuardClient } from '../../src/wireguard/fake-client.ts';
 import { generatePrivateKey, keyToHex, publicKeyOf } from '../../src/wireguard/keys.ts';
@@ -33,6 +35,7 @@ function kernelWorld(backend: WireGuardBackend = 'kernel', kernelWireGuard = tru
     kernelClient: wg,
     userspace: { binary: 'wireguard-go', socketDirectory: '/nonexistent', launch: () => assert.fail('no userspace expected') },
     logger,
+    clock: systemClock,
   });
   return { wg, links, devices, lines };
 }
@@ -40,12 +43,12 @@ function kernelWorld(backend: WireGuardBackend = 'kernel', kernelWireGuard = tru
 describe('WireGuardDevices (kernel backend, in memory)', () => {
   it('creates the link with its settings, key and port', async () => {
     const { links, devices } = kernelWorld();
-    const device = await devices.ensure(spec());
+    const device = await devices.ensure(spec(), new DeviceState(PRIVATE));
     assert.equal(device.created, true);
     assert.equal(device.backend, 'kernel');
     assert.equal(device.publicKey, publicKeyOf(PRIVATE));
     assert.deepEqual(await links.get('wg-c2'), {
-      name: 'wg-c2', index: device.index, kind: 'wireguard', alias: 'clusterwire:c2', mtu: 1380, txQueueLength: 1000, up: true,
+      name: 'wg-c2', index: device.index, kind: 'wireguard', alias: 'clusterwire:c2', mtu: 1380, txQueueLength: 1000, up: true, addresses: [],
     });
     const observed = await device.client.device('wg-c2');
     assert.equal(observed.publicKey, publicKeyOf(PRIVATE));
@@ -54,8 +57,8 @@ describe('WireGuardDevices (kernel backend, in memory)', () => {
 
   it('adopts its own link on the next call: same index, nothing rewritten', async () => {
     const { wg, devices } = kernelWorld();
-    const first = await devices.ensure(spec());
-    const second = await devices.ensure(spec());
+    const first = await devices.ensure(spec(), new DeviceState(PRIVATE));
+    const second = await devices.ensure(spec(), new DeviceState(PRIVATE));
     assert.equal(second.created, false);
     assert.equal(second.index, first.index);
     assert.equal(wg.changes.length, 1, 'the key is written once: rewriting it would expire sessions');
@@ -65,7 +68,7 @@ describe('WireGuardDevices (kernel backend, in memory)', () => {
     const { wg, links, devices } = kernelWorld();
     const existing = links.addLink('wg-c2', 'wireguard');
     await wg.configure('wg-c2', { privateKey: generatePrivateKey(), listenPort: 51821, peers: [{ publicKey: PEER, replaceAllowedIPs: ['10.4.1.0/24'] }] });
-    const device = await devices.ensure(spec());
+    const device = await devices.ensure(spec(), new DeviceState(PRIVATE));
     assert.equal(device.created, false);
     assert.equal(device.index, existing.index);
     assert.equal((await links.get('wg-c2'))!.alias, 'clusterwire:c2');
@@ -75,11 +78,45 @@ describe('WireGuardDevices (kernel backend, in memory)', () => {
     assert.deepEqual(wg.changes.at(-1)!.change, { privateKey: PRIVATE, peers: [] });
   });
 
+  it('on every later call: one read of the link and one of the device, nothing written when nothing differs', async () => {
+    const { wg, links, devices } = kernelWorld();
+    await devices.ensure(spec(), new DeviceState(PRIVATE));
+    const [applied, reads, changes] = [links.applied.length, wg.reads, wg.changes.length];
+    await devices.ensure(spec(), new DeviceState(PRIVATE));
+    await devices.ensure(spec(), new DeviceState(PRIVATE));
+    assert.equal(links.applied.length, applied, 'no ip -batch for a link as it should be');
+    assert.equal(wg.reads - reads, 2, 'one device read per call');
+    assert.equal(wg.changes.length, changes);
+  });
+
+  it('writes only the link settings that were changed behind its back', async () => {
+    const { links, devices } = kernelWorld();
+    await devices.ensure(spec(), new DeviceState(PRIVATE));
+    links.alter('wg-c2', { mtu: 1500, addresses: ['10.9.9.9'] });
+    await devices.ensure(spec(), new DeviceState(PRIVATE));
+    assert.deepEqual(links.applied.at(-1), { name: 'wg-c2', change: { mtu: 1380, flushAddresses: true, up: false } });
+    assert.deepEqual(await links.get('wg-c2'), { name: 'wg-c2', index: 2, kind: 'wireguard', alias: 'clusterwire:c2', mtu: 1380, txQueueLength: 1000, up: true, addresses: [] });
+  });
+
+  it('leaves what it read in the state; a device it did not create, on first sight, keeps the endpoints of its live sessions', async () => {
+    const { wg, links, devices } = kernelWorld();
+    links.addLink('wg-c2', 'wireguard', 'clusterwire:c2');
+    await wg.configure('wg-c2', { privateKey: PRIVATE, listenPort: 51821, peers: [{ publicKey: PEER, endpoint: '203.0.113.7:4000', replaceAllowedIPs: ['10.4.1.0/24'] }] });
+    wg.handshake('wg-c2', PEER, Math.floor(Date.now() / 1000) - 30);
+    const state = new DeviceState(PRIVATE);
+    await devices.ensure(spec(), state);
+    assert.deepEqual([...(state.peers?.keys() ?? [])], [PEER]);
+    assert.deepEqual(state.appliedEndpoints, new Map([[PEER, ADOPTED]]));
+    const later = new DeviceState(PRIVATE);
+    await devices.ensure(spec(), later);
+    assert.deepEqual(later.appliedEndpoints, new Map(), 'only the first read after a start adopts');
+  });
+
   it('recreates a link deleted behind its back, with a new index', async () => {
     const { links, devices } = kernelWorld();
-    const first = await devices.ensure(spec());
+    const first = await devices.ensure(spec(), new DeviceState(PRIVATE));
     await links.remove('wg-c2');
-    const again = await devices.ensure(spec());
+    const again = await devices.ensure(spec(), new DeviceState(PRIVATE));
     assert.equal(again.created, true);
     assert.notEqual(again.index, first.index);
   });
@@ -88,13 +125,13 @@ describe('WireGuardDevices (kernel backend, in memory)', () => {
     const { links, devices } = kernelWorld();
     links.addLink('wg-c2', 'wireguard', 'clusterwire:c9');
     links.addLink('wg-c3', 'veth');
-    await assert.rejects(devices.ensure(spec()), /cannot use link wg-c2 for remote c2: .*for remote c9/);
-    await assert.rejects(devices.ensure(spec({ name: 'wg-c3', remote: 'c3' })), /wg-c3 exists and is a veth link/);
+    await assert.rejects(devices.ensure(spec(), new DeviceState(PRIVATE)), /cannot use link wg-c2 for remote c2: .*for remote c9/);
+    await assert.rejects(devices.ensure(spec({ name: 'wg-c3', remote: 'c3' }), new DeviceState(PRIVATE)), /wg-c3 exists and is a veth link/);
   });
 
   it('fails clearly with the kernel backend when the kernel has no WireGuard', async () => {
     const { devices } = kernelWorld('kernel', false);
-    await assert.rejects(devices.ensure(spec()), (error: Error) => {
+    await assert.rejects(devices.ensure(spec(), new DeviceState(PRIVATE)), (error: Error) => {
       assert.match(error.message, /creating WireGuard link wg-c2 \(kernel backend\) failed/);
       assert.match((error.cause as Error).message, /Unknown device type/);
       return true;
@@ -103,8 +140,8 @@ describe('WireGuardDevices (kernel backend, in memory)', () => {
 
   it('removes stale links it owns and nothing else', async () => {
     const { links, devices, lines } = kernelWorld();
-    await devices.ensure(spec());
-    await devices.ensure(spec({ name: 'wg-old', remote: 'old', listenPort: 51822 }));
+    await devices.ensure(spec(), new DeviceState(PRIVATE));
+    await devices.ensure(spec({ name: 'wg-old', remote: 'old', listenPort: 51822 }), new DeviceState(PRIVATE));
     links.addLink('wg-x', 'wireguard', 'not ours');
     assert.deepEqual(await devices.removeOwnedLinks([{ remote: 'c2', device: 'wg-c2' }]), ['wg-old']);
     assert.deepEqual((await links.list()).map((link) => link.name).sort(), ['wg-c2', 'wg-x']);
@@ -114,14 +151,14 @@ describe('WireGuardDevices (kernel backend, in memory)', () => {
 
   it('a renamed device: the link under the old name is removed, so the new one can take the port', async () => {
     const { links, devices } = kernelWorld();
-    await devices.ensure(spec());
+    await devices.ensure(spec(), new DeviceState(PRIVATE));
     assert.deepEqual(await devices.removeOwnedLinks([{ remote: 'c2', device: 'wg-c2b' }]), ['wg-c2']);
     assert.deepEqual((await links.list()).map((link) => link.name), []);
   });
 
   it('never logs the private key', async () => {
     const { devices, lines } = kernelWorld();
-    await devices.ensure(spec());
+    await devices.ensure(spec(), new DeviceState(PRIVATE));
     assert.ok(!JSON.stringify(lines()).includes(PRIVATE));
   });
 });
@@ -150,8 +187,10 @@ async function userspaceWorld(t: TestContext, client?: (socketDirectory: string)
     backend: 'auto',
     links,
     kernelClient: wg,
-    userspace: { binary: 'wireguard-go', socketDirectory: directory, client: client?.(directory), launch, sleep: () => Promise.resolve() },
+    userspace: { binary: 'wireguard-go', socketDirectory: directory, client: client?.(directory), launch },
     logger,
+    // Real time, no restart delay: the test does not wait a backoff out.
+    clock: { ...systemClock, sleep: (_ms, signal) => systemClock.sleep(Math.min(_ms, 20), signal) },
     onUserspaceRestart: (device) => restarts.push(device),
   });
   t.after(() => devices.stop());
@@ -166,18 +205,20 @@ async function userspaceWorld(t: TestContext, client?: (socketDirectory: string)
 }
 
 describe('WireGuardDevices (userspace fallback, fake wireguard-go)', () => {
-  it('falls back to userspace, configures over UAPI, and restores key and peers after a crash', async (t) => {
+  it('falls back to userspace, configures over UAPI, and restores key and peers from the device state after a crash', async (t) => {
     const { links, devices, pids, restarts, requests, lines } = await userspaceWorld(t);
-    const device = await devices.ensure(spec());
+    const state = new DeviceState(PRIVATE);
+    const device = await devices.ensure(spec(), state);
     assert.equal(device.backend, 'userspace');
     assert.equal(device.created, true);
     assert.equal((await links.get('wg-c2'))!.alias, 'clusterwire:c2');
     assert.ok(lines().some((line) => line.msg === 'the kernel has no WireGuard: using the userspace implementation'));
     assert.match(await requests(), new RegExp(`set=1\nprivate_key=${keyToHex(PRIVATE)}\nlisten_port=51821\n\n`));
 
-    await device.client.configure('wg-c2', {
-      peers: [{ publicKey: PEER, endpoint: '198.18.0.2:51820', replaceAllowedIPs: ['10.4.1.0/24'], persistentKeepaliveSeconds: 25 }],
-    });
+    // As the peering does: a change the device accepted goes into the state, the one copy the restore reads.
+    const change = { peers: [{ publicKey: PEER, endpoint: '198.18.0.2:51820', replaceAllowedIPs: ['10.4.1.0/24'], persistentKeepaliveSeconds: 25 }] };
+    await device.client.configure('wg-c2', change);
+    state.applied(change);
     assert.equal(devices.userspacePid('wg-c2'), pids[0]);
     process.kill(pids[0]!, 'SIGKILL');
     const deadline = Date.now() + 10_000;
@@ -195,8 +236,8 @@ describe('WireGuardDevices (userspace fallback, fake wireguard-go)', () => {
 
   it('adopts its running userspace device on the next call without restarting it', async (t) => {
     const { devices, pids } = await userspaceWorld(t);
-    const first = await devices.ensure(spec());
-    const second = await devices.ensure(spec());
+    const first = await devices.ensure(spec(), new DeviceState(PRIVATE));
+    const second = await devices.ensure(spec(), new DeviceState(PRIVATE));
     assert.equal(second.created, false);
     assert.equal(second.index, first.index);
     assert.equal(pids.length, 1);
@@ -218,8 +259,11 @@ describe('WireGuardDevices (userspace fallback, fake wireguard-go)', () => {
       };
     };
     const { devices, pids, restarts } = await userspaceWorld(t, recording);
-    const device = await devices.ensure(spec());
-    await device.client.configure('wg-c2', { peers: [{ publicKey: PEER, endpoint: '198.18.0.2:51820', replaceAllowedIPs: ['10.4.1.0/24'] }] });
+    const state = new DeviceState(PRIVATE);
+    const device = await devices.ensure(spec(), state);
+    const change = { peers: [{ publicKey: PEER, endpoint: '198.18.0.2:51820', replaceAllowedIPs: ['10.4.1.0/24'] }] };
+    await device.client.configure('wg-c2', change);
+    state.applied(change);
     process.kill(pids[0]!, 'SIGKILL');
     const deadline = Date.now() + 10_000;
     while (restarts.length === 0 && Date.now() < deadline) await delay(10);
@@ -229,7 +273,7 @@ describe('WireGuardDevices (userspace fallback, fake wireguard-go)', () => {
 
   it('remove() stops the process it runs', async (t) => {
     const { devices, pids, links } = await userspaceWorld(t);
-    await devices.ensure(spec());
+    await devices.ensure(spec(), new DeviceState(PRIVATE));
     assert.equal(await devices.remove('wg-c2'), true);
     assert.throws(() => process.kill(pids[0]!, 0), /ESRCH/);
     assert.equal(await links.get('wg-c2'), null);

@@ -8,14 +8,17 @@ import { access } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, it, type TestContext } from 'node:test';
 import { connectLabHosts, createLabHost, listLabHosts, type LabHost } from '../../lab/netns.ts';
-import { IpLinks, parseIpLinks } from '../../src/ip/links.ts';
+import { parseIpLinks } from '../../src/ip/link-settings.ts';
+import { IpLinks } from '../../src/ip/links.ts';
 import { IpRoutes, syncRoutes } from '../../src/ip/routes.ts';
 import { execCommand } from '../../src/process/exec.ts';
-import { appliedEndpoints, peerDelta } from '../../src/wireguard/delta.ts';
+import { systemClock } from '../../src/clock/clock.ts';
+import { allKeys, planPeers } from '../../src/peering/peer-plan.ts';
+import { DeviceState } from '../../src/wireguard/device-state.ts';
 import { WireGuardDevices, type DeviceSpec } from '../../src/wireguard/devices.ts';
 import { generatePrivateKey, publicKeyOf } from '../../src/wireguard/keys.ts';
 import { configureFindingRejected } from '../../src/wireguard/configure-finding-rejected.ts';
-import { ChangeRejectedError, type DesiredPeer, type ObservedDevice, type WireGuardClient } from '../../src/wireguard/types.ts';
+import { ChangeRejectedError, type DesiredPeer, type ObservedDevice, type ObservedPeer, type PeerChange, type WireGuardClient } from '../../src/wireguard/types.ts';
 import { WgToolClient } from '../../src/wireguard/wg-tool-client.ts';
 import { memoryLogger } from '../support/memory-logger.ts';
 import { skipUnlessRoot } from '../support/root.ts';
@@ -55,6 +58,7 @@ function devicesOn(host: LabHost, onUserspaceRestart?: (device: string) => void)
     kernelClient: new WgToolClient(host.run),
     userspace: { binary: 'wireguard-go', socketDirectory: host.wireguardSocketDirectory, launch: host.launch },
     logger,
+    clock: systemClock,
     onUserspaceRestart,
   });
   beforeDestroy.get(host)?.push(() => devices.stop());
@@ -63,6 +67,11 @@ function devicesOn(host: LabHost, onUserspaceRestart?: (device: string) => void)
 
 function deviceSpec(overrides: Partial<DeviceSpec> = {}): DeviceSpec {
   return { name: 'wg-c2', remote: 'c2', mtu: 1380, listenPort: 51820, privateKey: generatePrivateKey(), ...overrides };
+}
+
+/** A spec and the state the peering would keep for it. */
+function withState(spec: DeviceSpec): [DeviceSpec, DeviceState] {
+  return [spec, new DeviceState(spec.privateKey)];
 }
 
 function desiredPeers(count: number): DesiredPeer[] {
@@ -97,13 +106,26 @@ async function linkIn(host: LabHost, name: string) {
   return parseIpLinks(stdout)[0]!;
 }
 
-/** Applies desired peers through a client, the way the daemon will, and returns how long apply + read took. */
-async function sync(client: WireGuardClient, name: string, desired: DesiredPeer[], lastApplied: Map<string, string>) {
+/** The daemon's plan after a read of the device: every peer compared. */
+function delta(desired: DesiredPeer[], observed: ObservedPeer[], lastApplied: ReadonlyMap<string, string>): PeerChange[] {
+  const wanted = new Map(desired.map((peer) => [peer.publicKey, peer]));
+  const device = new Map(observed.map((peer) => [peer.publicKey, peer]));
+  return planPeers({ keys: allKeys(wanted, device), desired: wanted, device, appliedEndpoints: lastApplied, rejections: new Map() });
+}
+
+/** What the daemon records as applied once `desired` went to the device. */
+function appliedEndpoints(desired: DesiredPeer[]): Map<string, string> {
+  return new Map(desired.map((peer) => [peer.publicKey, peer.endpoint]));
+}
+
+/** Applies desired peers through a client, the way the daemon does (the state records the change), and returns how long apply + read took. */
+async function sync(client: WireGuardClient, name: string, desired: DesiredPeer[], lastApplied: Map<string, string>, state?: DeviceState) {
   const started = performance.now();
   const before = await client.device(name);
-  const changes = peerDelta(desired, before.peers, lastApplied);
+  const changes = delta(desired, before.peers, lastApplied);
   const applyStarted = performance.now();
   await client.configure(name, { peers: changes });
+  state?.applied({ peers: changes });
   const applyMs = performance.now() - applyStarted;
   const after = await client.device(name);
   return { ms: performance.now() - started, applyMs, changes: changes.length, after };
@@ -115,9 +137,9 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
     const host = await labHost(t, 'a');
     const { devices, lines } = devicesOn(host);
     const spec = deviceSpec();
-    const first = await devices.ensure(spec);
+    const first = await devices.ensure(spec, new DeviceState(spec.privateKey));
     pidsSeen.add(devices.userspacePid('wg-c2')!);
-    const second = await devices.ensure(spec);
+    const second = await devices.ensure(spec, new DeviceState(spec.privateKey));
     assert.equal(first.backend, 'userspace');
     assert.equal(first.created, true);
     assert.equal(second.created, false);
@@ -149,7 +171,7 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
     if (skipUnlessRoot(t)) return;
     const host = await labHost(t, 'b');
     const { devices } = devicesOn(host);
-    const device = await devices.ensure(deviceSpec());
+    const device = await devices.ensure(...withState(deviceSpec()));
     pidsSeen.add(devices.userspacePid('wg-c2')!);
     const desired = desiredPeers(1000);
 
@@ -177,7 +199,7 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
     if (skipUnlessRoot(t)) return;
     const host = await labHost(t, 'c');
     const { devices } = devicesOn(host);
-    await devices.ensure(deviceSpec());
+    await devices.ensure(...withState(deviceSpec()));
     pidsSeen.add(devices.userspacePid('wg-c2')!);
     const wg = new WgToolClient(host.run);
     const desired = desiredPeers(1000);
@@ -204,13 +226,13 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
     if (skipUnlessRoot(t)) return;
     const host = await labHost(t, 'h');
     const { devices } = devicesOn(host);
-    const device = await devices.ensure(deviceSpec());
+    const device = await devices.ensure(...withState(deviceSpec()));
     pidsSeen.add(devices.userspacePid('wg-c2')!);
     for (const [name, client] of [['UAPI', device.client], ['wg', new WgToolClient(host.run)]] as const) {
       const desired = desiredPeers(200);
       // The endpoint policy refuses zones; this goes below it, to see what the device does with one.
       const bad = { ...desired[120]!, endpoint: '[fe80::1%nonexistent0]:51820' };
-      const changes = peerDelta(desired.map((peer, i) => (i === 120 ? bad : peer)), (await client.device('wg-c2')).peers, new Map());
+      const changes = delta(desired.map((peer, i) => (i === 120 ? bad : peer)), (await client.device('wg-c2')).peers, new Map());
       await assert.rejects(client.configure('wg-c2', { peers: changes }), ChangeRejectedError, `${name}: the whole batch is refused`);
       let calls = 0;
       const counting: WireGuardClient = { device: (n) => client.device(n), configure: (n, change) => ((calls += 1), client.configure(n, change)) };
@@ -228,7 +250,7 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
     if (skipUnlessRoot(t)) return;
     const host = await labHost(t, 'd');
     const { devices } = devicesOn(host);
-    await devices.ensure(deviceSpec());
+    await devices.ensure(...withState(deviceSpec()));
     pidsSeen.add(devices.userspacePid('wg-c2')!);
     const routes = new IpRoutes(host.run);
     const subnets = ['10.4.0.0/16', 'fd00:4::/56'];
@@ -257,9 +279,10 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
     const restarts: string[] = [];
     const { devices } = devicesOn(host, (device) => restarts.push(device));
     const spec = deviceSpec();
-    const device = await devices.ensure(spec);
+    const state = new DeviceState(spec.privateKey);
+    const device = await devices.ensure(spec, state);
     const desired = desiredPeers(50);
-    await sync(device.client, 'wg-c2', desired, new Map());
+    await sync(device.client, 'wg-c2', desired, new Map(), state);
     const routes = new IpRoutes(host.run);
     await syncRoutes(routes, 'wg-c2', ['10.4.0.0/16']);
 
@@ -284,7 +307,7 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
     assert.deepEqual([link.alias, link.mtu, link.txQueueLength, link.up], ['clusterwire:c2', 1380, 1000, true]);
     // The routes went with the old link: the daemon's re-sync puts them back.
     assert.deepEqual(await syncRoutes(routes, 'wg-c2', ['10.4.0.0/16']), { replace: ['10.4.0.0/16'], remove: [] });
-    const again = await devices.ensure(spec);
+    const again = await devices.ensure(spec, state);
     assert.deepEqual([again.created, again.index], [false, link.index]);
   });
 
@@ -300,7 +323,7 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
     for (const side of sides) {
       const { devices } = devicesOn(side.host);
       await side.host.run('ip', ['address', 'add', `${side.pod}/32`, 'dev', 'lo']);
-      ensured.push(await devices.ensure(deviceSpec()));
+      ensured.push(await devices.ensure(...withState(deviceSpec())));
       pidsSeen.add(devices.userspacePid('wg-c2')!);
     }
     for (const [i, side] of sides.entries()) {

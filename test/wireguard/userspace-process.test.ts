@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, it, type TestContext } from 'node:test';
-import { restartDelayMs, socketAnswers, UserspaceProcess, type Launcher, type UserspaceProcessOptions } from '../../src/wireguard/userspace-process.ts';
+import { systemClock, type Clock } from '../../src/clock/clock.ts';
+import { socketAnswers, UserspaceProcess, type Launcher, type UserspaceProcessOptions } from '../../src/wireguard/userspace-process.ts';
 import { memoryLogger } from '../support/memory-logger.ts';
 
 const FAKE_BINARY = path.join(import.meta.dirname, '..', 'support', 'fake-wireguard-go.ts');
@@ -56,9 +57,17 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** A supervised fake wireguard-go that records its restarts and its backoff sleeps. */
+/**
+ * Real time, but no wait longer than 20 ms (the socket poll): a test of the
+ * restart backoff does not wait the backoff out. `offsetMs` moves `now`.
+ */
+function quickClock(offset = { ms: 0 }): Clock {
+  return { now: () => Date.now() + offset.ms, schedule: (fn, ms) => systemClock.schedule(fn, ms), sleep: (ms, signal) => systemClock.sleep(Math.min(ms, 20), signal) };
+}
+
+/** A supervised fake wireguard-go that records its restarts; delays at the top of their jitter range. */
 function recordingProcess(t: TestContext, h: Harness, options: Partial<UserspaceProcessOptions> = {}) {
-  const record = { sleeps: [] as number[], restarts: 0 };
+  const record = { restarts: 0 };
   const proc = new UserspaceProcess({
     device: 'wg-c2',
     binary: 'wireguard-go',
@@ -69,14 +78,17 @@ function recordingProcess(t: TestContext, h: Harness, options: Partial<Userspace
       record.restarts += 1;
       return Promise.resolve();
     },
-    sleep: (ms) => {
-      record.sleeps.push(ms);
-      return Promise.resolve();
-    },
+    clock: quickClock(),
+    random: () => 0.999_999,
     ...options,
   });
   t.after(() => proc.stop());
   return { proc, record };
+}
+
+/** The restart delays the process logged: before the first restart, then after each failed one. */
+function restartDelays(lines: () => Array<Record<string, unknown>>): unknown[] {
+  return lines().flatMap((line) => (line.msg === 'userspace WireGuard exited: restarting it' ? [line.restartInMs] : line.msg === 'userspace WireGuard did not come back' ? [line.retryInMs] : []));
 }
 
 describe('UserspaceProcess', () => {
@@ -90,6 +102,7 @@ describe('UserspaceProcess', () => {
       launch: h.launch,
       logger,
       onRestart: () => Promise.resolve(),
+      clock: systemClock,
     });
     t.after(() => proc.stop());
     await proc.start();
@@ -117,6 +130,7 @@ describe('UserspaceProcess', () => {
       onRestart: async () => {
         restored.push(await socketAnswers(socketPath));
       },
+      clock: systemClock,
     });
     t.after(() => proc.stop());
     await proc.start();
@@ -139,7 +153,7 @@ describe('UserspaceProcess', () => {
     await proc.start();
     process.kill(proc.pid!, 'SIGKILL');
     await until(() => record.restarts === 1, 'the restart');
-    assert.deepEqual(record.sleeps, [200, 400, 800, 1600], 'a young death escalates the delay from the first restart');
+    assert.deepEqual(restartDelays(lines), [200, 400, 800, 1600], 'a young death escalates the delay from the first restart');
     assert.equal(h.launches.length, 5);
     const failures = lines().filter((line) => line.msg === 'userspace WireGuard did not come back');
     assert.equal(failures.length, 3);
@@ -148,13 +162,14 @@ describe('UserspaceProcess', () => {
 
   it('restarts at once after a process that had run long enough', async (t) => {
     const h = await harness(t);
-    let now = 0;
-    const { proc, record } = recordingProcess(t, h, { now: () => now });
+    const offset = { ms: 0 };
+    const { logger, lines } = memoryLogger();
+    const { proc, record } = recordingProcess(t, h, { clock: quickClock(offset), logger });
     await proc.start();
-    now = 30_000;
+    offset.ms = 30_000;
     process.kill(proc.pid!, 'SIGKILL');
     await until(() => record.restarts === 1, 'the restart');
-    assert.deepEqual(record.sleeps, [100]);
+    assert.deepEqual(restartDelays(lines), [100]);
   });
 
   it('fails to start with the exit status and the last output', async (t) => {
@@ -167,6 +182,7 @@ describe('UserspaceProcess', () => {
       launch: h.launch,
       logger: memoryLogger().logger,
       onRestart: () => Promise.resolve(),
+      clock: systemClock,
     });
     await assert.rejects(proc.start(), /exited \(code 1\) before its control socket .* answered; last output: ERROR: \(wg-c2\) Failed to create TUN device/);
     assert.equal(h.launches.length, 1);
@@ -183,11 +199,5 @@ describe('UserspaceProcess', () => {
     await writeFile(socketPath, '');
     assert.equal(await socketAnswers(socketPath), false);
     assert.equal(await socketAnswers(path.join(h.directory, 'missing.sock')), false);
-  });
-});
-
-describe('restartDelayMs', () => {
-  it('doubles from 100 ms up to 10 s', () => {
-    assert.deepEqual([0, 1, 2, 3, 6, 7, 20].map(restartDelayMs), [100, 200, 400, 800, 6400, 10000, 10000]);
   });
 });

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ADOPTED, DeviceState, LIVE_SESSION_SECONDS } from '../../src/wireguard/device-state.ts';
+import type { ObservedDevice, ObservedPeer } from '../../src/wireguard/types.ts';
+
+const PRIVATE = 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW4=';
+const A = 'XoUZh4pf05mz9KnBbCIy2nFeHA6nT4ZcgiZCvGnvkDc=';
+const B = '7FtuVdfSnMr86+PJ6UX8J0K0GYVY99jq9z07U+qCEGc=';
+const C = 'F+TIJYHDLqEbKG4QNWfvpwgKcRSAoSeWlAvDqxnYAEA=';
+const NOW_MS = 1_800_000_000_000;
+
+function peer(publicKey: string, endpoint: string | null, lastHandshakeSeconds: number): ObservedPeer {
+  return { publicKey, endpoint, allowedIPs: ['10.4.1.0/24'], persistentKeepaliveSeconds: 25, lastHandshakeSeconds, receiveBytes: 0, transmitBytes: 0 };
+}
+
+/** The keys the state knows on the device; null while unknown. (A function: `assert.equal(state.peers, null)` narrows the property for good.) */
+function keysOn(state: DeviceState): string[] | null {
+  const peers = state.peers;
+  return peers === null ? null : [...peers.keys()];
+}
+
+function device(...peers: ObservedPeer[]): ObservedDevice {
+  return { name: 'wg-c2', publicKey: null, listenPort: 51821, peers };
+}
+
+describe('DeviceState', () => {
+  it('is unknown until read, follows accepted changes, and is unknown again after a failed one', () => {
+    const state = new DeviceState(PRIVATE);
+    assert.equal(state.peers, null);
+    state.read(device(peer(A, '198.18.0.1:51820', 0)), null);
+    assert.deepEqual(keysOn(state), [A]);
+    state.applied({ peers: [{ publicKey: B, endpoint: '198.18.0.2:51820', replaceAllowedIPs: ['10.4.2.0/24'] }, { publicKey: A, remove: true }] });
+    assert.deepEqual(keysOn(state), [B]);
+    state.unknown();
+    assert.equal(state.peers, null);
+  });
+
+  it('restores what it last knew, stale or not, with its own private key', () => {
+    const state = new DeviceState(PRIVATE);
+    state.read(device(peer(A, '198.18.0.1:51820', 0)), null);
+    state.unknown();
+    assert.deepEqual(state.restoringChange(), {
+      privateKey: PRIVATE,
+      listenPort: 51821,
+      peers: [{ publicKey: A, endpoint: '198.18.0.1:51820', replaceAllowedIPs: ['10.4.1.0/24'], persistentKeepaliveSeconds: 25 }],
+    });
+  });
+
+  it('on the first read of an adopted device, a peer in a live session keeps its endpoint (ADOPTED); no others', () => {
+    const state = new DeviceState(PRIVATE);
+    const now = NOW_MS / 1000;
+    state.recordEndpoints(new Map([[C, '198.18.0.3:51820']]));
+    state.read(
+      device(
+        peer(A, '203.0.113.7:4000', now - 30),
+        peer(B, '203.0.113.8:4000', now - LIVE_SESSION_SECONDS - 1),
+        peer(C, '203.0.113.9:4000', now - 30),
+        peer(Buffer.alloc(32, 7).toString('base64'), null, now - 30),
+        peer(Buffer.alloc(32, 8).toString('base64'), '203.0.113.10:4000', 0),
+      ),
+      NOW_MS,
+    );
+    assert.deepEqual(
+      state.appliedEndpoints,
+      new Map<string, string | typeof ADOPTED>([
+        [C, '198.18.0.3:51820'],
+        [A, ADOPTED],
+      ]),
+      'live: A; B too old, C already known, no endpoint, never a handshake',
+    );
+  });
+
+  it('records and forgets applied endpoints', () => {
+    const state = new DeviceState(PRIVATE);
+    state.recordEndpoints(new Map([[A, '198.18.0.1:51820'], [B, '198.18.0.2:51820']]));
+    state.recordEndpoints(new Map([[A, null]]));
+    assert.deepEqual(state.appliedEndpoints, new Map([[B, '198.18.0.2:51820']]));
+  });
+});
