@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import packageJson from '../../package.json' with { type: 'json' };
 import { collectNotices, formatNotices, productionPackages } from '../../scripts/third-party-licenses.ts';
+import { NODE_FLAGS } from '../../bench/daemon-process.ts';
 import { CommandError, execCommand } from '../../src/process/exec.ts';
 import { execForm, parseDockerfile, runCommands, type Stage } from './support/dockerfile.ts';
 import { EXAMPLES_DIR, REPO_ROOT } from './support/repo.ts';
@@ -82,7 +83,7 @@ describe('Dockerfile', () => {
     const [entrypoint] = instructionsOf(final, 'ENTRYPOINT');
     const [cmd] = instructionsOf(final, 'CMD');
     assert.ok(entrypoint && cmd);
-    assert.deepEqual(execForm(entrypoint), ['node', '/app/bin/clusterwire.js']);
+    assert.deepEqual(execForm(entrypoint), ['node', ...NODE_FLAGS, '/app/bin/clusterwire.js'], 'the flags the bench runs the daemon with');
     assert.deepEqual(execForm(cmd), ['run']);
     assert.deepEqual(instructionsOf(final, 'HEALTHCHECK'), [], 'Kubernetes probes, not a Docker health check');
   });

@@ -50,13 +50,17 @@ export class FakeKubeClient implements KubeClient {
     }
     const signal = request.signal;
     if (!signal) return answer;
+    // The listener goes once answered: a signal that lives as long as its
+    // watcher must not keep every answer reachable (the real client does not).
+    let onAbort = () => {};
     return Promise.race([
       answer,
       new Promise<never>((_resolve, reject) => {
         if (signal.aborted) reject(new Error('aborted'));
-        signal.addEventListener('abort', () => reject(new Error('aborted')));
+        onAbort = () => reject(new Error('aborted'));
+        signal.addEventListener('abort', onAbort);
       }),
-    ]);
+    ]).finally(() => signal.removeEventListener('abort', onAbort));
   }
 
   stream(request: KubeRequest): Promise<Readable> {
@@ -84,12 +88,12 @@ export class FakeKubeClient implements KubeClient {
 /** A small Node object, shaped like core/v1. */
 export function nodeObject(
   name: string,
-  opts: { rv?: string; podCIDRs?: string[]; ip?: string; annotations?: Record<string, string>; heartbeat?: string } = {},
+  opts: { rv?: string; uid?: string; podCIDRs?: string[]; ip?: string; annotations?: Record<string, string>; heartbeat?: string } = {},
 ): Record<string, unknown> {
   return {
     kind: 'Node',
     apiVersion: 'v1',
-    metadata: { name, resourceVersion: opts.rv ?? '1', annotations: opts.annotations ?? {} },
+    metadata: { name, uid: opts.uid ?? `uid-${name}`, resourceVersion: opts.rv ?? '1', annotations: opts.annotations ?? {} },
     spec: { podCIDR: opts.podCIDRs?.[0], podCIDRs: opts.podCIDRs },
     status: {
       addresses: [
@@ -108,4 +112,9 @@ export async function eventually(condition: () => boolean, ms = 2000, what = 'co
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** A Node object as a metadata-only watch sends it (PartialObjectMetadata): its metadata alone. */
+export function metadataOf(node: Record<string, unknown>): Record<string, unknown> {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: node.metadata };
 }
