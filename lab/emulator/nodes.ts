@@ -42,7 +42,7 @@ function condition(type: string, status: string, reason: string, message: string
 
 /**
  * A core/v1 Node shaped like what a kubelet on a cloud VM reports, ~15 KB
- * of compact JSON (../shared/PERF-FACTS.md): what list and watch costs
+ * of compact JSON (docs/design.md, "Measured costs"): what list and watch costs
  * must be measured against.
  */
 export function realisticNode(options: RealisticNodeOptions): JsonObject {

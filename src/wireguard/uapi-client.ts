@@ -15,7 +15,7 @@ export function uapiSocketPath(socketDirectory: string, device: string): string 
 /**
  * Talks to a userspace WireGuard (wireguard-go) over its UAPI socket: a
  * one-peer change costs ~1 ms here against ~65 ms for `wg syncconf` at 5,000
- * peers (../shared/PERF-FACTS.md). One connection per request: the saving of
+ * peers (docs/design.md, "Measured costs"). One connection per request: the saving of
  * a kept connection (~0.5 ms) is not worth reconnect logic across restarts.
  */
 export class UapiClient implements WireGuardClient {

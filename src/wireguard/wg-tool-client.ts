@@ -8,7 +8,7 @@ import { parseWgDump } from './wg-dump.ts';
 import { wgInvocations } from './wg-commands.ts';
 
 const READ_TIMEOUT_MS = 10_000;
-// A full apply costs ~240 µs per peer (../shared/PERF-FACTS.md): 10,000 peers
+// A full apply costs ~240 µs per peer (docs/design.md, "Measured costs"): 10,000 peers
 // take a few seconds on a busy machine.
 const APPLY_TIMEOUT_MS = 60_000;
 
