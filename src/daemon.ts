@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import { systemClock } from './clock/clock.ts';
 import type { ClustersConfig, RemoteCluster } from './config/types.ts';
 import { IpLinks } from './ip/links.ts';
@@ -13,6 +12,7 @@ import { RemotePeering } from './peering/remote-peering.ts';
 import { execCommand } from './process/exec.ts';
 import type { PeerMetricsMode } from './server/device-metrics.ts';
 import { buildHttpServer } from './server/http-server.ts';
+import { listen } from './server/listen.ts';
 import { WireGuardDevices, type WireGuardBackend } from './wireguard/devices.ts';
 import { loadOrCreateDeviceKey, prepareKeyDirectory, type DeviceKey } from './wireguard/keys.ts';
 import { DEFAULT_SOCKET_DIRECTORY, UapiClient } from './wireguard/uapi-client.ts';
@@ -167,20 +167,3 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     },
   };
 }
-
-/** Go's `:7773` means every interface: IPv6 and IPv4 where the host has IPv6, else IPv4. */
-async function listen(server: FastifyInstance, { host, port }: { host: string; port: number }): Promise<{ host: string; port: number }> {
-  const hosts = host === '' ? ['::', '0.0.0.0'] : [host];
-  for (const [i, candidate] of hosts.entries()) {
-    try {
-      await server.listen({ host: candidate, port });
-      const bound = server.server.address();
-      return { host: candidate, port: typeof bound === 'object' && bound ? bound.port : port };
-    } catch (error) {
-      const noIPv6 = (error as NodeJS.ErrnoException).code === 'EAFNOSUPPORT' || (error as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL';
-      if (i === hosts.length - 1 || !noIPv6) throw new Error(`listening on ${candidate}:${port} failed`, { cause: error });
-    }
-  }
-  throw new Error('no address to listen on');
-}
-

@@ -89,29 +89,31 @@ export class SliceAssignment {
     return assignment;
   }
 
-  /** A node's entry, added or changed; nothing when it is the entry the node has. */
-  set(entry: SliceEntry): void {
+  /** A node's entry, added or changed; nothing when it is the entry the node has. True when a slice became due. */
+  set(entry: SliceEntry): boolean {
     const slot = this.#sliceOf.get(entry.node);
     if (slot) {
       const current = slot.entries.get(entry.node);
-      if (current !== undefined && sameEntry(current, entry)) return;
+      if (current !== undefined && sameEntry(current, entry)) return false;
       slot.entries.set(entry.node, entry);
       this.#touch(slot);
-      return;
+      return true;
     }
     const target = this.#slotWithRoom();
     target.entries.set(entry.node, entry);
     this.#sliceOf.set(entry.node, target);
     this.#touch(target);
+    return true;
   }
 
-  /** A node gone, or no longer publishable. */
-  remove(node: string): void {
+  /** A node gone, or no longer publishable. True when a slice became due. */
+  remove(node: string): boolean {
     const slot = this.#sliceOf.get(node);
-    if (!slot) return;
+    if (!slot) return false;
     slot.entries.delete(node);
     this.#sliceOf.delete(node);
     this.#touch(slot);
+    return true;
   }
 
   /** The writes that make the apiserver hold the assignment; none when nothing changed. Entries in node name order. */
