@@ -14,9 +14,9 @@ const kubectl = await hasKubectl();
 const noKubectl = kubectl ? false : 'kubectl is not installed: kustomizations are not rendered';
 
 describe('every YAML file under deploy/ parses and validates against its schema', () => {
-  test('deploy/ has the local, remote and example kustomizations', () => {
+  test('deploy/ has the local, remote, fleet mode and example kustomizations', () => {
     const dirs = kustomizations.map((k) => relative(DEPLOY_DIR, k.dir)).sort();
-    assert.deepEqual(dirs, ['examples/c1', 'examples/c2', 'local', 'local/components/servicemonitor', 'remote']);
+    assert.deepEqual(dirs, ['crds', 'examples/c1', 'examples/c2', 'local', 'local/components/servicemonitor', 'publisher', 'remote', 'remote-slices']);
   });
 
   for (const file of yamlFiles) {
@@ -34,7 +34,7 @@ describe('kubectl kustomize renders every kustomization into valid objects', { s
       const rendered = await renderKustomization(dir);
       assert.ok(rendered.length > 0);
       for (const m of rendered) validateManifest(m);
-      const namespaced = rendered.filter((m) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(m.kind));
+      const namespaced = rendered.filter((m) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'].includes(m.kind));
       assert.deepEqual(
         namespaced.filter((m) => m.metadata?.namespace !== 'clusterwire').map(describeManifest),
         [],
