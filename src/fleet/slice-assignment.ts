@@ -156,6 +156,18 @@ export class SliceAssignment {
     return this.#sliceOf.size;
   }
 
+  /** Slices that exist or are to be created, and how many of them wait for a write: without listing their nodes. */
+  counts(): { slices: number; due: number } {
+    let slices = 0;
+    let due = 0;
+    for (const slot of this.#slots.values()) {
+      if (slot.entries.size === 0 && slot.resourceVersion === null) continue;
+      slices++;
+      if (slot.due) due++;
+    }
+    return { slices, due };
+  }
+
   #touch(slot: Slot): void {
     slot.version = ++this.#version;
     slot.due = true;

@@ -95,10 +95,13 @@ export class SlicePublisher {
   #reread = true;
   #resync: Cancel | null = null;
   #skipped = new Map<string, SkippedLocalNode>();
+  /** The first SKIPPED_SHOWN skipped nodes by name, made again only after a skip changes. */
+  #shownSkips: SkippedLocalNode[] | null = null;
   readonly #skipCounts = new Map<PublishSkipReason, number>(PUBLISH_SKIP_REASONS.map((r) => [r, 0]));
   #lastPublishAt: number | null = null;
   #lastError: string | null = null;
   #passStartedAt: number | null = null;
+  #stopped = false;
 
   constructor(options: SlicePublisherOptions) {
     this.#o = options;
@@ -122,6 +125,7 @@ export class SlicePublisher {
 
   /** This replica leads: adopt the slices as they are, then keep them. */
   lead(): void {
+    if (this.#stopped) return;
     this.#leading = true;
     this.#term++;
     this.#reread = true;
@@ -139,6 +143,7 @@ export class SlicePublisher {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.standBy();
     await Promise.all([this.#runner.stop(), this.#source.stop()]);
   }
@@ -148,18 +153,20 @@ export class SlicePublisher {
     return this.#runner.idle();
   }
 
+  /** Cheap: read by every scrape's gauges. */
   status(): PublisherStatus {
     const assignment = this.#leading ? this.#assignment : null;
-    const slices = assignment?.slices() ?? null;
+    const counts = assignment?.counts() ?? null;
+    this.#shownSkips ??= [...this.#skipped.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0)).slice(0, SKIPPED_SHOWN);
     return {
       peer: this.#o.peer,
       leading: this.#leading,
       nodes: this.#source.status(),
-      slices: slices?.length ?? null,
+      slices: counts?.slices ?? null,
       entries: assignment?.entryCount ?? null,
-      due: slices?.filter((s) => s.due).length ?? null,
+      due: counts?.due ?? null,
       skipped: Object.fromEntries(this.#skipCounts) as Record<PublishSkipReason, number>,
-      skippedNodes: [...this.#skipped.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0)).slice(0, SKIPPED_SHOWN),
+      skippedNodes: this.#shownSkips,
       lastPublishAt: this.#lastPublishAt,
       lastError: this.#lastError,
       passStartedAt: this.#passStartedAt,
@@ -183,6 +190,7 @@ export class SlicePublisher {
   #setSkipped(node: string, skip: SkippedLocalNode | null): void {
     const before = this.#skipped.get(node);
     if (before?.reason === skip?.reason && before?.detail === skip?.detail) return;
+    this.#shownSkips = null;
     if (before) this.#skipCounts.set(before.reason, (this.#skipCounts.get(before.reason) ?? 1) - 1);
     if (skip) {
       this.#skipped.set(node, skip);

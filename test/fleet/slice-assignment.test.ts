@@ -39,6 +39,8 @@ describe('slice assignment', () => {
       assignment.plan().map((w) => (w.kind === 'delete' ? 0 : w.entries.length)),
       [100, 100, 50],
     );
+    assert.deepEqual(assignment.counts(), { slices: 3, due: 3 });
+    assert.equal(assignment.entryCount, 250);
   });
 
   test('changes: only the slice of the changed node is written, and nothing for an unchanged entry', async (t) => {
