@@ -93,6 +93,20 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 
   const routes = new IpRoutes(execCommand);
   const backoff = { baseMs: Math.min(800, options.watchBackoffCapMs), capMs: options.watchBackoffCapMs };
+  const local = config.local;
+  const advertiser = new NodeAdvertiser({
+    client: kubeClient(local.name, local.kubeConfigPath === null ? { kind: 'in-cluster' } : { kind: 'kubeconfig', path: local.kubeConfigPath }),
+    nodeName: options.nodeName,
+    annotationDomain: config.annotationDomain,
+    adverts: config.remotes.map((r) => ({ remote: r.name, device: r.deviceName, publicKey: (keys.get(r.name) as DeviceKey).publicKey, listenPort: r.listenPort })),
+    logger: logger.child({ node: options.nodeName }),
+    metrics,
+    clock: systemClock,
+    random: Math.random,
+    backoff,
+    // The watch repairs at once; this read covers a watch that is down or missed an edit.
+    checkIntervalMs: options.reconcileIntervalMs,
+  });
   for (const remote of config.remotes) {
     const key = keys.get(remote.name) as DeviceKey;
     peerings.set(remote.deviceName, remotePeering(remote, key, kubeClient(remote.name, remote.access)));
@@ -113,6 +127,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
           logger: log,
           metrics,
           onChange,
+          clock: systemClock,
+          random: Math.random,
           backoff,
           maxNodes: remote.maxNodes,
         }),
@@ -121,19 +137,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       logger: log,
       clock: systemClock,
       reconcileIntervalMs: remote.reconcileIntervalMs ?? options.reconcileIntervalMs,
+      // Advertised once its peers are on the device (docs/how-it-works.md, "Advertise").
+      onPeersApplied: () => advertiser.ready(remote.name),
     });
   }
-
-  const local = config.local;
-  const advertiser = new NodeAdvertiser({
-    client: kubeClient(local.name, local.kubeConfigPath === null ? { kind: 'in-cluster' } : { kind: 'kubeconfig', path: local.kubeConfigPath }),
-    nodeName: options.nodeName,
-    annotationDomain: config.annotationDomain,
-    adverts: config.remotes.map((r) => ({ remote: r.name, device: r.deviceName, publicKey: (keys.get(r.name) as DeviceKey).publicKey, listenPort: r.listenPort })),
-    logger: logger.child({ node: options.nodeName }),
-    metrics,
-    backoff,
-  });
 
   const server = buildHttpServer(
     {
@@ -150,16 +157,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 
   for (const peering of peerings.values()) peering.start();
   advertiser.start();
-  // The advertiser's watch repairs at once; this pass covers a watch that is down or missed an edit.
-  const advertiserCheck = setInterval(() => {
-    advertiser.ensure().catch((error: unknown) => logger.warn({ err: error }, 'checking the local Node annotations failed; retrying next interval'));
-  }, options.reconcileIntervalMs);
   logger.info({ node: options.nodeName, remotes: config.remotes.map((r) => r.name), listen: address }, 'clusterwire started');
 
   return {
     address,
     async stop() {
-      clearInterval(advertiserCheck);
       await Promise.all([...[...peerings.values()].map((p) => p.stop()), advertiser.stop(), server.close()]);
       devices.detach();
       for (const client of clients) client.close();

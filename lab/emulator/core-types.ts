@@ -34,8 +34,27 @@ export const NODES: ResourceType = {
   // Nodes may set status on create (the kubelet registers with it).
   prepareCreate: (node) => node,
   prepareUpdate: (node, old, context) => (context.subresource === 'status' ? keepSpec(node, old) : keepStatus(node, old)),
-  validate: () => [],
+  validate: (node, old) => (old === null ? [] : nodeUpdateErrors(node, old)),
 };
+
+/** `spec.podCIDRs`, or the single `spec.podCIDR` (which v1 keeps equal to its first entry). */
+function podCIDRsOf(node: JsonObject): string[] {
+  const spec = objectAt(node, 'spec');
+  if (Array.isArray(spec.podCIDRs) && spec.podCIDRs.length > 0) return spec.podCIDRs.map(String);
+  return typeof spec.podCIDR === 'string' && spec.podCIDR !== '' ? [spec.podCIDR] : [];
+}
+
+/**
+ * kube's ValidateNodeUpdate, the part clients rely on: pod CIDRs are set
+ * once (by the node IPAM controller) and never changed, which is what
+ * lets a client watch Node metadata only and read the CIDRs once.
+ */
+function nodeUpdateErrors(node: JsonObject, old: JsonObject): FieldError[] {
+  const before = podCIDRsOf(old);
+  const after = podCIDRsOf(node);
+  if (before.length === 0 || (before.length === after.length && before.every((cidr, i) => cidr === after[i]))) return [];
+  return [fieldErrors.forbidden('spec.podCIDRs', 'node updates may not change podCIDR except from "" to valid')];
+}
 
 /** Set on every namespace by defaulting since 1.21; selectors rely on it. */
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';

@@ -1,9 +1,14 @@
 /**
  * Accept-header negotiation the way kube-apiserver does it for JSON
- * clients: plain JSON, a meta.k8s.io Table for kubectl's printing, or
- * aggregated discovery documents.
+ * clients: plain JSON, a meta.k8s.io Table for kubectl's printing,
+ * PartialObjectMetadata(List) for metadata-only clients (client-go's
+ * metadata informers), or aggregated discovery documents.
  */
-export type Representation = { kind: 'json' } | { kind: 'table'; version: string };
+export type Representation =
+  | { kind: 'json' }
+  | { kind: 'table'; version: string }
+  /** `as=PartialObjectMetadata` (an object, a watch) or `as=PartialObjectMetadataList` (a list); `version` is `meta.k8s.io/v1` or `/v1beta1`. */
+  | { kind: 'metadata' | 'metadata-list'; version: string };
 
 interface MediaRange {
   type: string;
@@ -31,9 +36,11 @@ export function negotiate(accept: string | undefined, tableAllowed: boolean): Re
     const as = params.get('as');
     if (as === undefined) return { kind: 'json' };
     const version = params.get('v');
-    if (as === 'Table' && tableAllowed && params.get('g') === 'meta.k8s.io' && (version === 'v1' || version === 'v1beta1')) {
-      return { kind: 'table', version: `meta.k8s.io/${version}` };
-    }
+    if (params.get('g') !== 'meta.k8s.io' || (version !== 'v1' && version !== 'v1beta1')) continue;
+    if (as === 'Table' && tableAllowed) return { kind: 'table', version: `meta.k8s.io/${version}` };
+    // kube's AllowsMediaTypeTransform: every endpoint may answer in metadata form, writes included.
+    if (as === 'PartialObjectMetadata') return { kind: 'metadata', version: `meta.k8s.io/${version}` };
+    if (as === 'PartialObjectMetadataList') return { kind: 'metadata-list', version: `meta.k8s.io/${version}` };
   }
   return null;
 }

@@ -36,3 +36,8 @@ export function typeMetaPrefix(apiVersion: string, kind: string): string {
 export function withTypeMeta(prefix: string, json: string): string {
   return prefix + json.slice(1);
 }
+
+/** The object as PartialObjectMetadata: `prefix` (its kind and apiVersion) and the metadata alone. */
+export function metadataOnlyJson(prefix: string, object: JsonObject): string {
+  return `${prefix}"metadata":${JSON.stringify(object.metadata ?? {})}}`;
+}

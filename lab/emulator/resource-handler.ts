@@ -4,10 +4,10 @@ import { isJsonObject, objectAt, type JsonObject, type JsonValue } from './json.
 import { listObjects } from './list-objects.ts';
 import { negotiate, type Representation } from './negotiation.ts';
 import type { DeleteOptions, WriteOptions, WriteScope } from './object-api.ts';
-import { withTypeMeta, type ObjectRecord } from './object-record.ts';
+import { metadataOnlyJson, typeMetaPrefix, withTypeMeta, type ObjectRecord } from './object-record.ts';
 import { patchTypeOf } from './patch.ts';
 import type { Resource } from './registry.ts';
-import { apiVersionOf, hasSubresource, typeMetaOf, type FieldValidation } from './resource-type.ts';
+import { apiVersionOf, hasSubresource, typeMetaOf, type FieldValidation, type ResourceType } from './resource-type.ts';
 import type { ResourceRequest } from './request-info.ts';
 import { allOf, objectSelector, type ObjectPredicate } from './selectors.ts';
 import { deletedStatus, errors } from './status.ts';
@@ -141,6 +141,30 @@ function* listParts(head: string, metadata: JsonObject, items: ObjectRecord[], i
   yield ']}';
 }
 
+/** kube's asPartialObjectMetadataList: each item's metadata, with kind and apiVersion. */
+function* metadataListParts(version: string, metadata: JsonObject, items: ObjectRecord[]): Generator<string> {
+  yield `${typeMetaPrefix(version, 'PartialObjectMetadataList')}"metadata":${JSON.stringify(metadata)},"items":[`;
+  const itemMeta = typeMetaPrefix(version, 'PartialObjectMetadata');
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) yield ',';
+    yield metadataOnlyJson(itemMeta, (items[i] as ObjectRecord).object);
+  }
+  yield ']}';
+}
+
+/** The apiserver's internal Go type of an object, as its 406 messages name it: `core.Node`, `coordination.Lease`, `unstructured.Unstructured`. */
+function internalType(type: ResourceType): string {
+  if (type.custom) return 'unstructured.Unstructured';
+  return `${type.group === '' ? 'core' : (type.group.split('.')[0] as string)}.${type.kind}`;
+}
+
+/** The object as a get or a write answers it: whole, or its metadata for `as=PartialObjectMetadata`; a list form fails as kube's transformation does. */
+function objectJson(type: ResourceType, version: string, record: ObjectRecord, shape: Representation): string {
+  if (shape.kind === 'metadata') return metadataOnlyJson(typeMetaPrefix(shape.version, 'PartialObjectMetadata'), record.object);
+  if (shape.kind === 'metadata-list') throw errors.notAcceptable(`you requested PartialObjectMetadataList, but the requested object is not a list (*${internalType(type)})`);
+  return withTypeMeta(typeMetaOf(type, version), record.json);
+}
+
 function listHead(resource: Resource, version: string): string {
   return `{"kind":${JSON.stringify(resource.type.listKind)},"apiVersion":${JSON.stringify(apiVersionOf(resource.type.group, version))}`;
 }
@@ -166,6 +190,11 @@ async function serveList(exchange: Exchange, info: ResourceRequest, resource: Re
     await sendParts(response, 200, listParts(listHead(resource, info.version), metadata, page.items, type.custom ? typeMeta : null), count);
     return;
   }
+  if (shape.kind === 'metadata-list') {
+    await sendParts(response, 200, metadataListParts(shape.version, metadata, page.items), count);
+    return;
+  }
+  if (shape.kind === 'metadata') throw errors.notAcceptable(`you requested PartialObjectMetadata, but the requested object is a list (*${internalType(type)}List)`);
   const include = includeObject(query);
   const now = context.now();
   const rows = page.items.map((record) => tableRow(type.printer, record.object, withTypeMeta(typeMeta, record.json), include, shape.version, now));
@@ -183,6 +212,8 @@ function serveWatch(exchange: Exchange, info: ResourceRequest, resource: Resourc
   const timeoutMs = timeoutSeconds > 0 ? timeoutSeconds * 1000 : MIN_REQUEST_TIMEOUT_MS * (1 + Math.random());
   const typeMeta = typeMetaOf(type, info.version);
   const render = shape.kind === 'table' ? tableWatchRenderer(type.printer, includeObject(query), shape.version, typeMeta, context.now) : null;
+  // as=PartialObjectMetadataList cannot transform a watch's objects: kube logs that and sends them whole.
+  const metadataOnly = shape.kind === 'metadata';
   response.writeHead(200, apiHeaders());
   response.flushHeaders();
   const watcher = resource.hub.watch(response, {
@@ -191,7 +222,8 @@ function serveWatch(exchange: Exchange, info: ResourceRequest, resource: Resourc
     bookmarks: query.get('allowWatchBookmarks') === 'true',
     timeoutMs,
     render,
-    typeMeta,
+    typeMeta: metadataOnly ? typeMetaPrefix(shape.version, 'PartialObjectMetadata') : typeMeta,
+    metadataOnly,
     countBytes: count,
   });
   // The response closes when the client goes away (the request's 'close' only means its body was read).
@@ -204,11 +236,11 @@ function serveGet(exchange: Exchange, info: ResourceRequest, resource: Resource,
   const shape = representation(exchange, true);
   const record = resource.store.get(namespace, name);
   if (record === undefined) throw errors.notFound(type, name);
-  const wire = withTypeMeta(typeMetaOf(type, info.version), record.json);
-  if (shape.kind === 'json') {
-    sendJson(response, 200, wire, count);
+  if (shape.kind !== 'table') {
+    sendJson(response, 200, objectJson(type, info.version, record, shape), count);
     return;
   }
+  const wire = withTypeMeta(typeMetaOf(type, info.version), record.json);
   const row = tableRow(type.printer, record.object, wire, includeObject(query), shape.version, context.now());
   sendJson(response, 200, tableJson(type.printer, { resourceVersion: String(record.resourceVersion) }, [row], shape.version), count);
 }
@@ -219,8 +251,9 @@ async function requiredBody(exchange: Exchange): Promise<JsonValue> {
   return body;
 }
 
-function sendRecord(exchange: Exchange, info: ResourceRequest, resource: Resource, code: number, record: ObjectRecord, warnings: string[]): void {
-  sendJson(exchange.response, code, withTypeMeta(typeMetaOf(resource.type, info.version), record.json), exchange.count, warningHeaders(warnings));
+/** After the write, as kube answers it: a transformation that does not apply fails the answer, not the write. */
+function sendRecord(exchange: Exchange, info: ResourceRequest, resource: Resource, code: number, record: ObjectRecord, warnings: string[], shape: Representation = { kind: 'json' }): void {
+  sendJson(exchange.response, code, objectJson(resource.type, info.version, record, shape), exchange.count, warningHeaders(warnings));
 }
 
 function writeOptions(exchange: Exchange): WriteOptions & { warnings: string[] } {
@@ -228,25 +261,25 @@ function writeOptions(exchange: Exchange): WriteOptions & { warnings: string[] }
 }
 
 async function serveCreate(exchange: Exchange, info: ResourceRequest, resource: Resource, namespace: string): Promise<void> {
-  representation(exchange, false);
+  const shape = representation(exchange, false);
   const options = writeOptions(exchange);
   const record = exchange.context.api.create(resource, info.version, namespace, await requiredBody(exchange), options);
-  sendRecord(exchange, info, resource, 201, record, options.warnings);
+  sendRecord(exchange, info, resource, 201, record, options.warnings, shape);
 }
 
 async function serveUpdate(exchange: Exchange, info: ResourceRequest, resource: Resource, namespace: string, name: string, scope: WriteScope): Promise<void> {
-  representation(exchange, false);
+  const shape = representation(exchange, false);
   const options = writeOptions(exchange);
   const record = exchange.context.api.update(resource, info.version, namespace, name, await requiredBody(exchange), scope, options);
-  sendRecord(exchange, info, resource, 200, record, options.warnings);
+  sendRecord(exchange, info, resource, 200, record, options.warnings, shape);
 }
 
 async function servePatch(exchange: Exchange, info: ResourceRequest, resource: Resource, namespace: string, name: string, scope: WriteScope): Promise<void> {
-  representation(exchange, false);
+  const shape = representation(exchange, false);
   const patchType = patchTypeOf(exchange.request.headers['content-type'] ?? '', resource.type.listStrategies !== null);
   const options = writeOptions(exchange);
   const record = exchange.context.api.patch(resource, info.version, namespace, name, patchType, await requiredBody(exchange), scope, options);
-  sendRecord(exchange, info, resource, 200, record, options.warnings);
+  sendRecord(exchange, info, resource, 200, record, options.warnings, shape);
 }
 
 function deletePreconditions(body: JsonValue | undefined): DeleteOptions {

@@ -118,8 +118,8 @@ export const errors = {
       'UnsupportedMediaType',
       `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')} (got ${contentType || 'none'})`,
     ),
-  notAcceptable: () =>
-    new ApiError(406, 'NotAcceptable', 'only the following media types are accepted: application/json'),
+  /** Without a message: no media type of the Accept header is served; with one, the transformation asked for does not apply (a list asked for as PartialObjectMetadata). */
+  notAcceptable: (message = 'only the following media types are accepted: application/json') => new ApiError(406, 'NotAcceptable', message),
   tooLarge: () => new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728'),
   unauthorized: () => new ApiError(401, 'Unauthorized', 'Unauthorized'),
   forbidden: (message: string, details?: StatusDetails) => new ApiError(403, 'Forbidden', message, details),

@@ -1,6 +1,6 @@
 import { objectAt } from './json.ts';
 import type { StoreEvent } from './history.ts';
-import { makeRecord, withTypeMeta, type ObjectRecord } from './object-record.ts';
+import { makeRecord, metadataOnlyJson, withTypeMeta, type ObjectRecord } from './object-record.ts';
 import type { ObjectPredicate } from './selectors.ts';
 import type { StatusBody } from './status.ts';
 
@@ -40,7 +40,8 @@ export function visibleAs(event: StoreEvent, matches: ObjectPredicate | null): V
 /**
  * An event's frames, built on first use and shared by every watcher that
  * sends them: 1,000 events/s to N watchers costs 1,000 serializations.
- * Frames are kept per type-meta prefix (the API version a watcher asked for).
+ * Frames are kept per type-meta prefix (the API version a watcher asked
+ * for, or PartialObjectMetadata's for a metadata-only watcher).
  */
 export class EncodedEvent {
   readonly event: StoreEvent;
@@ -50,11 +51,11 @@ export class EncodedEvent {
     this.event = event;
   }
 
-  frame(type: VisibleType, typeMeta: string): Buffer {
+  frame(type: VisibleType, typeMeta: string, metadataOnly = false): Buffer {
     const cacheKey = `${type} ${typeMeta}`;
     let encoded = this.frames.get(cacheKey);
     if (encoded === undefined) {
-      encoded = frame(type, withTypeMeta(typeMeta, this.recordFor(type).json));
+      encoded = frame(type, objectFrameJson(typeMeta, this.recordFor(type), metadataOnly));
       this.frames.set(cacheKey, encoded);
     }
     return encoded;
@@ -68,4 +69,9 @@ export class EncodedEvent {
     const metadata = { ...objectAt(previous.object, 'metadata'), resourceVersion: String(event.resourceVersion) };
     return makeRecord(previous.namespace, previous.name, previous.uid, event.resourceVersion, { ...previous.object, metadata });
   }
+}
+
+/** A watch event's object: the whole object, or its metadata alone for a metadata-only watch. */
+export function objectFrameJson(typeMeta: string, record: ObjectRecord, metadataOnly: boolean): string {
+  return metadataOnly ? metadataOnlyJson(typeMeta, record.object) : withTypeMeta(typeMeta, record.json);
 }

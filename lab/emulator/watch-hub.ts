@@ -1,9 +1,9 @@
 import type { StoreEvent } from './history.ts';
-import { withTypeMeta, type ObjectRecord } from './object-record.ts';
+import type { ObjectRecord } from './object-record.ts';
 import type { ObjectStore } from './object-store.ts';
 import type { ObjectPredicate } from './selectors.ts';
 import { ApiError, errors } from './status.ts';
-import { bookmarkFrame, EncodedEvent, errorFrame, frame, visibleAs, type FrameRenderer } from './watch-frames.ts';
+import { bookmarkFrame, EncodedEvent, errorFrame, frame, objectFrameJson, visibleAs, type FrameRenderer } from './watch-frames.ts';
 import { Watcher, type WatchOutput } from './watcher.ts';
 
 export interface WatchRequest {
@@ -15,8 +15,10 @@ export interface WatchRequest {
   timeoutMs: number;
   /** null: shared JSON frames. */
   render: FrameRenderer | null;
-  /** `{"kind":...,"apiVersion":...,` of the version watched. */
+  /** `{"kind":...,"apiVersion":...,` of the version watched (PartialObjectMetadata's when `metadataOnly`). */
   typeMeta: string;
+  /** `as=PartialObjectMetadata`: events carry the objects' metadata alone. */
+  metadataOnly: boolean;
   /** Bytes this watch sends (the request log's count). */
   countBytes: (bytes: number) => void;
 }
@@ -27,10 +29,10 @@ export interface WatchHubOptions {
 }
 
 function* addedFrames(records: ObjectRecord[], request: WatchRequest): Generator<Buffer> {
-  const { predicate, render, typeMeta } = request;
+  const { predicate, render, typeMeta, metadataOnly } = request;
   for (const record of records) {
     if (predicate !== null && !predicate(record.object)) continue;
-    yield render === null ? frame('ADDED', withTypeMeta(typeMeta, record.json)) : render('ADDED', record);
+    yield render === null ? frame('ADDED', objectFrameJson(typeMeta, record, metadataOnly)) : render('ADDED', record);
   }
 }
 
@@ -39,7 +41,7 @@ function* replayFrames(events: StoreEvent[], request: WatchRequest): Generator<B
     const type = visibleAs(event, request.predicate);
     if (type === null) continue;
     const encoded = new EncodedEvent(event);
-    yield request.render === null ? encoded.frame(type, request.typeMeta) : request.render(type, encoded.recordFor(type));
+    yield request.render === null ? encoded.frame(type, request.typeMeta, request.metadataOnly) : request.render(type, encoded.recordFor(type));
   }
 }
 
@@ -87,6 +89,7 @@ export class WatchHub {
       bookmarks: request.bookmarks,
       render: request.render,
       typeMeta: request.typeMeta,
+      metadataOnly: request.metadataOnly,
       maxQueuedBytes: this.options.maxQueuedBytes,
       countBytes: request.countBytes,
       onClosed: () => this.forget(watcher),
@@ -147,7 +150,7 @@ export class WatchHub {
     for (const watcher of this.watchers.keys()) {
       const type = visibleAs(event, watcher.predicate);
       if (type === null) continue;
-      watcher.send(watcher.render === null ? encoded.frame(type, watcher.typeMeta) : watcher.render(type, encoded.recordFor(type)));
+      watcher.send(watcher.render === null ? encoded.frame(type, watcher.typeMeta, watcher.metadataOnly) : watcher.render(type, encoded.recordFor(type)));
     }
   }
 

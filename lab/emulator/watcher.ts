@@ -15,6 +15,8 @@ export interface WatcherOptions {
   render: FrameRenderer | null;
   /** `{"kind":...,"apiVersion":...,` of the version watched: JSON frames and bookmarks carry it. */
   typeMeta: string;
+  /** Frames carry the objects' metadata alone (PartialObjectMetadata). */
+  metadataOnly: boolean;
   /** Past this many bytes waiting for a slow client, the watch is closed (as the apiserver drops unresponsive watchers). */
   maxQueuedBytes: number;
   countBytes: (bytes: number) => void;
@@ -32,6 +34,7 @@ export class Watcher {
   readonly bookmarks: boolean;
   readonly render: FrameRenderer | null;
   readonly typeMeta: string;
+  readonly metadataOnly: boolean;
   private readonly output: WatchOutput;
   private readonly options: WatcherOptions;
   private initial: Iterator<Buffer> | null;
@@ -48,6 +51,7 @@ export class Watcher {
     this.bookmarks = options.bookmarks;
     this.render = options.render;
     this.typeMeta = options.typeMeta;
+    this.metadataOnly = options.metadataOnly;
     this.initial = initial[Symbol.iterator]();
     this.pump();
   }

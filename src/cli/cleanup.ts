@@ -2,7 +2,7 @@ import { loadClustersConfig } from '../config/load.ts';
 import type { ClustersConfig } from '../config/types.ts';
 import { IpLinks } from '../ip/links.ts';
 import { connectionSettings, createKubeClient } from '../kube/client.ts';
-import { NodeAdvertiser } from '../kube/node-advertiser.ts';
+import { removeAnnotations } from '../kube/annotation-removal.ts';
 import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { execCommand } from '../process/exec.ts';
@@ -79,8 +79,7 @@ function realTargets(config: ClustersConfig, nodeName: string): CleanupTargets {
       const access = config.local.kubeConfigPath === null ? ({ kind: 'in-cluster' } as const) : ({ kind: 'kubeconfig', path: config.local.kubeConfigPath } as const);
       const client = createKubeClient({ cluster: config.local.name, settings: connectionSettings(access), requests: metrics.kubeHttpRequests });
       try {
-        const advertiser = new NodeAdvertiser({ client, nodeName, annotationDomain: config.annotationDomain, adverts: [], logger, metrics });
-        return await advertiser.removeAnnotations(remotes);
+        return await removeAnnotations(client, { nodeName, annotationDomain: config.annotationDomain, remotes, logger });
       } finally {
         client.close();
       }

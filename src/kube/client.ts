@@ -6,10 +6,11 @@ import { caSource, isCARotationError, type CASource, type CAReload, type FetchCA
 import { tokenAccessSettings, type ConnectionSettings, type PemSource } from './connection-settings.ts';
 import { httpsTransport, isTlsVerificationError, type HttpResponse, type HttpTransport, type TransportFactory } from './http-transport.ts';
 import { errorFromResponse, KubeRequestError, type RequestIdentity } from './kube-request-error.ts';
-import { inClusterSettings, kubeconfigSettings } from './kubeconfig.ts';
+import { inClusterSettings } from './in-cluster.ts';
+import { kubeconfigSettings } from './kubeconfig.ts';
 import { tokenSource, type TokenSource } from './token-source.ts';
 
-/** The three ways of SPEC §2: a kubeconfig, API URL + CA URL + token file, or the pod's service account. */
+/** The three ways of docs/configuration.md: a kubeconfig, API URL + CA URL + token file, or the pod's service account. */
 export type ClusterAccess = RemoteAccess | { kind: 'in-cluster' };
 
 export function connectionSettings(access: ClusterAccess): ConnectionSettings {
@@ -30,6 +31,8 @@ export interface KubeRequest {
   path: string;
   query?: Record<string, string | undefined>;
   body?: { contentType: string; value: unknown };
+  /** The Accept header; default `application/json` (e.g. `application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`). */
+  accept?: string;
   signal?: AbortSignal;
 }
 
@@ -178,7 +181,7 @@ class HttpKubeClient implements KubeClient {
       const token = await this.#token.current();
       const ca = await this.#caPem(id);
       const transport = await this.#transportFor(ca);
-      const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'clusterwire' };
+      const headers: Record<string, string> = { Accept: request.accept ?? 'application/json', 'User-Agent': 'clusterwire' };
       if (token !== null) headers.Authorization = `Bearer ${token}`;
       if (request.body !== undefined && body !== undefined) {
         headers['Content-Type'] = request.body.contentType;

@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { isObject } from './json-value.ts';
 import { requireHttps, type CASetting, type ConnectionSettings, type PemSource, type TokenSetting } from './connection-settings.ts';
 
-/** A kubeconfig cluster entry, in client-node's field names (the in-cluster path still comes from client-node). */
+/** A kubeconfig cluster entry, the fields clusterwire reads. */
 export interface KubeconfigCluster {
   server: string;
   caData?: string | null;
@@ -206,23 +205,6 @@ export function kubeconfigSettings(path: string): ConnectionSettings {
 }
 
 /**
- * The pod's service account (`local.kubeConfigPath` empty): API address
- * from KUBERNETES_SERVICE_HOST/PORT, token and CA from the projected
- * volume. `pathPrefix` lets tests point at a fake volume.
- */
-export function inClusterSettings(pathPrefix = ''): ConnectionSettings {
-  if (!process.env.KUBERNETES_SERVICE_HOST || !process.env.KUBERNETES_SERVICE_PORT) {
-    throw new Error('in-cluster access needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT (not running in a pod?)');
-  }
-  const kc = new KubeConfig();
-  kc.loadFromCluster(pathPrefix);
-  const cluster = kc.getCurrentCluster();
-  const user = kc.getCurrentUser();
-  if (!cluster || !user) throw new Error('client-node produced no in-cluster configuration');
-  return settingsFromKubeconfig(cluster, user, null, 'in-cluster service account');
-}
-
-/**
  * Everything in a kubeconfig's cluster and user that clusterwire does not
  * do, all at once: disabled TLS verification, proxies, exec plugins, auth
  * providers, basic auth, impersonation, a plain-http server, half a client
@@ -239,7 +221,7 @@ export function kubeconfigProblems(cluster: KubeconfigCluster, user: KubeconfigU
   if (cluster.proxyUrl) problems.push('proxy-url is not supported');
   const who = `user ${user.name}`;
   if (user.exec) problems.push(`${who}: exec credential plugins are not supported (use a token, tokenFile or client certificate)`);
-  if (user.authProvider && !isInClusterProvider(user.authProvider)) {
+  if (user.authProvider) {
     problems.push(`${who}: auth-provider ${String((user.authProvider as { name?: unknown }).name)} is not supported (use a token, tokenFile or client certificate)`);
   }
   if (user.username || user.password) problems.push(`${who}: basic authentication is not supported`);
@@ -262,11 +244,10 @@ export function settingsFromKubeconfig(
 ): ConnectionSettings {
   const problems = kubeconfigProblems(cluster, user);
   if (problems.length > 0) throw new Error(problems.join('; '));
-  const providerTokenFile = isInClusterProvider(user.authProvider) ? (user.authProvider as { config: { tokenFile: string } }).config.tokenFile : null;
   return {
     server: cluster.server,
     ca: caSetting(cluster),
-    token: tokenSetting(user, tokenFile ?? providerTokenFile),
+    token: tokenSetting(user, tokenFile),
     clientCertificate: clientCertificate(user),
     tlsServerName: cluster.tlsServerName || null,
     origin,
@@ -296,9 +277,4 @@ function pemSource(data: string | null | undefined, file: string | null | undefi
   if (data) return { kind: 'inline', pem: Buffer.from(data, 'base64').toString('utf8') };
   if (file) return { kind: 'file', path: file };
   return null;
-}
-
-/** client-node's loadFromCluster models the service-account token as a `tokenFile` auth provider. */
-function isInClusterProvider(provider: unknown): boolean {
-  return isObject(provider) && provider.name === 'tokenFile' && isObject(provider.config) && typeof provider.config.tokenFile === 'string';
 }

@@ -1,20 +1,20 @@
-import { setTimeout as sleepFor } from 'node:timers/promises';
+import type { Cancel, Clock } from '../clock/clock.ts';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../clock/backoff.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../clock/backoff.ts';
 import type { KubeClient } from './client.ts';
-import { field, stringOrNull } from './json-value.ts';
-import { errorFromStatus, isExpired, KubeRequestError } from './kube-request-error.ts';
-import { annotationKeys } from './node-projection.ts';
+import { Informer } from './informer.ts';
 import {
+  advertKeys,
   annotationsPatch,
   desiredAnnotations,
-  firstInternalIP,
   missingAnnotations,
-  presentAnnotations,
+  projectLocalNode,
+  sameLocalNode,
   type Advert,
+  type LocalNode,
 } from './node-annotations.ts';
-import { watchEvents } from './watch-stream.ts';
+import { annotationKeys } from './node-projection.ts';
 
 export interface NodeAdvertiserOptions {
   /** The local cluster. */
@@ -25,76 +25,98 @@ export interface NodeAdvertiserOptions {
   adverts: readonly Advert[];
   logger: Logger;
   metrics: Pick<Metrics, 'driftRepairs'>;
+  clock: Clock;
+  /** In [0, 1): backoff jitter. */
+  random: () => number;
   backoff?: BackoffPolicy;
+  /** A fresh read of the Node this often, for a watch that is down or missed an edit; none when unset. */
+  checkIntervalMs?: number;
   /** Server-side watch duration; default random in [5, 10) minutes. */
   watchTimeoutSeconds?: number;
   /** No bytes for this long means a dead connection; default 2 minutes. */
   idleTimeoutMs?: number;
-  random?: () => number;
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 const MERGE_PATCH = 'application/merge-patch+json';
+/** The local Node is selected by name: one object. */
+const MAX_LOCAL_NODES = 1;
 
 /**
  * Keeps `<remote>.<domain>/pubKey` and `/endpoint` on the local Node
- * (SPEC §3.4) with merge patches that touch only those keys, never a full
- * update. `ensure()` repairs on demand (the daemon calls it every reconcile
- * interval); `start()` also watches the Node so that a removal or edit by
- * someone else is repaired within moments rather than a reconcile period.
+ * (docs/how-it-works.md, "Advertise") with merge patches that touch only
+ * those keys, never a full update, for each remote once it is `ready()`:
+ * once this node's device for that remote holds the remote's peers, so a
+ * remote node that adds us on seeing the annotations gets its first
+ * handshake answered. Before that, nothing is written for that remote
+ * (annotations already there from a previous run stay as they are). A
+ * remote whose apiserver is down holds back only its own advertisement.
+ * `start()` watches the Node (an informer selecting it by name) so that a
+ * removal or edit by someone else is repaired within moments; a fresh read
+ * every `checkIntervalMs` covers a watch that is down.
  */
 export class NodeAdvertiser {
-  readonly #options: NodeAdvertiserOptions;
+  readonly #o: NodeAdvertiserOptions;
   readonly #log: Logger;
   readonly #path: string;
   readonly #abort = new AbortController();
   readonly #backoff: BackoffPolicy;
-  readonly #random: () => number;
-  readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly #keys: string[];
+  readonly #informer: Informer<LocalNode>;
+  /** Remotes whose device is ready: their annotations are kept. */
+  readonly #ready = new Set<string>();
+  /** Remotes whose annotations were in place after a write or a check: a later write for them is a repair. */
+  readonly #advertised = new Set<string>();
   /** ensure() runs one at a time, so two repairs never race each other. */
   #queue: Promise<unknown> = Promise.resolve();
-  #advertised = false;
+  #wanted = false;
+  #wake: (() => void) | null = null;
+  #tick: Cancel | null = null;
   #running: Promise<void> | null = null;
 
   constructor(options: NodeAdvertiserOptions) {
-    this.#options = options;
+    this.#o = options;
     this.#log = options.logger;
     this.#path = `/api/v1/nodes/${encodeURIComponent(options.nodeName)}`;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
-    this.#random = options.random ?? Math.random;
-    this.#sleep = options.sleep ?? ((ms, signal) => sleepFor(ms, undefined, { signal }));
-  }
-
-  /** Reads the Node and patches what is missing or different; returns the keys it wrote. */
-  async ensure(signal?: AbortSignal): Promise<string[]> {
-    return (await this.#ensure(signal)).written;
-  }
-
-  /** Watches the local Node and repairs the annotations whenever an event shows them wrong. */
-  start(): void {
-    if (this.#running) throw new Error(`advertiser of node ${this.#options.nodeName} already started`);
-    this.#running = this.#run().catch((err: unknown) => {
-      this.#log.error({ err }, 'node advertiser ended by an unexpected error');
+    this.#keys = advertKeys(
+      options.adverts.map((advert) => advert.remote),
+      options.annotationDomain,
+    );
+    this.#informer = new Informer<LocalNode>({
+      client: options.client,
+      path: '/api/v1/nodes',
+      fieldSelector: `metadata.name=${options.nodeName}`,
+      names: { singular: 'local node', plural: 'local nodes' },
+      project: (object) => projectLocalNode(object, this.#keys),
+      keyOf: (node) => node.name,
+      same: sameLocalNode,
+      maxObjects: MAX_LOCAL_NODES,
+      onChange: (change) => {
+        if (change.type !== 'deleted' && this.#drifted(change.value)) this.#request();
+      },
+      logger: options.logger,
+      // The local watch is not semaphore's node watcher: its failures are logged, not counted.
+      metrics: { failed: () => {}, connected: () => {}, dropped: () => {} },
+      clock: options.clock,
+      random: options.random,
+      backoff: this.#backoff,
+      watchTimeoutSeconds: options.watchTimeoutSeconds,
+      idleTimeoutMs: options.idleTimeoutMs,
     });
   }
 
-  async stop(): Promise<void> {
-    this.#abort.abort();
-    await this.#running;
+  /**
+   * The device for `remote` holds its peers (its first sync is done): its
+   * annotations are written now and kept from then on. Idempotent.
+   */
+  ready(remote: string): void {
+    if (this.#ready.has(remote) || !this.#o.adverts.some((advert) => advert.remote === remote)) return;
+    this.#ready.add(remote);
+    this.#request();
   }
 
-  /** Removes the annotations of `remotes` from the local Node (merge patch with nulls); returns the keys removed. */
-  async removeAnnotations(remotes: readonly string[]): Promise<string[]> {
-    const node = await this.#getNode();
-    const present = presentAnnotations(node, remotes, this.#options.annotationDomain);
-    if (present.length === 0) return [];
-    await this.#patch(new Map(present.map((key) => [key, null])));
-    this.#log.info({ node: this.#options.nodeName, keys: present }, 'removed annotations');
-    return present;
-  }
-
-  #ensure(signal?: AbortSignal): Promise<{ written: string[]; resourceVersion: string | null }> {
+  /** Reads the Node and patches what is missing or different for the ready remotes; returns the keys it wrote. */
+  ensure(signal?: AbortSignal): Promise<string[]> {
     const next = this.#queue.then(
       () => this.#ensureNow(signal),
       () => this.#ensureNow(signal),
@@ -103,45 +125,70 @@ export class NodeAdvertiser {
     return next;
   }
 
-  async #ensureNow(signal?: AbortSignal): Promise<{ written: string[]; resourceVersion: string | null }> {
-    const node = await this.#getNode(signal);
-    const resourceVersion = stringOrNull(field(field(node, 'metadata'), 'resourceVersion'));
-    const missing = missingAnnotations(node, this.#desired(node));
+  /** Watches the local Node and repairs the annotations whenever it shows them wrong. */
+  start(): void {
+    if (this.#running) throw new Error(`advertiser of node ${this.#o.nodeName} already started`);
+    this.#informer.start();
+    this.#scheduleCheck();
+    this.#running = this.#run().catch((err: unknown) => {
+      this.#log.error({ err }, 'node advertiser ended by an unexpected error');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    this.#tick?.();
+    this.#wake?.();
+    await Promise.all([this.#running, this.#informer.stop()]);
+  }
+
+  async #ensureNow(signal?: AbortSignal): Promise<string[]> {
+    const ready = this.#o.adverts.filter((advert) => this.#ready.has(advert.remote));
+    if (ready.length === 0) return [];
+    const node = projectLocalNode(await this.#getNode(signal), this.#keys);
+    if (!node) throw new Error(`node ${this.#o.nodeName} as read has no metadata.name`);
+    const missing = missingAnnotations(node, this.#desired(node, ready));
     if (missing.size > 0) {
       await this.#patch(missing, signal);
-      this.#report([...missing.keys()]);
+      this.#report([...missing.keys()], ready);
     }
-    this.#advertised = true;
-    return { written: [...missing.keys()], resourceVersion };
+    for (const advert of ready) this.#advertised.add(advert.remote);
+    return [...missing.keys()];
   }
 
-  #desired(node: unknown): Map<string, string> {
-    const ip = firstInternalIP(node);
-    if (ip === null) throw new Error(`node ${this.#options.nodeName} has no InternalIP address: no endpoint to advertise`);
-    return desiredAnnotations(this.#options.adverts, ip, this.#options.annotationDomain);
+  #desired(node: LocalNode, adverts: readonly Advert[]): Map<string, string> {
+    if (node.internalIP === null) throw new Error(`node ${this.#o.nodeName} has no InternalIP address: no endpoint to advertise`);
+    return desiredAnnotations(adverts, node.internalIP, this.#o.annotationDomain);
   }
 
-  /** First write: the advertisement. Later writes: someone changed them behind our back. */
-  #report(keys: string[]): void {
-    if (!this.#advertised) {
-      this.#log.info({ node: this.#options.nodeName, keys }, 'advertised public keys and endpoints');
-      return;
-    }
-    this.#log.warn({ node: this.#options.nodeName, keys }, 'restored annotations removed or changed by someone else');
-    for (const advert of this.#options.adverts) {
-      const own = annotationKeys(advert.remote, this.#options.annotationDomain);
-      if (keys.includes(own.publicKey) || keys.includes(own.endpoint)) {
-        this.#options.metrics.driftRepairs.inc({ device: advert.device, kind: 'annotation' });
-      }
-    }
+  #drifted(node: LocalNode): boolean {
+    const ready = this.#o.adverts.filter((advert) => this.#ready.has(advert.remote));
+    if (ready.length === 0) return false;
+    return node.internalIP === null || missingAnnotations(node, this.#desired(node, ready)).size > 0;
   }
 
-  async #getNode(signal?: AbortSignal): Promise<unknown> {
-    return this.#options.client.json({ method: 'GET', path: this.#path, signal });
+  /** A remote's first write: the advertisement. Later writes: someone changed them behind our back. */
+  #report(keys: string[], adverts: readonly Advert[]): void {
+    const written = adverts.filter((advert) => {
+      const own = annotationKeys(advert.remote, this.#o.annotationDomain);
+      return keys.includes(own.publicKey) || keys.includes(own.endpoint);
+    });
+    const fresh = written.filter((advert) => !this.#advertised.has(advert.remote));
+    const repaired = written.filter((advert) => this.#advertised.has(advert.remote));
+    if (fresh.length > 0) {
+      this.#log.info({ node: this.#o.nodeName, remotes: fresh.map((advert) => advert.remote), keys }, 'advertised public keys and endpoints');
+    }
+    if (repaired.length === 0) return;
+    this.#log.warn({ node: this.#o.nodeName, remotes: repaired.map((advert) => advert.remote), keys }, 'restored annotations removed or changed by someone else');
+    for (const advert of repaired) this.#o.metrics.driftRepairs.inc({ device: advert.device, kind: 'annotation' });
+  }
+
+  #getNode(signal?: AbortSignal): Promise<unknown> {
+    return this.#o.client.json({ method: 'GET', path: this.#path, signal });
   }
 
   async #patch(values: ReadonlyMap<string, string | null>, signal?: AbortSignal): Promise<void> {
-    await this.#options.client.json({
+    await this.#o.client.json({
       method: 'PATCH',
       path: this.#path,
       body: { contentType: MERGE_PATCH, value: annotationsPatch(values) },
@@ -149,72 +196,46 @@ export class NodeAdvertiser {
     });
   }
 
+  /** Asks the loop for an ensure() pass; requests while one is waiting fold into it. */
+  #request(): void {
+    this.#wanted = true;
+    this.#wake?.();
+  }
+
+  #scheduleCheck(): void {
+    const interval = this.#o.checkIntervalMs;
+    if (interval === undefined || this.#abort.signal.aborted) return;
+    this.#tick = this.#o.clock.schedule(() => {
+      this.#request();
+      this.#scheduleCheck();
+    }, interval);
+  }
+
+  /** One ensure() per request, retried with backoff until it succeeds; a failure is logged when it starts and when it ends. */
   async #run(): Promise<void> {
     const signal = this.#abort.signal;
     let failures = 0;
-    let failing = false;
     while (!signal.aborted) {
+      if (!this.#wanted) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = null;
+        continue;
+      }
+      this.#wanted = false;
       try {
-        const { resourceVersion } = await this.#ensure(signal);
-        const events = await this.#watch(resourceVersion, signal);
-        if (events > 0) failures = 0;
-        if (failing) this.#log.info({ node: this.#options.nodeName }, 'watching the local node again');
-        failing = false;
-        // Ended or expired without a single event: something is off, do not spin.
-        if (events === 0) await this.#pause(backoffDelay(failures++, this.#backoff, this.#random()), signal);
+        await this.ensure(signal);
+        if (failures > 0) this.#log.info({ node: this.#o.nodeName }, 'annotations of the local node in place again');
+        failures = 0;
       } catch (err) {
         if (signal.aborted) break;
-        if (!failing) this.#log.warn({ node: this.#options.nodeName, err }, 'watch of the local node failed, retrying with backoff');
-        failing = true;
-        await this.#pause(backoffDelay(failures++, this.#backoff, this.#random()), signal);
-      }
-    }
-  }
-
-  /** Watches the local Node until the server ends the watch or the version expires; returns the events seen. */
-  async #watch(resourceVersion: string | null, signal: AbortSignal): Promise<number> {
-    const identity = { cluster: this.#options.client.cluster, method: 'GET', path: '/api/v1/nodes?watch=1' };
-    const body = await this.#options.client.stream({
-      method: 'GET',
-      path: '/api/v1/nodes',
-      query: {
-        watch: '1',
-        fieldSelector: `metadata.name=${this.#options.nodeName}`,
-        resourceVersion: resourceVersion ?? undefined,
-        allowWatchBookmarks: 'true',
-        timeoutSeconds: String(this.#options.watchTimeoutSeconds ?? Math.floor(300 * (1 + this.#random()))),
-      },
-      signal,
-    });
-    let events = 0;
-    try {
-      for await (const event of watchEvents(body, this.#options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS)) {
-        if (event.type === 'ERROR') {
-          const err = errorFromStatus(identity, event.object);
-          if (isExpired(err)) return events;
-          throw err;
-        }
-        events += 1;
-        if ((event.type === 'ADDED' || event.type === 'MODIFIED') && this.#drifted(event.object)) {
-          await this.#ensure(signal);
+        if (failures === 0) this.#log.warn({ node: this.#o.nodeName, err }, 'advertising on the local node failed, retrying with backoff');
+        this.#wanted = true;
+        try {
+          await this.#o.clock.sleep(backoffDelay(failures++, this.#backoff, this.#o.random()), signal);
+        } catch (sleepError) {
+          if (!signal.aborted) throw sleepError;
         }
       }
-    } catch (err) {
-      if (err instanceof KubeRequestError || signal.aborted) throw err;
-      throw new KubeRequestError(identity, null, null, `watch stream broke: ${(err as Error).message}`, err);
-    }
-    return events;
-  }
-
-  #drifted(node: unknown): boolean {
-    return firstInternalIP(node) === null || missingAnnotations(node, this.#desired(node)).size > 0;
-  }
-
-  async #pause(ms: number, signal: AbortSignal): Promise<void> {
-    try {
-      await this.#sleep(ms, signal);
-    } catch (err) {
-      if (!signal.aborted) throw err;
     }
   }
 }

@@ -7,6 +7,8 @@
 
 /** `metadata.name` is a DNS subdomain: the apiserver refuses longer names. */
 export const MAX_NODE_NAME_LENGTH = 253;
+/** `metadata.uid` is a UUID (36 characters); a longer one is not kept. */
+export const MAX_UID_LENGTH = 64;
 /** A WireGuard key: 32 bytes of base64. */
 export const PUBLIC_KEY_LENGTH = 44;
 /** A 253-character hostname, `:` and a 5-digit port, or a bracketed IPv6 address; with room to spare. */

@@ -1,4 +1,5 @@
 import type { RemoteNode } from './remote-node.ts';
+import type { StoreChange } from './store-changes.ts';
 
 /** A change of a remote node as peering sees it. */
 export type NodeChange =
@@ -6,9 +7,11 @@ export type NodeChange =
   | { type: 'updated'; node: RemoteNode; previous: RemoteNode }
   | { type: 'deleted'; node: RemoteNode };
 
+/** Equal projections: an update between them (a kubelet heartbeat) changes nothing for peering. */
 export function sameProjection(a: RemoteNode, b: RemoteNode): boolean {
   return (
     a.name === b.name &&
+    a.uid === b.uid &&
     a.publicKey === b.publicKey &&
     a.endpoint === b.endpoint &&
     sameList(a.podCIDRs, b.podCIDRs) &&
@@ -17,28 +20,16 @@ export function sameProjection(a: RemoteNode, b: RemoteNode): boolean {
   );
 }
 
-/** What replacing `current` by `next` changes; nodes whose projection is equal produce nothing. */
-export function changeFor(current: RemoteNode | undefined, next: RemoteNode): NodeChange | null {
-  if (!current) return { type: 'added', node: next };
-  if (sameProjection(current, next)) return null;
-  return { type: 'updated', node: next, previous: current };
-}
-
-/**
- * The changes from `current` to the result of a (re)list: additions and
- * updates in the order of the list, then deletions of nodes the list no
- * longer has (deleted while the watch was down).
- */
-export function diffStores(current: ReadonlyMap<string, RemoteNode>, listed: ReadonlyMap<string, RemoteNode>): NodeChange[] {
-  const changes: NodeChange[] = [];
-  for (const node of listed.values()) {
-    const change = changeFor(current.get(node.name), node);
-    if (change) changes.push(change);
+/** The node watcher's store change, as peering reads it. */
+export function nodeChange(change: StoreChange<RemoteNode>): NodeChange {
+  switch (change.type) {
+    case 'added':
+      return { type: 'added', node: change.value };
+    case 'updated':
+      return { type: 'updated', node: change.value, previous: change.previous };
+    case 'deleted':
+      return { type: 'deleted', node: change.value };
   }
-  for (const node of current.values()) {
-    if (!listed.has(node.name)) changes.push({ type: 'deleted', node });
-  }
-  return changes;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -18,6 +18,14 @@ export interface RemoteNode {
    * and endpoint are null).
    */
   refused: NodeRefusal | null;
+  /**
+   * `metadata.uid`, when the apiserver sent one: a metadata-only watch event
+   * takes the pod CIDRs (which cannot change once set) from the projection
+   * of the same object only, never from a deleted node of the same name.
+   */
+  uid?: string;
+  /** `refused` is about `spec.podCIDR(s)`, which a metadata-only event does not show: such an event of the same object keeps it. */
+  refusedInSpec?: true;
 }
 
 export interface NodeRefusal {

@@ -47,6 +47,12 @@ export interface RemotePeeringOptions {
   logger: Logger;
   clock: Clock;
   reconcileIntervalMs: number;
+  /**
+   * After each pass that brought the peers in line with the remote's nodes
+   * (listed at least once): the local node may then advertise this device
+   * (node-advertiser.ts), since a remote node that adds it finds it ready.
+   */
+  onPeersApplied?: () => void;
 }
 
 /**
@@ -185,6 +191,7 @@ export class RemotePeering {
       }
       if (!this.#source.status().synced) return;
       await this.#syncPeers();
+      this.#o.onPeersApplied?.();
     } finally {
       this.#passStartedAt = null;
     }

@@ -214,13 +214,15 @@ export async function openWatch(emulator: Emulator, query: string, t?: Cleanups)
   return openWatchAt(emulator, '/api/v1/nodes', query, t);
 }
 
-/** Opens a watch of the collection at `path` (with another user's token when given). */
-export async function openWatchAt(emulator: Emulator, path: string, query: string, t?: Cleanups, token?: string): Promise<WatchStream> {
+/** Opens a watch of the collection at `path` (with another user's token, another Accept header when given). */
+export async function openWatchAt(emulator: Emulator, path: string, query: string, t?: Cleanups, token?: string, accept?: string): Promise<WatchStream> {
   const bearer = token ?? (await currentToken(emulator));
+  const headers: Record<string, string> = { authorization: `Bearer ${bearer}` };
+  if (accept !== undefined) headers.accept = accept;
   return new Promise((resolve, reject) => {
     const req = request(
       new URL(`${path}?watch=1${query === '' ? '' : `&${query}`}`, emulator.url),
-      { headers: { authorization: `Bearer ${bearer}` }, ca: emulator.caPem, agent: false },
+      { headers, ca: emulator.caPem, agent: false },
       (response) => {
         if (response.statusCode !== 200) {
           reject(new Error(`watch answered ${response.statusCode}`));

@@ -143,7 +143,16 @@ describe('request routing and negotiation', () => {
     assert.deepEqual(negotiate(undefined, true), { kind: 'json' });
     assert.deepEqual(negotiate('application/json, */*', true), { kind: 'json' });
     assert.equal(negotiate('application/vnd.kubernetes.protobuf', true), null);
-    assert.equal(negotiate('application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io', true), null);
+    assert.equal(negotiate('application/json;as=Unknown;v=v1;g=meta.k8s.io', true), null);
+    assert.equal(negotiate('application/json;as=Table;v=v2;g=meta.k8s.io', true), null);
+  });
+  it('negotiates PartialObjectMetadata(List) in meta.k8s.io v1 and v1beta1, for reads and writes', () => {
+    assert.deepEqual(negotiate('application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1', true), { kind: 'metadata', version: 'meta.k8s.io/v1' });
+    assert.deepEqual(negotiate('application/json;as=PartialObjectMetadataList;v=v1beta1;g=meta.k8s.io', false), { kind: 'metadata-list', version: 'meta.k8s.io/v1beta1' });
+    assert.equal(negotiate('application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v2', true), null);
+    assert.equal(negotiate('application/json;as=PartialObjectMetadata;g=example.com;v=v1', true), null);
+    // client-go's metadata client lists fallbacks after its first choice.
+    assert.deepEqual(negotiate('application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v2,application/json', true), { kind: 'json' });
   });
   it('negotiates aggregated discovery for kubectl, legacy discovery for others', () => {
     const kubectl = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { realisticNode } from '../../lab/emulator/nodes.ts';
+import { systemClock } from '../../src/clock/clock.ts';
+import { removeAnnotations } from '../../src/kube/annotation-removal.ts';
 import { NodeAdvertiser } from '../../src/kube/node-advertiser.ts';
 import { eventually } from './helpers/fake-client.ts';
 import { clientFor, emulatorFor } from './helpers/emulator.ts';
@@ -32,6 +34,8 @@ test('annotations advertised by merge patch, restored when someone removes or ch
     ],
     logger,
     metrics,
+    clock: systemClock,
+    random: Math.random,
     backoff: { baseMs: 100, capMs: 500 },
   });
   t.after(() => advertiser.stop());
@@ -39,6 +43,8 @@ test('annotations advertised by merge patch, restored when someone removes or ch
 
   const initial = annotations();
   assert.equal(initial['owner.example/keep'], 'yes');
+  advertiser.ready('c2');
+  advertiser.ready('c3');
   assert.deepEqual((await advertiser.ensure()).sort(), Object.keys(WANT).sort());
   assert.deepEqual(annotations(), { ...initial, ...WANT });
   assert.equal(emulator.counters().byVerb.patch, 1);
@@ -71,7 +77,7 @@ test('annotations advertised by merge patch, restored when someone removes or ch
   assert.equal(emulator.counters().byVerb.patch, patches);
 
   await advertiser.stop();
-  assert.deepEqual(await advertiser.removeAnnotations(['c2']), [`c2.${D}/pubKey`, `c2.${D}/endpoint`]);
+  assert.deepEqual(await removeAnnotations(client, { nodeName: 'local-1', annotationDomain: D, remotes: ['c2'], logger }), [`c2.${D}/pubKey`, `c2.${D}/endpoint`]);
   assert.deepEqual(annotations(), {
     ...initial,
     'other/x': '1',

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Registry } from 'prom-client';
 import { connectionSettings, createKubeClient } from '../../src/kube/client.ts';
-import { inClusterSettings } from '../../src/kube/kubeconfig.ts';
+import { inClusterSettings } from '../../src/kube/in-cluster.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { makeCA } from './helpers/certs.ts';
 import { clientFor, emulatorFor, requestCounts } from './helpers/emulator.ts';

@@ -18,7 +18,8 @@ import { createServingCertificates } from '../../lab/emulator/certificates.ts';
 import { createKubeClient, isResponseTooLarge, MAX_BODY_BYTES } from '../../src/kube/client.ts';
 import type { HttpResponse, TransportFactory } from '../../src/kube/http-transport.ts';
 import { MAX_LINE_BYTES } from '../../src/kube/watch-lines.ts';
-import { watchEvents } from '../../src/kube/watch-stream.ts';
+import { watchEventBatches } from '../../src/kube/watch-stream.ts';
+import { systemClock } from '../../src/clock/clock.ts';
 
 const CHUNK = Buffer.alloc(64 * 1024, 'a');
 
@@ -77,7 +78,7 @@ test(`a watch line over ${MAX_LINE_BYTES} bytes fails the watch and closes the c
   const events: unknown[] = [];
   await assert.rejects(
     (async () => {
-      for await (const event of watchEvents(body, 60_000)) events.push(event);
+      for await (const batch of watchEventBatches(body, 60_000, systemClock)) events.push(...batch);
     })(),
     new RegExp(`watch line longer than ${MAX_LINE_BYTES} bytes`),
   );

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { connectionSettings } from '../../src/kube/client.ts';
+import { inClusterSettings } from '../../src/kube/in-cluster.ts';
 import {
-  inClusterSettings,
   kubeconfigPaths,
   kubeconfigProblems,
   kubeconfigSettings,
@@ -38,10 +38,6 @@ test('settingsFromKubeconfig maps every static credential form', async (t) => {
   });
   await t.test('tokenFile wins over token', () => {
     assert.deepEqual(settingsFromKubeconfig(cluster, { ...user, token: 'abc' }, '/t', 'o').token, { kind: 'file', path: '/t' });
-  });
-  await t.test('in-cluster tokenFile auth provider', () => {
-    const s = settingsFromKubeconfig(cluster, { ...user, authProvider: { name: 'tokenFile', config: { tokenFile: '/sa/token' } } }, null, 'o');
-    assert.deepEqual(s.token, { kind: 'file', path: '/sa/token' });
   });
   await t.test('tls-server-name', () => {
     assert.equal(settingsFromKubeconfig({ ...cluster, tlsServerName: 'kubernetes' }, user, null, 'o').tlsServerName, 'kubernetes');
@@ -119,6 +115,8 @@ test('inClusterSettings uses the service-account volume and KUBERNETES_SERVICE_*
   process.env.KUBERNETES_SERVICE_PORT = '443';
   const s = inClusterSettings('/prefix');
   assert.equal(s.server, 'https://[fd12::1]:443');
+  assert.equal(inClusterSettings('', { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }).server, 'https://10.96.0.1:443');
+  assert.equal(inClusterSettings('', { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }).origin, 'in-cluster service account');
   assert.deepEqual(s.ca, { kind: 'file', path: '/prefix/var/run/secrets/kubernetes.io/serviceaccount/ca.crt' });
   assert.deepEqual(s.token, { kind: 'file', path: '/prefix/var/run/secrets/kubernetes.io/serviceaccount/token' });
   assert.equal(s.clientCertificate, null);
@@ -145,7 +143,8 @@ test('kubeconfigProblems: one line per unsupported setting, none for static cred
   const rows: [string, Parameters<typeof kubeconfigProblems>, string[]][] = [
     ['token', [cluster, { ...user, token: 't' }], []],
     ['client certificate files', [cluster, { ...user, certFile: '/c', keyFile: '/k' }], []],
-    ['in-cluster token provider', [cluster, { ...user, authProvider: { name: 'tokenFile', config: { tokenFile: '/t' } } }], []],
+    // client-node's model of in-cluster access, which kubectl does not know: in-cluster access no longer goes through it.
+    ['tokenFile auth-provider', [cluster, { ...user, authProvider: { name: 'tokenFile', config: { tokenFile: '/t' } } }], ['user u: auth-provider tokenFile is not supported (use a token, tokenFile or client certificate)']],
     ['gcp auth-provider', [cluster, { ...user, authProvider: { name: 'gcp' } }], ['user u: auth-provider gcp is not supported (use a token, tokenFile or client certificate)']],
     ['as-uid alone', [cluster, { ...user, impersonateOther: ['as-uid'] }], ['user u: impersonation (as-uid) is not supported']],
     ['key without certificate', [cluster, { ...user, keyData: 'x' }], ['user u: a client certificate needs both certificate and key']],

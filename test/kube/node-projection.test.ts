@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { projectNode } from '../../src/kube/node-projection.ts';
+import { needsWholeNode, projectNode, withWholeNode } from '../../src/kube/node-projection.ts';
+import type { RemoteNode } from '../../src/kube/remote-node.ts';
 
 const D = 'wireguard.semaphore.uw.io';
 
@@ -127,7 +128,9 @@ test('projectNode refuses values over their bounds, keeping none of the node\'s 
     await t.test(c.name, () => {
       const got = projectNode(c.obj, 'c1', D);
       assert.ok(got);
-      assert.deepEqual({ ...got, name: got.name.slice(0, 65) }, { name: c.node ?? 'n1', podCIDRs: [], publicKey: null, endpoint: null, refused: { reason: c.reason, detail: c.detail } });
+      // A refusal of the pod CIDRs says so: a metadata-only event keeps it (the CIDRs cannot change).
+      const inSpec = c.detail.includes('pod CIDR') || c.detail.startsWith('spec.') ? { refusedInSpec: true } : {};
+      assert.deepEqual({ ...got, name: got.name.slice(0, 65) }, { name: c.node ?? 'n1', podCIDRs: [], publicKey: null, endpoint: null, refused: { reason: c.reason, detail: c.detail }, ...inSpec });
       assert.ok(JSON.stringify(got).length < 600, `the projection keeps ${JSON.stringify(got).length} characters`);
     });
   }
@@ -152,4 +155,40 @@ test('an over-long name stands in as its start and a hash: bounded, stable, dist
 test('projectNode honours a custom annotation domain', () => {
   const obj = { metadata: { name: 'n1', annotations: { 'c1.example.org/pubKey': 'K', [`c1.${D}/pubKey`]: 'OLD' } } };
   assert.equal(projectNode(obj, 'c1', 'example.org')?.publicKey, 'K');
+});
+
+test('a metadata-only object takes the spec part of the same object (same uid) from what is known', async (t) => {
+  const annotated = { [`c1.${D}/pubKey`]: 'K'.repeat(43) + '=', [`c1.${D}/endpoint`]: '198.18.0.5:51820' };
+  const whole = projectNode({ metadata: { name: 'n1', uid: 'u1' }, spec: { podCIDR: '10.4.1.0/24' } }, 'c1', D);
+  const tooMany = projectNode({ metadata: { name: 'n1', uid: 'u1' }, spec: { podCIDRs: ['10.4.1.0/24', 'fd00::/64', '10.5.0.0/24'] } }, 'c1', D);
+  const metadata = (uid: string | undefined, annotations = {}) => ({ kind: 'PartialObjectMetadata', metadata: { name: 'n1', uid, annotations } });
+  assert.ok(whole && tooMany);
+  const cases: [string, unknown, RemoteNode | undefined, Partial<RemoteNode>, boolean][] = [
+    // name, object, known, expected fields, needsWholeNode
+    ['same uid: its CIDRs', metadata('u1', annotated), whole, { podCIDRs: ['10.4.1.0/24'], refused: null }, false],
+    ['same uid, refused for its CIDRs: still refused', metadata('u1', annotated), tooMany, { podCIDRs: [], refused: tooMany.refused, refusedInSpec: true }, false],
+    ['another uid: CIDRs unknown, read it', metadata('u2', annotated), whole, { podCIDRs: [], uid: 'u2' }, true],
+    ['no uid: CIDRs unknown, read it', metadata(undefined, annotated), whole, { podCIDRs: [] }, true],
+    ['nothing known, not a would-be peer: not read', metadata('u1'), undefined, { podCIDRs: [], publicKey: null }, false],
+    ['a refused annotation wins over known CIDRs', metadata('u1', { [`c1.${D}/pubKey`]: 'x'.repeat(45) }), whole, { podCIDRs: [], publicKey: null, refused: { reason: 'value-too-long', detail: "pubKey annotation is 45 characters, more than 44: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'" } }, false],
+  ];
+  for (const [name, object, known, want, read] of cases) {
+    await t.test(name, () => {
+      const node = projectNode(object, 'c1', D, known);
+      assert.ok(node);
+      for (const [key, value] of Object.entries(want)) assert.deepEqual(node[key as keyof RemoteNode], value, key);
+      assert.equal(needsWholeNode(node), read);
+    });
+  }
+});
+
+test('withWholeNode takes the CIDRs (or their refusal) of the node read, only if it is the same object', () => {
+  const fromMetadata = projectNode({ metadata: { name: 'n1', uid: 'u1' } }, 'c1', D);
+  assert.ok(fromMetadata);
+  assert.deepEqual(withWholeNode(fromMetadata, { metadata: { name: 'n1', uid: 'u1' }, spec: { podCIDRs: ['10.4.1.0/24'] } }).podCIDRs, ['10.4.1.0/24']);
+  assert.equal(withWholeNode(fromMetadata, { metadata: { name: 'n1', uid: 'u2' }, spec: { podCIDRs: ['10.4.1.0/24'] } }), fromMetadata);
+  const refused = withWholeNode(fromMetadata, { metadata: { name: 'n1', uid: 'u1' }, spec: { podCIDR: `10.4.1.0/${'9'.repeat(70)}` } });
+  assert.equal(refused.refused?.reason, 'value-too-long');
+  assert.equal(refused.refusedInSpec, true);
+  assert.equal(refused.uid, 'u1');
 });

@@ -4,10 +4,12 @@ import { Registry } from 'prom-client';
 import type { KubeRequest } from '../../src/kube/client.ts';
 import { KubeRequestError } from '../../src/kube/kube-request-error.ts';
 import type { NodeChange } from '../../src/kube/node-changes.ts';
-import { NodeWatcher, smallerPage, type NodeWatcherOptions } from '../../src/kube/node-watcher.ts';
+import { NodeWatcher, type NodeWatcherOptions } from '../../src/kube/node-watcher.ts';
+import { DEFAULT_PAGE_SIZE, smallerPage } from '../../src/kube/informer.ts';
 import { ResponseTooLargeError } from '../../src/kube/client.ts';
+import { systemClock, type Clock } from '../../src/clock/clock.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { eventually, FakeKubeClient, nodeObject } from './helpers/fake-client.ts';
+import { eventually, FakeKubeClient, metadataOf, nodeObject } from './helpers/fake-client.ts';
 import { captureLogs } from './helpers/log-capture.ts';
 
 const D = 'wireguard.semaphore.uw.io';
@@ -24,10 +26,24 @@ function pagedList(items: () => unknown[], rv: () => string) {
   };
 }
 
-function setup(options: Partial<NodeWatcherOptions> = {}) {
+/** The system clock, except that sleeps are recorded and end on the next turn of the event loop, so tests run at full speed. */
+function recordingClock(now: () => number = Date.now): { clock: Clock; sleeps: number[] } {
+  const sleeps: number[] = [];
+  const clock: Clock = {
+    now,
+    schedule: (fn, ms) => systemClock.schedule(fn, ms),
+    sleep: (ms) => {
+      sleeps.push(ms);
+      return new Promise((resolve) => setImmediate(resolve));
+    },
+  };
+  return { clock, sleeps };
+}
+
+function setup(options: Partial<NodeWatcherOptions> = {}, now?: () => number) {
   const client = new FakeKubeClient();
   const changes: NodeChange[] = [];
-  const sleeps: number[] = [];
+  const { clock, sleeps } = recordingClock(now);
   const metrics = createMetrics(new Registry());
   const { logger, lines } = captureLogs();
   const watcher = new NodeWatcher({
@@ -40,11 +56,7 @@ function setup(options: Partial<NodeWatcherOptions> = {}) {
     maxNodes: 20_000,
     backoff: { baseMs: 100, capMs: 1000 },
     random: () => 0.5,
-    // Sleeps are recorded, and end on the next turn of the event loop so tests run at full speed.
-    sleep: (ms) => {
-      sleeps.push(ms);
-      return new Promise((resolve) => setImmediate(resolve));
-    },
+    clock,
     ...options,
   });
   return { client, changes, sleeps, metrics, lines, watcher };
@@ -58,7 +70,7 @@ async function failures(metrics: ReturnType<typeof createMetrics>): Promise<Reco
   return out;
 }
 
-test('lists in pages of 500, then watches from the list resourceVersion; events arrive in order', async (t) => {
+test(`lists in pages of ${DEFAULT_PAGE_SIZE}, then watches from the list resourceVersion; events arrive in order`, async (t) => {
   const { client, changes, watcher, metrics, lines } = setup();
   t.after(() => watcher.stop());
   const nodes = Array.from({ length: 1001 }, (_, i) => nodeObject(`n${i}`));
@@ -67,9 +79,10 @@ test('lists in pages of 500, then watches from the list resourceVersion; events 
   await watcher.whenSynced();
 
   const lists = client.requests.filter((r) => r.query?.watch === undefined);
+  const size = DEFAULT_PAGE_SIZE;
   assert.deepEqual(
     lists.map((r) => [r.path, r.query?.limit, r.query?.continue]),
-    [['/api/v1/nodes', '500', undefined], ['/api/v1/nodes', '500', '500'], ['/api/v1/nodes', '500', '1000']],
+    Array.from({ length: Math.ceil(1001 / size) }, (_, i) => ['/api/v1/nodes', String(size), i === 0 ? undefined : String(i * size)]),
   );
   assert.equal(changes.length, 1001);
   assert.ok(changes.every((c) => c.type === 'added'));
@@ -101,7 +114,7 @@ test('lists in pages of 500, then watches from the list resourceVersion; events 
   watch.end();
   const next = await client.watchAt(1);
   assert.equal(next.request.query?.resourceVersion, '110');
-  assert.equal(client.requests.filter((r) => r.query?.watch === undefined).length, 3);
+  assert.equal(client.requests.filter((r) => r.query?.watch === undefined).length, lists.length);
   assert.deepEqual(await failures(metrics), {});
   const messages = lines.map((l) => l.msg);
   assert.deepEqual(messages, ['first list of nodes complete', 'watching nodes'], 'one line per state change, none per event');
@@ -149,7 +162,7 @@ test('410 Expired: relist and report the difference, nodes deleted during the ga
 
 test('failures back off exponentially up to the cap, logged once, reset by a watch that delivers', async (t) => {
   let tick = 0;
-  const { client, watcher, sleeps, metrics, lines } = setup({ now: () => ++tick });
+  const { client, watcher, sleeps, metrics, lines } = setup({}, () => ++tick);
   t.after(() => watcher.stop());
   let down = true;
   client.onJson = (req) => {
@@ -280,7 +293,7 @@ test('the store starts the dropped count at 0', async () => {
 });
 
 test('a list page over the body cap is asked for again in smaller pages; too large at 10 nodes, the list fails and backs off', async (t) => {
-  const { client, watcher, sleeps, metrics } = setup();
+  const { client, watcher, sleeps, metrics } = setup({ pageSize: 500 });
   t.after(() => watcher.stop());
   const nodes = Array.from({ length: 300 }, (_, i) => nodeObject(`n${i}`));
   let maxPage = 100;
@@ -301,7 +314,7 @@ test('a list page over the body cap is asked for again in smaller pages; too lar
   assert.equal(smallerPage(20), 10);
   assert.equal(smallerPage(19), null);
   maxPage = 5;
-  const { client: client2, watcher: watcher2, sleeps: sleeps2, metrics: metrics2 } = setup();
+  const { client: client2, watcher: watcher2, sleeps: sleeps2, metrics: metrics2 } = setup({ pageSize: 500 });
   t.after(() => watcher2.stop());
   client2.onJson = client.onJson;
   watcher2.start();
@@ -310,4 +323,111 @@ test('a list page over the body cap is asked for again in smaller pages; too lar
   assert.match(watcher2.status().lastError ?? '', /response body larger than/);
   assert.ok(((await failures(metrics2)).list ?? 0) >= 1);
   assert.deepEqual(await failures(metrics), {});
+});
+
+const ENDPOINT = `c1.${D}/endpoint`;
+const peerAnnotations = (key: string) => ({ [KEY]: key, [ENDPOINT]: '198.18.0.9:51820' });
+const gets = (client: FakeKubeClient) => client.requests.filter((r) => r.method === 'GET' && r.path !== '/api/v1/nodes').map((r) => r.path);
+
+test('the watch asks for metadata only; pod CIDRs come from the list, and a would-be peer without them is read once', async (t) => {
+  const { client, changes, watcher, metrics } = setup();
+  t.after(() => watcher.stop());
+  const listed = nodeObject('a', { podCIDRs: ['10.4.1.0/24'], annotations: peerAnnotations('KA') });
+  const whole = new Map<string, Record<string, unknown>>();
+  client.onJson = (req) => {
+    if (req.path === '/api/v1/nodes') return pagedList(() => [listed], () => '10')(req);
+    const node = whole.get(req.path.slice('/api/v1/nodes/'.length));
+    if (!node) throw new KubeRequestError({ cluster: 'c2', method: 'GET', path: req.path }, 404, 'NotFound', 'nodes not found');
+    return node;
+  };
+  watcher.start();
+  const watch = await client.watchAt(0);
+  assert.equal(watch.request.accept, 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1');
+  assert.equal(client.requests.find((r) => r.path === '/api/v1/nodes')?.accept, undefined, 'the list is of whole Nodes');
+  changes.length = 0;
+
+  // A key rotation seen in metadata: the CIDRs of the same object are kept, nothing is read.
+  watch.send('MODIFIED', metadataOf(nodeObject('a', { rv: '11', annotations: peerAnnotations('KA2') })));
+  // A heartbeat: nothing at all.
+  watch.send('MODIFIED', metadataOf(nodeObject('a', { rv: '12', annotations: peerAnnotations('KA2') })));
+  // A new node without annotations yet: kept without CIDRs, not read.
+  watch.send('ADDED', metadataOf(nodeObject('b', { rv: '13' })));
+  await eventually(() => changes.length === 2);
+  assert.deepEqual(summary(changes), ['updated a', 'added b']);
+  assert.deepEqual(watcher.nodes.get('a')?.podCIDRs, ['10.4.1.0/24']);
+  assert.equal(watcher.nodes.get('a')?.publicKey, 'KA2');
+  assert.deepEqual(gets(client), []);
+
+  // Its daemon annotates it: now a would-be peer, read once for its CIDRs.
+  whole.set('b', nodeObject('b', { rv: '15', podCIDRs: ['10.4.2.0/24'], annotations: peerAnnotations('KB') }));
+  watch.send('MODIFIED', metadataOf(nodeObject('b', { rv: '14', annotations: peerAnnotations('KB') })));
+  await eventually(() => changes.length === 3);
+  assert.deepEqual(watcher.nodes.get('b'), { name: 'b', uid: 'uid-b', podCIDRs: ['10.4.2.0/24'], publicKey: 'KB', endpoint: '198.18.0.9:51820', refused: null });
+  assert.deepEqual(gets(client), ['/api/v1/nodes/b']);
+  watch.send('MODIFIED', metadataOf(nodeObject('b', { rv: '16', annotations: peerAnnotations('KB') })));
+
+  // Deleted and created again under the same name: the old CIDRs are not the new node's.
+  watch.send('DELETED', metadataOf(nodeObject('a', { rv: '17', annotations: peerAnnotations('KA2') })));
+  whole.set('a', nodeObject('a', { rv: '18', uid: 'uid-a2', podCIDRs: ['10.4.9.0/24'], annotations: peerAnnotations('KA3') }));
+  watch.send('ADDED', metadataOf(nodeObject('a', { rv: '18', uid: 'uid-a2', annotations: peerAnnotations('KA3') })));
+  await eventually(() => changes.length === 5);
+  assert.deepEqual(summary(changes.slice(3)), ['deleted a', 'added a']);
+  assert.deepEqual(watcher.nodes.get('a')?.podCIDRs, ['10.4.9.0/24']);
+  assert.deepEqual(gets(client), ['/api/v1/nodes/b', '/api/v1/nodes/a']);
+
+  // Gone by the time it is read (404): kept without CIDRs (skipped by peering) until its DELETED event.
+  watch.send('ADDED', metadataOf(nodeObject('c', { rv: '19', annotations: peerAnnotations('KC') })));
+  await eventually(() => changes.length === 6);
+  assert.deepEqual(watcher.nodes.get('c')?.podCIDRs, []);
+  // The read found another node of that name (another uid): its CIDRs are not taken.
+  whole.set('d', nodeObject('d', { rv: '21', uid: 'uid-d2', podCIDRs: ['10.4.4.0/24'] }));
+  watch.send('ADDED', metadataOf(nodeObject('d', { rv: '20', annotations: peerAnnotations('KD') })));
+  await eventually(() => changes.length === 7);
+  assert.deepEqual(watcher.nodes.get('d')?.podCIDRs, []);
+  assert.deepEqual(await failures(metrics), {});
+});
+
+test('a failed read of a node fails the watch (verb get), which resumes before that event', async (t) => {
+  const { client, changes, watcher, metrics } = setup();
+  t.after(() => watcher.stop());
+  let down = true;
+  client.onJson = (req) => {
+    if (req.path === '/api/v1/nodes') return pagedList(() => [], () => '10')(req);
+    if (down) throw new KubeRequestError({ cluster: 'c2', method: 'GET', path: req.path }, 503, null, 'unavailable');
+    return nodeObject('b', { rv: '12', podCIDRs: ['10.4.2.0/24'], annotations: peerAnnotations('KB') });
+  };
+  watcher.start();
+  const watch = await client.watchAt(0);
+  watch.send('BOOKMARK', { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: '11' } });
+  watch.send('ADDED', metadataOf(nodeObject('b', { rv: '12', annotations: peerAnnotations('KB') })));
+  const again = await client.watchAt(1);
+  assert.equal(again.request.query?.resourceVersion, '11', 'the event whose read failed is not skipped');
+  assert.deepEqual(await failures(metrics), { get: 1 });
+  assert.deepEqual(changes, []);
+  down = false;
+  again.send('ADDED', metadataOf(nodeObject('b', { rv: '12', annotations: peerAnnotations('KB') })));
+  await eventually(() => changes.length === 1);
+  assert.deepEqual(watcher.nodes.get('b')?.podCIDRs, ['10.4.2.0/24']);
+});
+
+test('an apiserver that refuses PartialObjectMetadata (406) is watched for whole Nodes; one that ignores it works as is', async (t) => {
+  const { client, changes, watcher, metrics, lines, sleeps } = setup();
+  t.after(() => watcher.stop());
+  client.onJson = pagedList(() => [nodeObject('a', { podCIDRs: ['10.4.1.0/24'] })], () => '10');
+  client.onStream = (req) => {
+    if (req.accept !== undefined) throw new KubeRequestError({ cluster: 'c2', method: 'GET', path: req.path }, 406, 'NotAcceptable', 'only the following media types are accepted: application/json');
+  };
+  watcher.start();
+  const watch = await client.watchAt(0);
+  assert.equal(watch.request.accept, undefined);
+  assert.equal(watch.request.query?.resourceVersion, '10');
+  assert.deepEqual(sleeps, [], 'no backoff');
+  assert.deepEqual(await failures(metrics), {}, 'not a failure');
+  assert.ok(lines.some((l) => l.msg === 'the apiserver does not serve PartialObjectMetadata: watching whole nodes'));
+
+  // Whole Nodes carry their CIDRs: an annotated node is not read.
+  watch.send('ADDED', nodeObject('b', { rv: '11', podCIDRs: ['10.4.2.0/24'], annotations: peerAnnotations('KB') }));
+  await eventually(() => changes.length === 2);
+  assert.deepEqual(watcher.nodes.get('b')?.podCIDRs, ['10.4.2.0/24']);
+  assert.deepEqual(gets(client), []);
 });

@@ -74,6 +74,7 @@ function setup(overrides: Partial<RemoteCluster> = {}) {
   const clock = new ManualClock();
   const metrics = createMetrics();
   const privateKey = generatePrivateKey();
+  const applied = { passes: 0 };
   const peering = new RemotePeering({
     remote: { ...remote, ...overrides },
     privateKey,
@@ -94,6 +95,9 @@ function setup(overrides: Partial<RemoteCluster> = {}) {
     logger,
     clock,
     reconcileIntervalMs: 30_000,
+    onPeersApplied: () => {
+      applied.passes += 1;
+    },
   });
   const peers = async () => (await wg.device(DEVICE)).peers;
   const metric = async (name: string, labels: Record<string, string>) => {
@@ -119,7 +123,7 @@ function setup(overrides: Partial<RemoteCluster> = {}) {
     return configure(name, change);
   };
   const skipped = () => peering.status().skipped.map((x) => [x.node, x.reason, x.peered]);
-  return { wg, routes, links, source, clock, metrics, peering, peers, metric, tick, startSynced, attempts, skipped, privateKey };
+  return { wg, routes, links, source, clock, metrics, peering, peers, metric, tick, startSynced, attempts, skipped, privateKey, applied };
 }
 
 test('sets up device and routes at once, but applies no peers before the first full list', async () => {
@@ -131,6 +135,11 @@ test('sets up device and routes at once, but applies no peers before the first f
   assert.deepEqual((await s.routes.list(DEVICE)).map((r) => r.destination), ['10.4.0.0/16']);
   assert.deepEqual(await s.peers(), []);
   assert.equal(s.peering.status().lastSyncAt, null);
+  assert.equal(s.applied.passes, 0, 'not advertised: the device has none of the remote nodes yet');
+  s.source.list();
+  await s.peering.idle();
+  assert.equal((await s.peers()).length, 1);
+  assert.equal(s.applied.passes, 1, 'the peers are on the device: it may be advertised');
   await s.peering.stop();
 });
 

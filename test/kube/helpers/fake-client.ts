@@ -84,12 +84,12 @@ export class FakeKubeClient implements KubeClient {
 /** A small Node object, shaped like core/v1. */
 export function nodeObject(
   name: string,
-  opts: { rv?: string; podCIDRs?: string[]; ip?: string; annotations?: Record<string, string>; heartbeat?: string } = {},
+  opts: { rv?: string; uid?: string; podCIDRs?: string[]; ip?: string; annotations?: Record<string, string>; heartbeat?: string } = {},
 ): Record<string, unknown> {
   return {
     kind: 'Node',
     apiVersion: 'v1',
-    metadata: { name, resourceVersion: opts.rv ?? '1', annotations: opts.annotations ?? {} },
+    metadata: { name, uid: opts.uid ?? `uid-${name}`, resourceVersion: opts.rv ?? '1', annotations: opts.annotations ?? {} },
     spec: { podCIDR: opts.podCIDRs?.[0], podCIDRs: opts.podCIDRs },
     status: {
       addresses: [
@@ -108,4 +108,9 @@ export async function eventually(condition: () => boolean, ms = 2000, what = 'co
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** A Node object as a metadata-only watch sends it (PartialObjectMetadata): its metadata alone. */
+export function metadataOf(node: Record<string, unknown>): Record<string, unknown> {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: node.metadata };
 }
