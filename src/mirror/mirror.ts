@@ -60,7 +60,7 @@ export async function startMirror(options: MirrorOptions): Promise<RunningMirror
       api,
       // One watch per peer until the generic informer serves one projection to all (each projects the annotations of its peer).
       createNodeSource: (onChange) =>
-        new NodeWatcher({ client, localClusterName: remote.name, annotationDomain: config.annotationDomain, logger: log, metrics, onChange, backoff, maxNodes: remote.maxNodes }),
+        new NodeWatcher({ client, localClusterName: remote.name, annotationDomain: config.annotationDomain, logger: log, metrics, onChange, clock: systemClock, random: Math.random, backoff, maxNodes: remote.maxNodes }),
       clock: systemClock,
       logger: log,
       metrics,

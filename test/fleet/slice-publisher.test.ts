@@ -46,7 +46,7 @@ function publisher(t: TestContext, emulator: Emulator, options: { resyncInterval
     source: 'c1',
     peer: 'c2',
     api: new KubeSliceApi(client, NS),
-    createNodeSource: (onChange) => new NodeWatcher({ client, localClusterName: 'c2', annotationDomain: D, logger, metrics, onChange, maxNodes: 20_000 }),
+    createNodeSource: (onChange) => new NodeWatcher({ client, localClusterName: 'c2', annotationDomain: D, logger, metrics, onChange, clock: systemClock, random: Math.random, maxNodes: 20_000 }),
     clock: systemClock,
     logger,
     metrics,
