@@ -5,6 +5,9 @@ import { IpRoutes } from './ip/routes.ts';
 import { connectionSettings, createKubeClient, type ClusterAccess, type KubeClient } from './kube/client.ts';
 import { NodeAdvertiser } from './kube/node-advertiser.ts';
 import { NodeWatcher } from './kube/node-watcher.ts';
+import { KubeLeaseLock } from './election/lease-lock.ts';
+import { PUBLISHER_LEASE_NAME } from './fleet/peer-slice.ts';
+import { SliceWatcher } from './fleet/slice-watcher.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, startCounters } from './metrics.ts';
 import { dnsLookup } from './peering/dns-lookup.ts';
@@ -119,19 +122,19 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       publicKey: key.publicKey,
       devices,
       routes,
-      createNodeSource: (onChange) =>
-        new NodeWatcher({
-          client,
+      createNodeSource: (onChange) => {
+        const common = { client, logger: log, metrics, onChange, clock: systemClock, random: Math.random, backoff, maxNodes: remote.maxNodes };
+        const source = remote.source;
+        if (source.kind === 'nodes') return new NodeWatcher({ ...common, localClusterName: config.local.name, annotationDomain: config.annotationDomain });
+        return new SliceWatcher({
+          ...common,
+          remoteClusterName: remote.name,
           localClusterName: config.local.name,
-          annotationDomain: config.annotationDomain,
-          logger: log,
-          metrics,
-          onChange,
-          clock: systemClock,
-          random: Math.random,
-          backoff,
-          maxNodes: remote.maxNodes,
-        }),
+          namespace: source.namespace,
+          lease: new KubeLeaseLock(client, source.namespace, PUBLISHER_LEASE_NAME),
+          leaseIntervalMs: remote.reconcileIntervalMs ?? options.reconcileIntervalMs,
+        });
+      },
       lookup: dnsLookup(),
       metrics,
       logger: log,

@@ -1,4 +1,6 @@
 import { parseGoDuration } from '../config/duration.ts';
+import { DEFAULT_SLICES_NAMESPACE } from '../config/schema.ts';
+import { PUBLISHER_LEASE_NAME } from '../fleet/peer-slice.ts';
 import { DEFAULT_LEASE_DURATION_MS, DEFAULT_RENEW_DEADLINE_MS, DEFAULT_RETRY_PERIOD_MS } from '../election/leader-elector.ts';
 import { intervalMs } from './daemon-flags.ts';
 import type { FlagSpec, FlagValueResult } from './flags.ts';
@@ -31,7 +33,7 @@ export const namespaceFlag: FlagSpec<string> = {
   env: 'SWG_NAMESPACE',
   valueName: 'name',
   description: "namespace of the PeerSlices and the Lease: the mirror's own (the Deployment sets it from the pod's namespace)",
-  defaultText: 'clusterwire',
+  defaultText: DEFAULT_SLICES_NAMESPACE,
   parse: dnsLabel,
 };
 
@@ -40,7 +42,7 @@ export const leaseNameFlag: FlagSpec<string> = {
   env: 'SWG_LEASE_NAME',
   valueName: 'name',
   description: 'the coordination.k8s.io/v1 Lease the replicas elect their leader with',
-  defaultText: 'clusterwire-mirror',
+  defaultText: PUBLISHER_LEASE_NAME,
   parse: dnsSubdomain,
 };
 

@@ -14,6 +14,12 @@ export const PEER_SLICE_API_VERSION = 'clusterwire.io/v1alpha1';
 export const PEER_SLICE_KIND = 'PeerSlice';
 /** EndpointSlice's default, for the same reason: a slice stays a few tens of KB, and a change rewrites one slice, not all. */
 export const MAX_SLICE_ENTRIES = 100;
+/**
+ * The publisher's Lease (`clusterwire mirror -lease-name`'s default): the
+ * readers' RBAC (deploy/remote-slices) grants get on this name only, and a
+ * reading daemon reads it for the publisher's freshness.
+ */
+export const PUBLISHER_LEASE_NAME = 'clusterwire-mirror';
 /** The cluster whose nodes a slice describes. */
 export const SOURCE_CLUSTER_LABEL = 'clusterwire.io/source-cluster';
 /** The cluster whose daemons peer with those nodes. */

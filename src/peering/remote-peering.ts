@@ -15,7 +15,7 @@ import { ChangeRejectedError, type ObservedDevice } from '../wireguard/types.ts'
 import { desiredPeers, type NodeCheckCache, type PeeringDecision } from './desired-peers.ts';
 import { EndpointResolver, type Lookup } from './endpoint-resolver.ts';
 import { heldRejections, peerFingerprint, rejectionSkips, withoutRejected, type Rejection } from './rejected-peers.ts';
-import type { RemoteStatus, SkippedNode } from './remote-status.ts';
+import type { RemoteStatus, SkippedNode, SourceStatus } from './remote-status.ts';
 import { skipChanges } from './skip-log.ts';
 import { SKIP_REASONS } from './skip-reasons.ts';
 import { SyncRunner } from './sync-runner.ts';
@@ -24,9 +24,13 @@ import { SyncRunner } from './sync-runner.ts';
 export interface NodeSource {
   readonly nodes: ReadonlyMap<string, RemoteNode>;
   status(): WatchStatus;
+  /** What /status and the source metrics say about where the nodes come from; absent: the remote's Nodes. */
+  source?(): SourceStatus;
   start(): void;
   stop(): Promise<void>;
 }
+
+const NODES_SOURCE: SourceStatus = { kind: 'nodes' };
 
 /** Creates or adopts a device (`WireGuardDevices` in production). */
 export interface DeviceEnsurer {
@@ -166,6 +170,7 @@ export class RemotePeering {
       listenPort: remote.listenPort,
       deviceReady: this.#ensured !== null && this.#deviceError === null,
       watch: this.#source.status(),
+      source: this.#source.source?.() ?? NODES_SOURCE,
       lastSyncAt: this.#lastSyncAt,
       lastSyncError: this.#lastSyncError ?? this.#deviceError ?? this.#routeError,
       peers: { desired: this.#desiredCount, applied: this.#appliedCount },

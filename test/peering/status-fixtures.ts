@@ -14,6 +14,7 @@ export function remoteStatus(overrides: Partial<Omit<RemoteStatus, 'watch'>> & {
     peers: { desired: 1, applied: 1 },
     skipped: [],
     passStartedAt: null,
+    source: { kind: 'nodes' },
     ...rest,
     watch: { state: 'connected', synced: true, connectedAt: 1_000, disconnectedAt: null, lastEventAt: 1_000, lastError: null, ...watch },
   };
