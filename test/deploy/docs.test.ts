@@ -11,6 +11,7 @@ import { PUBLISH_SKIP_REASONS } from '../../src/fleet/slice-entry.ts';
 import { knownKeysAt } from '../../src/config/schema.ts';
 import { createMetrics, WATCHER_VERBS } from '../../src/metrics.ts';
 import { DEVICE_FAMILIES, HANDSHAKE_AGES, PEER_METRICS_MODES } from '../../src/server/device-metrics.ts';
+import { registerSourceMetrics } from '../../src/server/source-metrics.ts';
 import { registerWatchMetrics } from '../../src/server/watch-metrics.ts';
 import { SKIP_REASONS } from '../../src/peering/skip-reasons.ts';
 import { findFiles } from './support/manifests.ts';
@@ -54,6 +55,7 @@ describe('docs/', () => {
     const markdown = await read('http-and-metrics.md');
     const { registry } = createMetrics(new Registry());
     registerWatchMetrics(registry, { statuses: () => [] });
+    registerSourceMetrics(registry, { statuses: () => [] });
     const ours = [
       ...registry.getMetricsAsArray().map((metric) => metric as unknown as { name: string; labelNames: readonly string[] }),
       ...DEVICE_FAMILIES,
