@@ -229,16 +229,7 @@ export class Informer<P> {
     let continueToken: string | null = null;
     let pageSize = this.#o.pageSize ?? DEFAULT_PAGE_SIZE;
     do {
-      // One page at a time: parsed, projected, dropped.
-      const answer = await this.#page(continueToken, pageSize, signal);
-      const page = answer.page;
-      pageSize = answer.pageSize;
-      const items = field(page, 'items') ?? [];
-      if (!Array.isArray(items)) throw new KubeRequestError(this.#identity(), 200, null, `${this.#o.names.singular} list without items`);
-      for (const item of items) this.#projectInto(listed, item);
-      const metadata = field(page, 'metadata');
-      resourceVersion = stringOrNull(field(metadata, 'resourceVersion'));
-      continueToken = stringOrNull(field(metadata, 'continue')) || null;
+      ({ resourceVersion, continueToken, pageSize } = await this.#listPage(listed, continueToken, pageSize, signal));
     } while (continueToken !== null);
     if (!resourceVersion) throw new KubeRequestError(this.#identity(), 200, null, `${this.#o.names.singular} list without resourceVersion`);
 
@@ -257,6 +248,29 @@ export class Informer<P> {
       this.#log.info({ [this.#o.names.plural]: this.#store.size, resourceVersion }, `first list of ${this.#o.names.plural} complete`);
       for (const waiter of this.#syncWaiters.splice(0)) waiter.resolve();
     }
+  }
+
+  /**
+   * One page at a time: read, projected into `listed`, dropped. In a call
+   * of its own, so that no variable of the list's loop still holds the
+   * previous page while the next one is read.
+   */
+  async #listPage(
+    listed: Map<string, P>,
+    continueToken: string | null,
+    pageSize: number,
+    signal: AbortSignal,
+  ): Promise<{ resourceVersion: string | null; continueToken: string | null; pageSize: number }> {
+    const answer = await this.#page(continueToken, pageSize, signal);
+    const items = field(answer.page, 'items') ?? [];
+    if (!Array.isArray(items)) throw new KubeRequestError(this.#identity(), 200, null, `${this.#o.names.singular} list without items`);
+    for (const item of items) this.#projectInto(listed, item);
+    const metadata = field(answer.page, 'metadata');
+    return {
+      resourceVersion: stringOrNull(field(metadata, 'resourceVersion')),
+      continueToken: stringOrNull(field(metadata, 'continue')) || null,
+      pageSize: answer.pageSize,
+    };
   }
 
   /** One page of the list. Objects this large are legal (etcd allows 1.5 MiB each): a page over the body cap is asked for again, smaller. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execCommand } from '../../src/process/exec.ts';
-import { asNode, smallNode, startTestEmulator } from './helpers.ts';
+import { asNode, openWatchAt, smallNode, startTestEmulator } from './helpers.ts';
 
 async function kubectlVersion(): Promise<string | null> {
   try {
@@ -59,5 +59,38 @@ describe('kubectl against the emulator', { skip: version === null ? 'kubectl is 
     assert.match(watched, /\nADDED\s+late-arrival\s+Ready\s+/);
     assert.match(watched, /\nDELETED\s+node-00001\s+Ready\s+/);
     assert.equal(emulator.getNode('node-00001'), undefined);
+  });
+
+  it('names and watches whole nodes while a metadata-only client watches the same nodes', async (t) => {
+    const emulator = await startTestEmulator(t);
+    const cacheDir = await mkdtemp(join(tmpdir(), 'cw-kubectl-cache-'));
+    t.after(() => rm(cacheDir, { recursive: true, force: true }));
+    const kubectl = async (...args: string[]) =>
+      (await execCommand('kubectl', ['--kubeconfig', emulator.kubeconfigPath, '--cache-dir', cacheDir, ...args], { timeoutMs: 30_000 })).stdout;
+    emulator.createNode(smallNode('a', { podCIDR: '10.4.1.0/24' }));
+    // What clusterwire's node watcher asks for; kubectl asks for application/json.
+    const metadata = await openWatchAt(emulator, '/api/v1/nodes', 'resourceVersion=0', t, undefined, 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1');
+    assert.equal((await metadata.next()).object.kind, 'PartialObjectMetadata');
+
+    assert.equal(await kubectl('get', 'nodes', '-o', 'name'), 'node/a\n');
+    const watching = kubectl('get', 'nodes', '--watch-only', '-o', 'json', '--request-timeout=4s');
+    for (let i = 0; i < 300 && emulator.counters().watchesOpen < 2; i++) await delay(10);
+    assert.equal(emulator.counters().watchesOpen, 2, 'kubectl opened a watch next to the metadata-only one');
+    emulator.createNode(smallNode('b', { podCIDR: '10.4.2.0/24' }));
+    emulator.patchNode('b', { metadata: { annotations: { k: 'v' } } });
+    const whole = (await watching)
+      .split(/\n(?=\{)/)
+      .map((text) => JSON.parse(text) as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec: { podCIDR?: string } });
+    assert.deepEqual(
+      whole.map((node) => [node.kind, node.metadata.name, node.spec.podCIDR, node.metadata.annotations?.k]),
+      [['Node', 'b', '10.4.2.0/24', undefined], ['Node', 'b', '10.4.2.0/24', 'v']],
+      'kubectl got whole Nodes, not the metadata form served to the other watch',
+    );
+    const partial = [await metadata.next(), await metadata.next()];
+    assert.deepEqual(
+      partial.map((event) => [event.type, event.object.kind, event.object.metadata.name, event.object.spec, event.object.metadata.annotations?.k]),
+      [['ADDED', 'PartialObjectMetadata', 'b', undefined, undefined], ['MODIFIED', 'PartialObjectMetadata', 'b', undefined, 'v']],
+    );
+    assert.equal(await kubectl('get', 'nodes', '-o', 'name'), 'node/a\nnode/b\n');
   });
 });

@@ -5,6 +5,8 @@ import type { NodeChange } from '../../src/kube/node-changes.ts';
 import { systemClock } from '../../src/clock/clock.ts';
 import { NodeWatcher, type NodeWatcherOptions } from '../../src/kube/node-watcher.ts';
 import { DEFAULT_PAGE_SIZE } from '../../src/kube/informer.ts';
+import type { KubeClient } from '../../src/kube/client.ts';
+import { collectGarbage } from '../support/gc.ts';
 import { eventually } from './helpers/fake-client.ts';
 import { clientFor, emulatorFor } from './helpers/emulator.ts';
 import { captureLogs } from './helpers/log-capture.ts';
@@ -18,8 +20,9 @@ const summary = (changes: NodeChange[]) => changes.map((c) => `${c.type} ${c.nod
 
 type Setup = Awaited<ReturnType<typeof emulatorFor>>;
 
-function watcherFor(t: Parameters<typeof clientFor>[0], emulator: Setup['emulator'], options: Partial<NodeWatcherOptions> = {}) {
-  const { client, metrics } = clientFor(t, { kind: 'kubeconfig', path: emulator.kubeconfigPath });
+function watcherFor(t: Parameters<typeof clientFor>[0], emulator: Setup['emulator'], options: Partial<NodeWatcherOptions> = {}, wrap = (client: KubeClient) => client) {
+  const { client: real, metrics } = clientFor(t, { kind: 'kubeconfig', path: emulator.kubeconfigPath });
+  const client = wrap(real);
   const changes: NodeChange[] = [];
   const { logger, lines } = captureLogs();
   const watcher = new NodeWatcher({
@@ -155,4 +158,33 @@ test('an outage longer than the backoff cap: reconnect within the cap, no event 
   assert.deepEqual(summary(changes), ['added before', 'added during', 'updated node-00003', 'deleted node-00004', 'added after']);
   assert.equal(lines.filter((l) => l.msg === 'node watch disconnected, retrying with backoff').length, 1);
   assert.equal(emulator.counters().byVerb.list, 1, 'resumed from the resourceVersion, no relist');
+});
+
+test('through the real client, each list page is unreachable by the time the next one is asked for', async (t) => {
+  const { emulator } = await emulatorFor(t);
+  emulator.seedNodes(400, (i) => seedNode({ annotations: { [KEY]: '{key}', [ENDPOINT]: '{internalIP}:51820' } }, i));
+  const pages: WeakRef<object>[] = [];
+  const reachableWhenAsked: number[] = [];
+  const reachable = () => pages.filter((page) => page.deref() !== undefined).length;
+  const { watcher } = watcherFor(t, emulator, {}, (client) => ({
+    cluster: client.cluster,
+    host: client.host,
+    stream: (request) => client.stream(request),
+    close: () => client.close(),
+    async json(request) {
+      await new Promise((resolve) => setImmediate(resolve));
+      collectGarbage();
+      reachableWhenAsked.push(reachable());
+      const page = (await client.json(request)) as object;
+      pages.push(new WeakRef(page));
+      return page;
+    },
+  }));
+  watcher.start();
+  await watcher.whenSynced();
+  await new Promise((resolve) => setImmediate(resolve));
+  collectGarbage();
+  assert.equal(watcher.nodes.size, 400);
+  assert.deepEqual(reachableWhenAsked, [0, 0, 0, 0], `${400 / DEFAULT_PAGE_SIZE} pages`);
+  assert.equal(reachable(), 0, 'nor once the list is done');
 });

@@ -50,13 +50,17 @@ export class FakeKubeClient implements KubeClient {
     }
     const signal = request.signal;
     if (!signal) return answer;
+    // The listener goes once answered: a signal that lives as long as its
+    // watcher must not keep every answer reachable (the real client does not).
+    let onAbort = () => {};
     return Promise.race([
       answer,
       new Promise<never>((_resolve, reject) => {
         if (signal.aborted) reject(new Error('aborted'));
-        signal.addEventListener('abort', () => reject(new Error('aborted')));
+        onAbort = () => reject(new Error('aborted'));
+        signal.addEventListener('abort', onAbort);
       }),
-    ]);
+    ]).finally(() => signal.removeEventListener('abort', onAbort));
   }
 
   stream(request: KubeRequest): Promise<Readable> {
