@@ -8,6 +8,7 @@ export function formatStatusReport(report: StatusReport, now: number): string {
     const watch = remote.watch.state === 'connected' ? 'connected' : `${remote.watch.state}${remote.watch.lastError ? ` (${remote.watch.lastError})` : ''}`;
     lines.push(`remote ${remote.remote}  device ${remote.device}  port ${remote.listenPort}  ${remote.deviceReady ? 'up' : 'NOT INITIALISED'}`);
     lines.push(`  public key  ${remote.publicKey ?? '(none)'}`);
+    lines.push(`  source      ${source(remote.source, now)}`);
     lines.push(`  watch       ${watch}${remote.watch.synced ? '' : ', not listed yet'}; last event ${ago(remote.watch.lastEventAt, now)}`);
     lines.push(`  last sync   ${ago(remote.lastSyncAt, now)}${remote.lastSyncError ? `; last error: ${remote.lastSyncError}` : ''}`);
     lines.push(`  peers       ${remote.peers.applied} applied / ${remote.peers.desired} desired`);
@@ -27,6 +28,13 @@ export function formatStatusReport(report: StatusReport, now: number): string {
     for (const s of remote.skipped) lines.push(`  ${s.peered ? 'partly skipped' : 'skipped'} node ${s.node}: ${s.reason}: ${s.detail}`);
     return lines.join('\n') + '\n';
   }).join('\n');
+}
+
+function source(status: StatusReport['remotes'][number]['source'], now: number): string {
+  if (status.kind === 'nodes') return "the remote's Nodes";
+  const { publisher } = status;
+  const lease = publisher.holder === null ? 'no publisher holds the lease' : `publisher ${publisher.holder}, renewed ${ago(publisher.renewedAt, now)}`;
+  return `PeerSlices in ${status.namespace} (${status.slices} slices); ${lease}${publisher.lastError ? `; ${publisher.lastError}` : ''}`;
 }
 
 function table(header: string[], rows: string[][]): string[] {

@@ -18,7 +18,16 @@ test('formatStatusReport shows device, key, watch, peers and skipped nodes', () 
     devicesReadAt: new Date(now - 500).toISOString(),
     remotes: [
       { ...remoteStatus({ lastSyncAt: now - 3000, skipped: [{ node: 'n9', reason: 'bad-public-key', peered: false, detail: 'pubKey annotation is not a base64 WireGuard key of 32 bytes' }] }), devicePeers: [peer], deviceError: null },
-      { ...remoteStatus({ remote: 'c3', device: 'wireguard.c3', watch: { state: 'disconnected', lastError: 'connect ECONNREFUSED' } }), devicePeers: null, deviceError: 'no such device' },
+      {
+        ...remoteStatus({
+          remote: 'c3',
+          device: 'wireguard.c3',
+          watch: { state: 'disconnected', lastError: 'connect ECONNREFUSED' },
+          source: { kind: 'slices', namespace: 'clusterwire', slices: 2, ignoredEntries: 0, publisher: { holder: 'mirror-a', renewedAt: now - 4000, readAt: now - 1000, lastError: null } },
+        }),
+        devicePeers: null,
+        deviceError: 'no such device',
+      },
     ],
   };
   const text = formatStatusReport(report, now);
@@ -30,6 +39,8 @@ test('formatStatusReport shows device, key, watch, peers and skipped nodes', () 
   assert.match(text, /skipped node n9: bad-public-key/);
   assert.match(text, /watch +disconnected \(connect ECONNREFUSED\)/);
   assert.match(text, /device +cannot be read: no such device/);
+  assert.match(text, /source +the remote's Nodes/);
+  assert.match(text, /source +PeerSlices in clusterwire \(2 slices\); publisher mirror-a, renewed 4s ago/);
 });
 
 test('statusURL asks loopback when the daemon listens everywhere', () => {
