@@ -71,6 +71,9 @@ export class SliceWatcher {
       // Full slices for every node the store may hold, and one more for a node seen in two slices at once.
       maxObjects: Math.ceil(nodeStoreLimit(options.maxNodes) / MAX_SLICE_ENTRIES) + 1,
       onChange: (change) => {
+        if (change.type !== 'deleted' && change.value.ignored > 0 && change.value.ignored !== (change.type === 'updated' ? change.previous.ignored : 0)) {
+          options.logger.warn({ slice: change.key, ignored: change.value.ignored }, 'entries of a peer slice ignored: past 100, without a node name, or repeated');
+        }
         for (const nodeChange of this.#index.apply(change, this.#informer.objects)) options.onChange(nodeChange);
       },
       logger: options.logger,

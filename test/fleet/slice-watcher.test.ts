@@ -60,7 +60,7 @@ function publishing(t: TestContext, emulator: Emulator): SlicePublisher {
 function reading(t: TestContext, emulator: Emulator, maxNodes = 20_000) {
   const { client } = clientFor(t, { kind: 'kubeconfig', path: emulator.kubeconfigPath }, 'c1');
   const changes: NodeChange[] = [];
-  const { logger } = memoryLogger();
+  const { logger, lines } = memoryLogger();
   const metrics = createMetrics(new Registry());
   const watcher = new SliceWatcher({
     client,
@@ -78,7 +78,7 @@ function reading(t: TestContext, emulator: Emulator, maxNodes = 20_000) {
   });
   watcher.start();
   t.after(() => watcher.stop());
-  return { watcher, changes, metrics };
+  return { watcher, changes, metrics, lines };
 }
 
 async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
@@ -131,12 +131,15 @@ describe('reading a remote cluster from its PeerSlices (emulated apiserver)', ()
     const emulator = await cluster(t, 0);
     const entry = { node: 'n1', publicKey: KEY('A'), endpoint: '198.18.1.1:51821', podCIDRs: ['10.2.1.0/24'] };
     const labels = (source: string, peer: string) => ({ 'clusterwire.io/source-cluster': source, 'clusterwire.io/peer-cluster': peer });
-    emulator.create({ apiVersion: 'clusterwire.io/v1alpha1', kind: 'PeerSlice', metadata: { name: 'c1-for-c2-0', namespace: NS, labels: labels('c1', 'c2') }, entries: [entry] });
+    emulator.create({ apiVersion: 'clusterwire.io/v1alpha1', kind: 'PeerSlice', metadata: { name: 'c1-for-c2-0', namespace: NS, labels: labels('c1', 'c2') }, entries: [entry, { ...entry, endpoint: 'other:1' }] });
     emulator.create({ apiVersion: 'clusterwire.io/v1alpha1', kind: 'PeerSlice', metadata: { name: 'c1-for-c3-0', namespace: NS, labels: labels('c1', 'c3') }, entries: [{ ...entry, node: 'other' }] });
     emulator.create({ apiVersion: 'clusterwire.io/v1alpha1', kind: 'PeerSlice', metadata: { name: 'c9-for-c2-0', namespace: NS, labels: labels('c9', 'c2') }, entries: [{ ...entry, node: 'third' }] });
-    const { watcher } = reading(t, emulator);
+    const { watcher, lines } = reading(t, emulator);
     await watcher.whenSynced();
     assert.deepEqual([...watcher.nodes.keys()], ['n1']);
+    assert.equal(watcher.nodes.get('n1')?.endpoint, entry.endpoint, 'the first of a repeated entry counts');
+    assert.equal(watcher.source().kind === 'slices' && watcher.source().ignoredEntries, 1);
+    assert.ok(lines().some((l) => l.slice === 'c1-for-c2-0' && l.ignored === 1), 'the ignored entry is logged');
     await until('the missing Lease is reported', () => watcher.source().kind === 'slices' && (watcher.source() as { publisher: { lastError: string | null } }).publisher.lastError !== null);
 
     const renewTime = '2026-11-30T12:00:01.000000Z';
