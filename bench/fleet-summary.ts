@@ -12,7 +12,7 @@ export interface FleetSummary {
   nodes: number;
   slices: number;
   publishSeconds: Summary;
-  perSource: Record<Source, { events: Summary; mbPerHour: Summary; requestsPerHour: Summary; cpuSecondsPerHour: Summary; passes: Summary; applies: Summary }>;
+  perSource: Record<Source, { events: Summary; mbPerHour: Summary; requestsPerHour: Summary; cpuSecondsPerHour: Summary; syncSecondsPerHour: Summary; passes: Summary; applies: Summary }>;
   /** nodes ÷ slices, per run. */
   bytesRatio: Summary;
   cpuRatio: Summary;
@@ -40,6 +40,7 @@ export function summarizeFleet(runs: readonly FleetRun[]): FleetSummary {
       mbPerHour: of(churns.map((c) => perHour(c.daemonBytes, c.seconds) / MB)),
       requestsPerHour: of(churns.map((c) => perHour(c.daemonRequests, c.seconds))),
       cpuSecondsPerHour: of(churns.map((c) => perHour(c.daemonCpuSeconds, c.seconds))),
+      syncSecondsPerHour: of(churns.map((c) => perHour(c.syncSeconds, c.seconds))),
       passes: of(churns.map((c) => c.passes)),
       applies: of(churns.map((c) => c.applies)),
     };
@@ -87,6 +88,7 @@ export function fleetMarkdown(date: string, runs: number, churnSeconds: number, 
     `| remote apiserver bytes | ${figure(n.mbPerHour, 1, ' MB')} | ${figure(sl.mbPerHour, 3, ' MB')} | ${figure(s.bytesRatio, 1, 'x')} | ≥ 100x: ${verdict(s.bytesRatio.median >= 100)} |`,
     `| remote apiserver requests | ${figure(n.requestsPerHour, 0)} | ${figure(sl.requestsPerHour, 0)} | | |`,
     `| daemon CPU | ${figure(n.cpuSecondsPerHour, 1, ' s')} | ${figure(sl.cpuSecondsPerHour, 1, ' s')} | ${figure(s.cpuRatio, 1, 'x')} | ≥ 20x: ${verdict(s.cpuRatio.median >= 20)} |`,
+    `| of which in sync passes (wall time, the reconcile timer's) | ${figure(n.syncSecondsPerHour, 1, ' s')} | ${figure(sl.syncSecondsPerHour, 1, ' s')} | | |`,
     `| heartbeat events in the window | ${figure(n.events, 0)} | ${figure(sl.events, 0)} | | |`,
     `| daemon passes / device applies in the window | ${figure(n.passes, 0)} / ${figure(n.applies, 0)} | ${figure(sl.passes, 0)} / ${figure(sl.applies, 0)} | | |`,
     '',

@@ -40,8 +40,10 @@ export interface SourceChurn {
   daemonBytes: number;
   daemonRequests: number;
   daemonCpuSeconds: number;
-  /** Sync passes and applies over the window: none is expected, whatever the source. */
+  /** Sync passes and applies over the window: only the reconcile timer's, whatever the source. */
   passes: number;
+  /** Wall time of those passes (clusterwire_sync_duration_seconds): the reconcile timer's share of the CPU, at most. */
+  syncSeconds: number;
   applies: number;
   /** The remote's mirror over the same window (one per cluster, not per daemon). */
   mirrorCpuSeconds: number;
@@ -195,7 +197,11 @@ async function measureSourceChurn(
   const seconds = context.options.churnSeconds;
   const mirrorPid = mirror.pid;
   if (mirrorPid === undefined) throw new Error('the mirror is not running');
-  const passesBefore = sumOf((await daemon.scrape()).samples, 'semaphore_wg_sync_peers_total');
+  // As the churn scenario follows a settled memory reading: the cold start's work and garbage stay out of the window.
+  await delay(context.options.settleSeconds * 1000);
+  const before = (await daemon.scrape()).samples;
+  const passesBefore = sumOf(before, 'semaphore_wg_sync_peers_total');
+  const syncBefore = sumOf(before, 'clusterwire_sync_duration_seconds_sum');
   const logsBefore = daemon.logs.length;
   const mark = emulator.requestLog().at(-1)?.seq ?? 0;
   const firstVersion = markResourceVersion(remote);
@@ -215,7 +221,8 @@ async function measureSourceChurn(
   const mirrorCpuAfter = await cpuSeconds(mirrorPid);
   const elapsed = (performance.now() - started) / 1000;
   const servedAfter = servedToDaemon(emulator);
-  const passesAfter = sumOf((await daemon.scrape()).samples, 'semaphore_wg_sync_peers_total');
+  const after = (await daemon.scrape()).samples;
+  const passesAfter = sumOf(after, 'semaphore_wg_sync_peers_total');
   const sliceWrites = emulator.requestLog(mark).filter((r) => r.resource === 'peerslices' && ['create', 'update', 'patch', 'delete'].includes(r.verb)).length;
   return {
     source,
@@ -225,6 +232,7 @@ async function measureSourceChurn(
     daemonRequests: servedAfter.requests - servedBefore.requests,
     daemonCpuSeconds: cpuAfter - cpuBefore,
     passes: passesAfter - passesBefore,
+    syncSeconds: sumOf(after, 'clusterwire_sync_duration_seconds_sum') - syncBefore,
     applies: daemon.logs.slice(logsBefore).filter((line) => APPLY_MESSAGES.has(line.msg)).length,
     mirrorCpuSeconds: mirrorCpuAfter - mirrorCpuBefore,
     sliceWrites,

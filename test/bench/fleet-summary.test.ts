@@ -7,7 +7,7 @@ import type { FleetRun, SourceChurn } from '../../bench/scenarios/fleet-slices.t
 const MB = 1024 * 1024;
 
 function churn(source: 'nodes' | 'slices', daemonBytes: number, daemonCpuSeconds: number): SourceChurn {
-  return { source, seconds: 60, events: 30_000, daemonBytes, daemonRequests: 2, daemonCpuSeconds, passes: 2, applies: 0, mirrorCpuSeconds: 3, sliceWrites: 0 };
+  return { source, seconds: 60, events: 30_000, daemonBytes, daemonRequests: 2, daemonCpuSeconds, passes: 2, syncSeconds: 0.2, applies: 0, mirrorCpuSeconds: 3, sliceWrites: 0 };
 }
 
 function run(nodesMB: number, slicesMB: number, nodesCpu: number, slicesCpu: number, visible: number[]): FleetRun {
