@@ -143,7 +143,7 @@ describe('fleet mode end to end: daemons peering from published PeerSlices', { c
   );
 
   test(
-    'the publisher down: peers kept, changes wait; back up, it adopts its slices and publishes what changed',
+    'the publisher down, then the remote apiserver too: peers kept, changes wait; back up, the publisher adopts its slices and publishes what changed',
     withLab(async (lab, t) => {
       const c2 = cluster(lab, 'c2');
       const mirror = mirrors.get('c2');
@@ -153,11 +153,20 @@ describe('fleet mode end to end: daemons peering from published PeerSlices', { c
       await useSource(lab, added, 'slices');
       await lab.startDaemon(added);
       await delay(5_000);
-      for (const node of cluster(lab, 'c1').nodes) {
-        const device = await lab.wgShow(node, node.device('c2'));
-        assert.equal(device.peers.length, c2.nodes.length - 1, `${node.name} keeps its c2 peers, and has not seen the new node`);
-        for (const other of c2.nodes.filter((n) => n !== added)) assert.ok((await lab.ping(node, other.podIP)).ok, `${node.name} → ${other.name} with the publisher down`);
-      }
+      const keptPeers = async (when: string) => {
+        for (const node of cluster(lab, 'c1').nodes) {
+          const device = await lab.wgShow(node, node.device('c2'));
+          assert.equal(device.peers.length, c2.nodes.length - 1, `${node.name} keeps its c2 peers, and has not seen the new node (${when})`);
+          for (const other of c2.nodes.filter((n) => n !== added)) assert.ok((await lab.ping(node, other.podIP)).ok, `${node.name} → ${other.name} (${when})`);
+        }
+      };
+      await keptPeers('the publisher down');
+      // The remote apiserver down too: the slice watch fails, the peers stay.
+      const outage = c2.emulator.outage(4_000);
+      await delay(1_000);
+      await keptPeers('the publisher and the remote apiserver down');
+      await outage;
+      await keptPeers('the remote apiserver back, the publisher still down');
       const mark = c2.emulator.requestLog().at(-1)?.seq ?? 0;
       // Killed, it did not release the lease; started again under the same identity, it renews it at once.
       const restarted = performance.now();
