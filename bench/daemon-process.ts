@@ -11,6 +11,13 @@ import type { LabHost } from '../lab/netns.ts';
 import { httpGet } from './http-get.ts';
 import { parseSamples, type Sample } from './prom-text.ts';
 
+/**
+ * Node's own flags, as the image's ENTRYPOINT gives them (Dockerfile), so
+ * that the bench measures the daemon as it is shipped;
+ * test/deploy/image.test.ts keeps the two equal.
+ */
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+
 const METRICS_PORT = 7773;
 const STOP_TIMEOUT_MS = 6_000;
 
@@ -82,6 +89,7 @@ function signal(pid: number, name: NodeJS.Signals): void {
 export function launchDaemon(options: DaemonLaunch): DaemonProcess {
   const { host, hostAddress } = options;
   const args = [
+    ...NODE_FLAGS,
     options.launcher,
     'run',
     '-clusters-config', options.configPath,

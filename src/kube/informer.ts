@@ -40,7 +40,8 @@ export interface InformerMetrics {
  * fields cannot change once set (a Node's pod CIDRs). The list is still of
  * full objects. A metadata event is projected with the store at hand (the
  * projection carries the unchanging fields over from the same object);
- * when that is not enough, the object is read once by name.
+ * when that is not enough, the object is read by name: once, or while the
+ * object still lacks it, at most every READ_AGAIN_MS.
  */
 export interface MetadataOnlyWatch<P> {
   /** This projection, made from metadata, lacks what only the full object has. */
@@ -96,6 +97,13 @@ export const DEFAULT_PAGE_SIZE = 100;
 const MIN_PAGE_SIZE = 10;
 const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+/**
+ * An object read for what its metadata lacks, and found still lacking it
+ * (a Node annotated before it got pod CIDRs, or in a cluster that never
+ * sets them), is read again at most this often: not on every one of its
+ * status writes, each of which would cost a GET and hold up the watch.
+ */
+export const READ_AGAIN_MS = 60_000;
 const NOT_ACCEPTABLE = 406;
 
 /**
@@ -138,6 +146,8 @@ export class Informer<P> {
   /** New objects were dropped since the store last had room: logged once per episode. */
   #dropping = false;
   #syncWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  /** When each object read by name last came back still lacking what its metadata lacks (metadataOnly). */
+  readonly #readStillLacking = new Map<string, number>();
 
   constructor(options: InformerOptions<P>) {
     this.#o = options;
@@ -239,6 +249,8 @@ export class Informer<P> {
       else this.#store.set(change.key, change.value);
     }
     if (listed.size < this.#o.maxObjects) this.#roomAgain();
+    // The list had whole objects: whatever was lacking is now as complete as it gets.
+    this.#readStillLacking.clear();
     this.#resourceVersion = resourceVersion;
     this.#eventsSinceList = 0;
     this.#received();
@@ -353,7 +365,7 @@ export class Informer<P> {
         this.#delete(this.#o.keyOf(projection));
       } else if (this.#hasRoomFor(projection)) {
         const details = this.#o.metadataOnly;
-        if (details && field(event.object, 'kind') === 'PartialObjectMetadata' && details.needsObject(projection)) {
+        if (details && field(event.object, 'kind') === 'PartialObjectMetadata' && details.needsObject(projection) && this.#mayRead(projection)) {
           return this.#completeThenUpdate(projection, event.object, details).then(() => {
             if (resourceVersion) this.#resourceVersion = resourceVersion;
           });
@@ -377,7 +389,16 @@ export class Informer<P> {
       if (!(err instanceof KubeRequestError && err.status === 404)) throw err;
     }
     this.#verb = 'watch';
-    this.#update(object === null ? projection : details.complete(projection, object));
+    const completed = object === null ? projection : details.complete(projection, object);
+    const key = this.#o.keyOf(completed);
+    if (details.needsObject(completed)) this.#readStillLacking.set(key, this.#o.clock.now());
+    else this.#readStillLacking.delete(key);
+    this.#update(completed);
+  }
+
+  #mayRead(projection: P): boolean {
+    const readAt = this.#readStillLacking.get(this.#o.keyOf(projection));
+    return readAt === undefined || this.#o.clock.now() - readAt >= READ_AGAIN_MS;
   }
 
   #hasRoomFor(projection: P): boolean {
@@ -397,6 +418,7 @@ export class Informer<P> {
 
   #delete(key: string): void {
     const known = this.#store.get(key);
+    this.#readStillLacking.delete(key);
     if (known === undefined) return;
     this.#store.delete(key);
     this.#roomAgain();

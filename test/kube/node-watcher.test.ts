@@ -5,7 +5,7 @@ import type { KubeRequest } from '../../src/kube/client.ts';
 import { KubeRequestError } from '../../src/kube/kube-request-error.ts';
 import type { NodeChange } from '../../src/kube/node-changes.ts';
 import { NodeWatcher, type NodeWatcherOptions } from '../../src/kube/node-watcher.ts';
-import { DEFAULT_PAGE_SIZE, smallerPage } from '../../src/kube/informer.ts';
+import { DEFAULT_PAGE_SIZE, READ_AGAIN_MS, smallerPage } from '../../src/kube/informer.ts';
 import { ResponseTooLargeError } from '../../src/kube/client.ts';
 import { systemClock, type Clock } from '../../src/clock/clock.ts';
 import { createMetrics } from '../../src/metrics.ts';
@@ -385,6 +385,42 @@ test('the watch asks for metadata only; pod CIDRs come from the list, and a woul
   await eventually(() => changes.length === 7);
   assert.deepEqual(watcher.nodes.get('d')?.podCIDRs, []);
   assert.deepEqual(await failures(metrics), {});
+});
+
+test('a would-be peer still without pod CIDRs once read is read again at most every READ_AGAIN_MS, not on each of its events', async (t) => {
+  let now = 1_000_000;
+  const { client, changes, watcher } = setup({}, () => now);
+  t.after(() => watcher.stop());
+  let whole = nodeObject('b', { rv: '11', annotations: peerAnnotations('KB') });
+  client.onJson = (req) => (req.path === '/api/v1/nodes' ? pagedList(() => [], () => '10')(req) : whole);
+  watcher.start();
+  const watch = await client.watchAt(0);
+  // Annotated before the node IPAM controller gave it pod CIDRs (or in a cluster that never does).
+  watch.send('ADDED', metadataOf(nodeObject('b', { rv: '11', annotations: peerAnnotations('KB') })));
+  await eventually(() => changes.length === 1);
+  assert.deepEqual(gets(client), ['/api/v1/nodes/b']);
+  // Its status writes: no read each time.
+  for (let rv = 12; rv < 20; rv++) watch.send('MODIFIED', metadataOf(nodeObject('b', { rv: String(rv), annotations: peerAnnotations('KB') })));
+  watch.send('BOOKMARK', { metadata: { resourceVersion: '20' } });
+  await eventually(() => watcher.status().lastEventAt === now && client.requests.length > 0);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(gets(client), ['/api/v1/nodes/b']);
+  assert.deepEqual(watcher.nodes.get('b')?.podCIDRs, []);
+
+  // A minute on, its next event reads it again, and finds the CIDRs it got meanwhile.
+  whole = nodeObject('b', { rv: '21', podCIDRs: ['10.4.2.0/24'], annotations: peerAnnotations('KB') });
+  now += READ_AGAIN_MS;
+  watch.send('MODIFIED', metadataOf(nodeObject('b', { rv: '21', annotations: peerAnnotations('KB') })));
+  await eventually(() => changes.length === 2);
+  assert.deepEqual(watcher.nodes.get('b')?.podCIDRs, ['10.4.2.0/24']);
+  assert.deepEqual(gets(client), ['/api/v1/nodes/b', '/api/v1/nodes/b']);
+
+  // Deleted and created again: the new node is read at once.
+  watch.send('DELETED', metadataOf(nodeObject('b', { rv: '22', annotations: peerAnnotations('KB') })));
+  whole = nodeObject('b', { rv: '23', uid: 'uid-b2', annotations: peerAnnotations('KB2') });
+  watch.send('ADDED', metadataOf(nodeObject('b', { rv: '23', uid: 'uid-b2', annotations: peerAnnotations('KB2') })));
+  await eventually(() => changes.length === 4);
+  assert.equal(gets(client).length, 3);
 });
 
 test('a failed read of a node fails the watch (verb get), which resumes before that event', async (t) => {
