@@ -18,6 +18,7 @@ import { LabMirror, preparePublishing } from '../../lab/lab-mirror.ts';
 import { renderKubeconfig } from '../../lab/emulator/kubeconfig.ts';
 import { LOCAL_CLUSTER, REMOTE_CLUSTER, benchClustersConfig, type RemoteCluster } from '../clusters.ts';
 import { withBenchHost, type BenchContext } from '../context.ts';
+import { NODE_FLAGS } from '../daemon-process.ts';
 import { cpuSeconds } from '../proc.ts';
 import { sumOf } from '../prom-text.ts';
 import { APPLY_MESSAGES, DRAIN_MS, markResourceVersion } from './churn.ts';
@@ -90,7 +91,8 @@ export async function runFleet(context: BenchContext, remote: RemoteCluster, run
     configPath: mirrorConfig,
     identity: `bench-mirror-${run}`,
     logPath: path.join(dir, 'mirror.log'),
-    command: { file: process.execPath, args: [context.launcher] },
+    // As the image runs every command (its ENTRYPOINT), so as the daemon is launched here.
+    command: { file: process.execPath, args: [...NODE_FLAGS, context.launcher] },
   });
   try {
     const slices = await publishedSlices(emulator, nodes);
