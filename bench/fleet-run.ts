@@ -10,6 +10,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { attemptAll } from '../lab/attempt-all.ts';
+import type { LabMirror } from '../lab/lab-mirror.ts';
 import { destroyLabHost, listLabHosts } from '../lab/netns.ts';
 import { execCommand } from '../src/process/exec.ts';
 import { parseBenchArgs, USAGE, type BenchOptions } from './args.ts';
@@ -23,6 +24,8 @@ import { runFleet, type FleetRun } from './scenarios/fleet-slices.ts';
 const REPOSITORY = path.resolve(import.meta.dirname, '..');
 
 interface Resources {
+  /** Mirrors run in the machine's namespace, not in a bench host: stopped by pid. */
+  mirrors: Set<LabMirror>;
   bridge?: BenchBridge;
   clusters?: BenchClusters;
   workDirectory?: string;
@@ -64,7 +67,7 @@ async function bench(options: BenchOptions, prefix: string, resources: Resources
   const markdown: string[] = [];
   for (const nodes of options.nodes) {
     const runs: FleetRun[] = [];
-    for (let run = 1; run <= options.runs; run++) runs.push(await runFleet(context, clusters.remote(nodes), run));
+    for (let run = 1; run <= options.runs; run++) runs.push(await runFleet(context, clusters.remote(nodes), run, resources.mirrors));
     results.push({ nodes, runs });
     markdown.push(fleetMarkdown(`${date.toISOString()}, commit ${commit}, ${os.cpus().length} CPUs`, options.runs, options.churnSeconds, options.changes, summarizeFleet(runs)));
   }
@@ -75,8 +78,9 @@ async function bench(options: BenchOptions, prefix: string, resources: Resources
   progress(`wrote ${stem}.json and ${stem}.md`);
 }
 
-async function cleanUp(prefix: string, { bridge, clusters, workDirectory }: Resources): Promise<void> {
+async function cleanUp(prefix: string, { mirrors, bridge, clusters, workDirectory }: Resources): Promise<void> {
   await attemptAll('cleaning up after the bench', [
+    ...[...mirrors].map((mirror) => () => mirror.stop('SIGKILL')),
     ...(await listLabHosts(`${prefix}h`)).map((host) => () => destroyLabHost(host)),
     ...(clusters ? [() => clusters.stop()] : []),
     ...(bridge ? [() => bridge.destroy()] : []),
@@ -98,7 +102,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const prefix = `cwf${process.pid}`;
-  const resources: Resources = {};
+  const resources: Resources = { mirrors: new Set() };
   let cleaning: Promise<void> | null = null;
   const cleanUpOnce = () => (cleaning ??= cleanUp(prefix, resources));
   const onSignal = (signal: NodeJS.Signals) => {

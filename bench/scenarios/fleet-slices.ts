@@ -60,7 +60,8 @@ export interface FleetRun {
   propagation: Propagation;
 }
 
-export async function runFleet(context: BenchContext, remote: RemoteCluster, run: number): Promise<FleetRun> {
+/** `mirrors` holds the mirror while it runs, for the bench's clean-up on a signal. */
+export async function runFleet(context: BenchContext, remote: RemoteCluster, run: number, mirrors: Set<LabMirror>): Promise<FleetRun> {
   const nodes = remote.nodes.length;
   const say = (what: string) => context.progress(`fleet run ${run}, ${nodes} nodes: ${what}`);
   const { emulator } = remote;
@@ -94,6 +95,7 @@ export async function runFleet(context: BenchContext, remote: RemoteCluster, run
     // As the image runs every command (its ENTRYPOINT), so as the daemon is launched here.
     command: { file: process.execPath, args: [...NODE_FLAGS, context.launcher] },
   });
+  mirrors.add(mirror);
   try {
     const slices = await publishedSlices(emulator, nodes);
     const publishMs = performance.now() - publishStarted;
@@ -119,6 +121,7 @@ export async function runFleet(context: BenchContext, remote: RemoteCluster, run
     return { nodes, slices, publishMs, churn, propagation };
   } finally {
     await mirror.stop();
+    mirrors.delete(mirror);
   }
 }
 
