@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import { systemClock, type Clock } from './clock/clock.ts';
 import type { ClustersConfig, RemoteCluster } from './config/types.ts';
 import { IpLinks, type Links } from './ip/links.ts';
@@ -6,6 +5,9 @@ import { IpRoutes, type Routes } from './ip/routes.ts';
 import { connectionSettings, createKubeClient, type ClusterAccess, type KubeClient } from './kube/client.ts';
 import { NodeAdvertiser } from './kube/node-advertiser.ts';
 import { NodeWatcher } from './kube/node-watcher.ts';
+import { KubeLeaseLock } from './election/lease-lock.ts';
+import { PUBLISHER_LEASE_NAME } from './fleet/peer-slice.ts';
+import { SliceWatcher } from './fleet/slice-watcher.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, startCounters, type Metrics } from './metrics.ts';
 import { dnsLookup } from './peering/dns-lookup.ts';
@@ -14,6 +16,7 @@ import { RemotePeering } from './peering/remote-peering.ts';
 import { execCommand } from './process/exec.ts';
 import type { PeerMetricsMode } from './server/device-metrics.ts';
 import { buildHttpServer } from './server/http-server.ts';
+import { listen } from './server/listen.ts';
 import { WireGuardDevices, type WireGuardBackend } from './wireguard/devices.ts';
 import { loadOrCreateDeviceKey, prepareKeyDirectory, type DeviceKey } from './wireguard/key-file.ts';
 import type { WireGuardClient } from './wireguard/types.ts';
@@ -154,19 +157,19 @@ export async function startDaemon(options: DaemonOptions, overrides: Partial<Dae
       publicKey: key.publicKey,
       devices,
       routes: io.routes,
-      createNodeSource: (onChange) =>
-        new NodeWatcher({
-          client,
+      createNodeSource: (onChange) => {
+        const common = { client, logger: log, metrics, onChange, clock: io.clock, random: Math.random, backoff, maxNodes: remote.maxNodes };
+        const source = remote.source;
+        if (source.kind === 'nodes') return new NodeWatcher({ ...common, localClusterName: config.local.name, annotationDomain: config.annotationDomain });
+        return new SliceWatcher({
+          ...common,
+          remoteClusterName: remote.name,
           localClusterName: config.local.name,
-          annotationDomain: config.annotationDomain,
-          logger: log,
-          metrics,
-          onChange,
-          clock: io.clock,
-          random: Math.random,
-          backoff,
-          maxNodes: remote.maxNodes,
-        }),
+          namespace: source.namespace,
+          lease: new KubeLeaseLock(client, source.namespace, PUBLISHER_LEASE_NAME),
+          leaseIntervalMs: remote.reconcileIntervalMs ?? options.reconcileIntervalMs,
+        });
+      },
       lookup: io.lookup,
       metrics,
       logger: log,
@@ -204,20 +207,3 @@ export async function startDaemon(options: DaemonOptions, overrides: Partial<Dae
     },
   };
 }
-
-/** Go's `:7773` means every interface: IPv6 and IPv4 where the host has IPv6, else IPv4. */
-async function listen(server: FastifyInstance, { host, port }: { host: string; port: number }): Promise<{ host: string; port: number }> {
-  const hosts = host === '' ? ['::', '0.0.0.0'] : [host];
-  for (const [i, candidate] of hosts.entries()) {
-    try {
-      await server.listen({ host: candidate, port });
-      const bound = server.server.address();
-      return { host: candidate, port: typeof bound === 'object' && bound ? bound.port : port };
-    } catch (error) {
-      const noIPv6 = (error as NodeJS.ErrnoException).code === 'EAFNOSUPPORT' || (error as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL';
-      if (i === hosts.length - 1 || !noIPv6) throw new Error(`listening on ${candidate}:${port} failed`, { cause: error });
-    }
-  }
-  throw new Error('no address to listen on');
-}
-

@@ -34,18 +34,7 @@ export function createMetrics(registry: Registry = new Registry()) {
       labelNames: ['device'] as const,
       registers,
     }),
-    nodeWatcherFailures: new Counter({
-      name: 'semaphore_wg_node_watcher_failures_total',
-      help: 'Number of times the node watcher list/watch functions errored.',
-      labelNames: ['cluster', 'verb'] as const,
-      registers,
-    }),
-    kubeHttpRequests: new Counter({
-      name: 'semaphore_wg_kube_http_request_total',
-      help: 'Total number of HTTP requests to the Kubernetes API by host, code and method',
-      labelNames: ['host', 'code', 'method'] as const,
-      registers,
-    }),
+    ...kubeMetrics(registers),
     syncRequestsCoalesced: new Counter({
       name: 'clusterwire_sync_requests_coalesced_total',
       help: 'Sync requests folded into a pass already queued (bursts of Node events cost one pass).',
@@ -77,16 +66,49 @@ export function createMetrics(registry: Registry = new Registry()) {
       labelNames: ['cluster', 'reason'] as const,
       registers,
     }),
-    nodesDropped: new Counter({
-      name: 'clusterwire_remote_nodes_dropped_total',
-      help: 'Remote node events dropped unkept (a new node, or one not kept) because the node store of the cluster is full (twice maxNodes).',
-      labelNames: ['cluster'] as const,
-      registers,
-    }),
     driftRepairs: new Counter({
       name: 'clusterwire_drift_repairs_total',
       help: 'Repairs of state changed behind our back, by kind (link, route, peer, process, annotation).',
       labelNames: ['device', 'kind'] as const,
+      registers,
+    }),
+  };
+  processMetrics(registry);
+  return metrics;
+}
+
+/** prom-client's default process and Node.js metrics, as promtool accepts them. */
+export function processMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+  // Gauges named like counters, which `promtool check metrics` rejects; the
+  // per-type gauges without the suffix (nodejs_active_handles{type}, ...) sum to the same.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * The metrics of talking to apiservers and watching Nodes, shared by the
+ * daemon and `clusterwire mirror` (which watches its own cluster's Nodes).
+ */
+export function kubeMetrics(registers: Registry[]) {
+  return {
+    nodeWatcherFailures: new Counter({
+      name: 'semaphore_wg_node_watcher_failures_total',
+      help: 'Number of times the node watcher list/watch functions errored.',
+      labelNames: ['cluster', 'verb'] as const,
+      registers,
+    }),
+    kubeHttpRequests: new Counter({
+      name: 'semaphore_wg_kube_http_request_total',
+      help: 'Total number of HTTP requests to the Kubernetes API by host, code and method',
+      labelNames: ['host', 'code', 'method'] as const,
+      registers,
+    }),
+    nodesDropped: new Counter({
+      name: 'clusterwire_remote_nodes_dropped_total',
+      help: 'Remote node events dropped unkept (a new node, or one not kept) because the node store of the cluster is full (twice maxNodes).',
+      labelNames: ['cluster'] as const,
       registers,
     }),
     watchConnected: new Gauge({
@@ -96,14 +118,7 @@ export function createMetrics(registry: Registry = new Registry()) {
       registers,
     }),
   };
-  collectDefaultMetrics({ register: registry });
-  // Gauges named like counters, which `promtool check metrics` rejects; the
-  // per-type gauges without the suffix (nodejs_active_handles{type}, ...) sum to the same.
-  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
-  return metrics;
 }
-
-export type Metrics = ReturnType<typeof createMetrics>;
 
 /** The verbs semaphore-wireguard starts `semaphore_wg_node_watcher_failures_total` at 0 for (it fails only list and watch). */
 export const WATCHER_VERBS = ['get', 'list', 'create', 'update', 'patch', 'watch', 'delete'] as const;

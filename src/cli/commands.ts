@@ -3,6 +3,7 @@ import { cleanupCommand } from './cleanup.ts';
 import type { CommandSpec } from './command-spec.ts';
 import { connectCommand, disconnectCommand } from './connect.ts';
 import { migrateCheckCommand } from './migrate-check.ts';
+import { mirrorCommand } from './mirror.ts';
 import type { CliIO } from './io.ts';
 import { runCommand } from './run.ts';
 import { statusCommand } from './status.ts';
@@ -19,6 +20,7 @@ export const COMMANDS = {
   connect: connectCommand,
   disconnect: disconnectCommand,
   'migrate-check': migrateCheckCommand,
+  mirror: mirrorCommand,
   version: versionCommand,
 };
 

@@ -19,6 +19,7 @@ function describeRemote(remote: RemoteCluster): string[] {
     `  device       ${remote.deviceName}, listen port ${remote.listenPort}, MTU ${remote.mtu}`,
     `  pod subnets  ${remote.podSubnets.join(', ')}`,
     `  access       ${describeAccess(remote.access)}`,
+    `  source       ${remote.source.kind === 'nodes' ? "the remote's Nodes" : `the PeerSlices it publishes for this cluster in namespace ${remote.source.namespace}`}`,
     `  keepalive    ${remote.persistentKeepaliveSeconds === 0 ? 'off' : `${remote.persistentKeepaliveSeconds}s`}`,
     `  reconcile    ${resync}`,
   ];

@@ -25,7 +25,7 @@ function oneOf<T extends string>(choices: readonly T[]) {
   };
 }
 
-function intervalMs(text: string): FlagValueResult<number> {
+export function intervalMs(text: string): FlagValueResult<number> {
   const parsed = parseGoDuration(text);
   if (!parsed.ok) return { ok: false, reason: `not a Go duration: ${parsed.reason}` };
   const ms = Number(parsed.nanoseconds / 1_000_000n);

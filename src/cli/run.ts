@@ -143,6 +143,7 @@ function startupSummary(options: RunOptions, config: ClustersConfig) {
       mtu: remote.mtu,
       podSubnets: remote.podSubnets,
       access: remote.access.kind,
+      source: remote.source.kind === 'nodes' ? 'nodes' : `slices in ${remote.source.namespace}`,
       persistentKeepaliveSeconds: remote.persistentKeepaliveSeconds,
       reconcileIntervalMs: remote.reconcileIntervalMs ?? options.reconcileIntervalMs,
     })),

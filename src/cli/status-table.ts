@@ -36,6 +36,7 @@ function header(remote: RemoteReport, now: number): string[] {
   return [
     `remote ${remote.remote}  device ${remote.device}  port ${remote.listenPort}  ${remote.deviceReady ? 'up' : 'NOT INITIALISED'}`,
     `  public key  ${remote.publicKey ?? '(none)'}`,
+    `  source      ${source(remote.source, now)}`,
     `  watch       ${watch}${remote.watch.synced ? '' : ', not listed yet'}; last event ${ago(remote.watch.lastEventAt, now)}`,
     `  last sync   ${ago(remote.lastSyncAt, now)}${remote.lastSyncError ? `; last error: ${remote.lastSyncError}` : ''}`,
     `  peers       ${remote.peers.applied} applied / ${remote.peers.desired} desired; ${notPeered} node(s) skipped${partly > 0 ? `, ${partly} partly` : ''}`,
@@ -86,6 +87,13 @@ function byNode(a: ReportedPeer, b: ReportedPeer): number {
   const [x, y] = [a.node ?? null, b.node ?? null];
   if (x !== y) return x === null ? 1 : y === null ? -1 : x < y ? -1 : 1;
   return a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0;
+}
+
+function source(status: StatusReport['remotes'][number]['source'], now: number): string {
+  if (status.kind === 'nodes') return "the remote's Nodes";
+  const { publisher } = status;
+  const lease = publisher.holder === null ? 'no publisher holds the lease' : `publisher ${publisher.holder}, renewed ${ago(publisher.renewedAt, now)}`;
+  return `PeerSlices in ${status.namespace} (${status.slices} slices); ${lease}${publisher.lastError ? `; ${publisher.lastError}` : ''}`;
 }
 
 function table(header: string[], rows: string[][]): string[] {

@@ -19,3 +19,9 @@ export function annotationDomainProblem(domain: string): string | null {
   if (domain.length <= MAX_ANNOTATION_PREFIX_LENGTH && domain.split('.').every((label) => LABEL.test(label))) return null;
   return `'${domain}' is not a valid annotation domain: use a DNS name of lowercase labels separated by dots, like wireguard.semaphore.uw.io`;
 }
+
+/** Why `namespace` cannot be a Kubernetes namespace name (a DNS label), or null. */
+export function namespaceProblem(namespace: string): string | null {
+  if (LABEL.test(namespace)) return null;
+  return `'${namespace}' is not a valid namespace: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit`;
+}

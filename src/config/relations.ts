@@ -2,7 +2,7 @@ import { cidrsOverlap, formatCidr, type Cidr } from '../net/cidr.ts';
 import { MAX_ANNOTATION_PREFIX_LENGTH } from './dns-names.ts';
 import { defaultDeviceName, IFNAMSIZ_NOTE, interfaceNameBytes, MAX_INTERFACE_NAME_BYTES, MAX_NAME_FOR_DEFAULT_DEVICE } from './interface-name.ts';
 import { formatJsonPath, issueAt, type ConfigIssue, type JsonPath } from './issue.ts';
-import type { LenientConfig, LenientFields, RemoteFields } from './schema.ts';
+import { DEFAULT_SLICES_NAMESPACE, type LenientConfig, type LenientFields, type RemoteFields } from './schema.ts';
 import type { ClustersConfig, RemoteAccess, RemoteCluster } from './types.ts';
 
 /**
@@ -83,6 +83,10 @@ function resolveRemote(fields: LenientFields<RemoteFields>, index: number): { re
         ),
       );
     } else device = { name, path: at('name') };
+  }
+
+  if (values.slicesNamespace !== undefined && values.source === 'nodes') {
+    issues.push(issueAt(at('slicesNamespace'), "is only read with source 'slices': remove it, or set source to 'slices'"));
   }
 
   const listenPort = values.wgListenPort === undefined ? undefined : { port: values.wgListenPort, defaulted: fields.omitted.has('wgListenPort') };
@@ -197,7 +201,7 @@ function build(lenient: LenientConfig, resolved: readonly ResolvedRemote[]): Clu
     if (v === undefined || fields === undefined || fields.invalid.size > 0) return null;
     const { name, device, listenPort, access } = remote;
     if (name === undefined || device === undefined || listenPort === undefined || access === undefined) return null;
-    if (v.wgDeviceMTU === undefined || v.persistentKeepalive === undefined || v.resyncPeriod === undefined || v.maxNodes === undefined) return null;
+    if (v.wgDeviceMTU === undefined || v.persistentKeepalive === undefined || v.resyncPeriod === undefined || v.maxNodes === undefined || v.source === undefined) return null;
     remotes.push({
       name,
       access,
@@ -208,6 +212,7 @@ function build(lenient: LenientConfig, resolved: readonly ResolvedRemote[]): Clu
       persistentKeepaliveSeconds: v.persistentKeepalive,
       reconcileIntervalMs: v.resyncPeriod,
       maxNodes: v.maxNodes,
+      source: v.source === 'slices' ? { kind: 'slices', namespace: v.slicesNamespace ?? DEFAULT_SLICES_NAMESPACE } : { kind: 'nodes' },
     });
   }
   return {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseCidr, type Cidr } from '../net/cidr.ts';
-import { annotationDomainProblem, clusterNameProblem } from './dns-names.ts';
+import { annotationDomainProblem, clusterNameProblem, namespaceProblem } from './dns-names.ts';
 import { parseGoDuration } from './duration.ts';
 import { caFingerprint } from './ca-fingerprint.ts';
 import { interfaceNameProblem } from './interface-name.ts';
@@ -24,6 +24,11 @@ export const DEFAULT_KEEPALIVE_SECONDS = 25;
  * hostile one is stopped at it (docs/configuration.md).
  */
 export const DEFAULT_MAX_NODES = 20_000;
+/** Where `clusterwire mirror` publishes by default (its `-namespace`). */
+export const DEFAULT_SLICES_NAMESPACE = 'clusterwire';
+/** Where a remote's peers come from (docs/fleet-mode.md): its Nodes, or the PeerSlices it publishes for this cluster. */
+export const REMOTE_SOURCES = ['nodes', 'slices'] as const;
+export type RemoteSourceKind = (typeof REMOTE_SOURCES)[number];
 
 const MIN_MTU = 1280; // IPv6 minimum link MTU
 const MAX_MTU = 9000; // largest common jumbo frame
@@ -105,6 +110,11 @@ function resyncMs(nanoseconds: bigint, shown: unknown): FieldResult<number | nul
   return ok(ms);
 }
 
+function sourceKind(value: string): FieldResult<RemoteSourceKind> {
+  const kind = REMOTE_SOURCES.find((k) => k === value);
+  return kind === undefined ? fail(`${showValue(value)} is not a source: use ${REMOTE_SOURCES.map((k) => `'${k}'`).join(' or ')}`) : ok(kind);
+}
+
 const clusterName = field(z.string(), (value) => fromProblem(value, clusterNameProblem(value)));
 const filePath = (value: string) => ok(value);
 
@@ -134,6 +144,8 @@ const remoteShape = {
     return parsed.ok ? keepaliveSeconds(parsed.value, value) : parsed;
   }).default(DEFAULT_KEEPALIVE_SECONDS),
   maxNodes: field(z.number(), (value) => integerIn(value, 1, MAX_MAX_NODES, 'maxNodes')).default(DEFAULT_MAX_NODES),
+  source: field(z.string(), (value) => sourceKind(value)).default('nodes'),
+  slicesNamespace: optionalText((value) => fromProblem(value, namespaceProblem(value))),
 };
 
 const rootShape = {

@@ -43,4 +43,8 @@ export interface RemoteCluster {
   reconcileIntervalMs: number | null;
   /** Nodes of this remote peered at most; the ones past it by name are skipped. */
   maxNodes: number;
+  /** Where the remote's nodes are read: its Nodes, or the PeerSlices it publishes for this cluster (docs/fleet-mode.md). */
+  source: RemoteSource;
 }
+
+export type RemoteSource = { kind: 'nodes' } | { kind: 'slices'; namespace: string };

@@ -16,7 +16,7 @@ import { EndpointResolver, type Lookup } from './endpoint-resolver.ts';
 import { PeerDecisions, type SkipChange } from './peer-decisions.ts';
 import { allKeys, planPass, settledEndpoints } from './peer-plan.ts';
 import { peerFingerprint, rejectionSkips, type Rejection } from './rejected-peers.ts';
-import type { RemoteStatus, SkippedNode } from './remote-status.ts';
+import type { RemoteStatus, SkippedNode, SourceStatus } from './remote-status.ts';
 import { skipChanges } from './skip-log.ts';
 import { SKIP_REASONS, type SkipReason } from './skip-reasons.ts';
 import { SyncRunner } from './sync-runner.ts';
@@ -25,9 +25,13 @@ import { SyncRunner } from './sync-runner.ts';
 export interface NodeSource {
   readonly nodes: ReadonlyMap<string, RemoteNode>;
   status(): WatchStatus;
+  /** What /status and the source metrics say about where the nodes come from; absent: the remote's Nodes. */
+  source?(): SourceStatus;
   start(): void;
   stop(): Promise<void>;
 }
+
+const NODES_SOURCE: SourceStatus = { kind: 'nodes' };
 
 /** Creates or adopts a device, leaving what it read in the state (`WireGuardDevices` in production). */
 export interface DeviceEnsurer {
@@ -189,6 +193,7 @@ export class RemotePeering {
       listenPort: remote.listenPort,
       deviceReady: this.#ensured !== null && this.#deviceError === null,
       watch: this.#source.status(),
+      source: this.#source.source?.() ?? NODES_SOURCE,
       lastSyncAt: this.#lastSyncAt,
       lastSyncError: this.#lastSyncError ?? this.#deviceError ?? this.#routeError,
       peers: { desired: this.#decisions.peers.size, applied: this.#appliedCount },

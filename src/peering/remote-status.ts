@@ -1,3 +1,4 @@
+import type { PublisherLeaseStatus } from '../fleet/publisher-lease.ts';
 import type { WatchStatus } from '../kube/node-watcher.ts';
 import type { SkipReason } from './skip-reasons.ts';
 
@@ -24,6 +25,8 @@ export interface RemoteStatus {
   /** The link exists and is configured (semaphore's /healthz meaning). */
   deviceReady: boolean;
   watch: WatchStatus;
+  /** Where the remote's nodes come from (docs/fleet-mode.md); `watch` is the watch of that source. */
+  source: SourceStatus;
   /** Last time desired peers were pushed to the device successfully. */
   lastSyncAt: number | null;
   lastSyncError: string | null;
@@ -34,3 +37,8 @@ export interface RemoteStatus {
   /** When the pass running now started (device set-up and peer sync); null between passes. */
   passStartedAt: number | null;
 }
+
+/** A remote's source: its Nodes, or the PeerSlices its publisher writes for this cluster, with the publisher's Lease. */
+export type SourceStatus =
+  | { kind: 'nodes' }
+  | { kind: 'slices'; namespace: string; slices: number; ignoredEntries: number; publisher: PublisherLeaseStatus };

@@ -6,6 +6,7 @@ import type { DaemonView } from './daemon-view.ts';
 import { renderDeviceMetrics, type PeerMetricsMode } from './device-metrics.ts';
 import { deviceSnapshots } from './device-snapshot.ts';
 import { buildStatusReport } from './status-report.ts';
+import { registerSourceMetrics } from './source-metrics.ts';
 import { registerWatchMetrics } from './watch-metrics.ts';
 
 /**
@@ -24,6 +25,7 @@ export function buildHttpServer(view: DaemonView, registry: Registry, options: H
   const now = options.now ?? Date.now;
   const peerMetrics = options.peerMetrics ?? 'full';
   registerWatchMetrics(registry, view);
+  registerSourceMetrics(registry, view);
   // /status and /metrics read the devices through one snapshot: never a read per request.
   const snapshot = deviceSnapshots({ devices: () => view.statuses().map((s) => s.device), read: (device) => view.readDevice(device), now });
   const app = Fastify({ logger: false });

@@ -15,6 +15,7 @@ function remote(name: string, podSubnets: string[], listenPort: number): RemoteC
     persistentKeepaliveSeconds: 25,
     reconcileIntervalMs: null,
     maxNodes: 20_000,
+    source: { kind: 'nodes' },
   };
 }
 

@@ -29,26 +29,32 @@ test('cleanup says what it removed: links (with their routes) and annotations of
       asked.push([...remotes]);
       return Promise.resolve(['c2.wireguard.semaphore.uw.io/pubKey']);
     },
+    removeFromSlices: () => Promise.resolve(['c1-for-c2-0']),
   };
   const streams = io();
-  assert.equal(await cleanup(config, targets, streams), 0);
+  assert.equal(await cleanup(config, 'n1', targets, streams), 0);
   assert.deepEqual(asked, [['c2', 'c3']]);
-  assert.equal(streams.out(), 'removed link wireguard.c2 and its routes\nremoved link wireguard.c3 and its routes\nremoved annotation c2.wireguard.semaphore.uw.io/pubKey\n');
+  assert.equal(
+    streams.out(),
+    'removed link wireguard.c2 and its routes\nremoved link wireguard.c3 and its routes\nremoved annotation c2.wireguard.semaphore.uw.io/pubKey\nremoved n1 from PeerSlice c1-for-c2-0\n',
+  );
 });
 
 test('cleanup with nothing to do says so and exits 0', async () => {
   const streams = io();
-  assert.equal(await cleanup(config, { removeOwnedLinks: () => Promise.resolve([]), removeAnnotations: () => Promise.resolve([]) }, streams), 0);
-  assert.equal(streams.out(), 'no links of clusterwire on this host\nno annotations of clusterwire on the local Node\n');
+  assert.equal(await cleanup(config, 'n1', { removeOwnedLinks: () => Promise.resolve([]), removeAnnotations: () => Promise.resolve([]), removeFromSlices: () => Promise.resolve([]) }, streams), 0);
+  assert.equal(streams.out(), 'no links of clusterwire on this host\nno annotations of clusterwire on the local Node\nn1 is in no PeerSlice of c1\n');
 });
 
 test('a failure in one part does not stop the other, and exits 1 naming the cause', async () => {
   const streams = io();
   const code = await cleanup(
     config,
+    'n1',
     {
       removeOwnedLinks: () => Promise.reject(new Error('removing 1 owned link(s) failed', { cause: new Error('RTNETLINK answers: Operation not permitted') })),
       removeAnnotations: () => Promise.resolve(['c2.wireguard.semaphore.uw.io/endpoint']),
+      removeFromSlices: () => Promise.resolve([]),
     },
     streams,
   );

@@ -45,8 +45,8 @@ describe('clusterwire as a process', () => {
     );
     assert.equal(code, 0);
     assert.match(stdout, /^clusters config .*config\.example\.json is valid\n/);
-    assert.match(stdout, /remote cluster c2:\n {2}device +wireguard\.c2, listen port 51821, MTU 1380\n {2}pod subnets +10\.4\.0\.0\/16\n {2}access +API https:\/\/\S+, CA from https:\/\/\S+, token file \/\S+\n {2}keepalive +25s\n/);
-    assert.match(stdout, /remote cluster gcp-eu1:\n {2}device +wg-gcp-eu1, listen port 51822, MTU 1380\n {2}pod subnets +10\.8\.0\.0\/16, fd10:8::\/56\n {2}access +kubeconfig \/\S+\n {2}keepalive +15s\n {2}reconcile +every 5m0s/);
+    assert.match(stdout, /remote cluster c2:\n {2}device +wireguard\.c2, listen port 51821, MTU 1380\n {2}pod subnets +10\.4\.0\.0\/16\n {2}access +API https:\/\/\S+, CA from https:\/\/\S+, token file \/\S+\n {2}source +the remote's Nodes\n {2}keepalive +25s\n/);
+    assert.match(stdout, /remote cluster gcp-eu1:\n {2}device +wg-gcp-eu1, listen port 51822, MTU 1380\n {2}pod subnets +10\.8\.0\.0\/16, fd10:8::\/56\n {2}access +kubeconfig \/\S+\n {2}source +the remote's Nodes\n {2}keepalive +15s\n {2}reconcile +every 5m0s/);
   });
 
   it('validate on a bad config: exit 1 naming every bad field by JSON path', async () => {

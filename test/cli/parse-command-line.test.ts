@@ -133,7 +133,7 @@ describe('usage errors: one line, what is wrong', () => {
     [['-wg-userspace-client', 'socket'], REQUIRED_ENV, 'invalid value "socket" for flag -wg-userspace-client: must be one of uapi, wg'],
     [[], { ...REQUIRED_ENV, SWG_PEER_METRICS: 'some' }, 'invalid value "some" for SWG_PEER_METRICS (-peer-metrics): must be one of full, aggregate, off'],
     [['-listen-address', '7773'], REQUIRED_ENV, 'invalid value "7773" for flag -listen-address: missing port (e.g. :7773 or 127.0.0.1:7773)'],
-    [['frobnicate'], REQUIRED_ENV, 'unknown command "frobnicate" (commands: run, validate, calico-ippools, cleanup, status, connect, disconnect, migrate-check, version; see clusterwire --help)'],
+    [['frobnicate'], REQUIRED_ENV, 'unknown command "frobnicate" (commands: run, validate, calico-ippools, cleanup, status, connect, disconnect, migrate-check, mirror, version; see clusterwire --help)'],
     [
       ['-node-name', 'n', 'run'],
       REQUIRED_ENV,

@@ -95,6 +95,14 @@ describe('clusterwire status: the summary (the default)', () => {
     assert.equal(lines.at(-1), `    ... ${5000 - SUMMARY_SKIPPED_SHOWN} more: clusterwire status --peers lists them all`);
   });
 
+  test("each remote's source: the remote's Nodes, or PeerSlices with the publisher's lease", () => {
+    const slices = { kind: 'slices', namespace: 'clusterwire', slices: 2, ignoredEntries: 0, publisher: { holder: 'mirror-a', renewedAt: now - 4000, readAt: now - 1000, lastError: null } } as const;
+    const report: StatusReport = { generatedAt: new Date(now).toISOString(), devicesReadAt: new Date(now).toISOString(), remotes: [remote({}, []), remote({ remote: 'c3', device: 'wireguard.c3', source: slices }, [])] };
+    const text = formatStatusSummary(report, now);
+    assert.match(text, /remote c2 .*\n(?:.*\n)*? {2}source {6}the remote's Nodes\n/);
+    assert.match(text, /remote c3 .*\n(?:.*\n)*? {2}source {6}PeerSlices in clusterwire \(2 slices\); publisher mirror-a, renewed 4s ago\n/);
+  });
+
   test('no remotes', () => {
     assert.equal(formatStatusSummary(report(), now), 'no remote clusters configured\n');
   });

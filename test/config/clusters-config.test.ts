@@ -216,6 +216,10 @@ const badConfigs: [name: string, json: unknown, expected: string[]][] = [
   ['maxNodes 0', withRemote(0, { maxNodes: 0 }), ['remotes[0].maxNodes: 0 is out of range: maxNodes must be 1-100000']],
   ['maxNodes over 100,000', withRemote(0, { maxNodes: 100_001 }), ['remotes[0].maxNodes: 100001 is out of range: maxNodes must be 1-100000']],
   ['maxNodes not whole', withRemote(0, { maxNodes: 2.5 }), ['remotes[0].maxNodes: 2.5 is not a whole number (maxNodes must be 1-100000)']],
+  ['an unknown source', withRemote(0, { source: 'endpoints' }), ["remotes[0].source: 'endpoints' is not a source: use 'nodes' or 'slices'"]],
+  ['source not a string', withRemote(0, { source: 1 }), ['remotes[0].source: expected a string, got number 1']],
+  ['slicesNamespace not a DNS label', withRemote(0, { source: 'slices', slicesNamespace: 'Kube_System' }), ["remotes[0].slicesNamespace: 'Kube_System' is not a valid namespace: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit"]],
+  ['slicesNamespace without source slices', withRemote(0, { slicesNamespace: 'fleet' }), ["remotes[0].slicesNamespace: is only read with source 'slices': remove it, or set source to 'slices'"]],
   ['keepalive as a boolean', withRemote(0, { persistentKeepalive: true }), ["remotes[0].persistentKeepalive: expected a duration like '30s' or a number of nanoseconds, got true"]],
   ['a negative resyncPeriod', withRemote(0, { resyncPeriod: '-1s' }), ["remotes[0].resyncPeriod: '-1s' is negative"]],
   ['a resyncPeriod of fractional nanoseconds', withRemote(0, { resyncPeriod: 1.5 }), ['remotes[0].resyncPeriod: 1.5 is not a whole number of nanoseconds']],
@@ -348,6 +352,7 @@ describe("semaphore-wireguard's README examples", () => {
           persistentKeepaliveSeconds: 25,
           reconcileIntervalMs: null,
           maxNodes: 20_000,
+          source: { kind: 'nodes' },
         },
       ],
     };
@@ -410,6 +415,7 @@ describe('extensions and value forms', () => {
             persistentKeepaliveSeconds: 25,
             reconcileIntervalMs: null,
             maxNodes: 20_000,
+            source: { kind: 'nodes' },
           },
         ],
       },
@@ -430,6 +436,13 @@ describe('extensions and value forms', () => {
     assert.equal(remoteWith({ persistentKeepalive: '0s' })?.persistentKeepaliveSeconds, 0);
     assert.equal(remoteWith({ persistentKeepalive: 15_000_000_000 })?.persistentKeepaliveSeconds, 15);
     assert.equal(remoteWith({ persistentKeepalive: '1m' })?.persistentKeepaliveSeconds, 60);
+  });
+
+  it("source: the remote's Nodes unless set; slices in clusterwire unless slicesNamespace says otherwise", () => {
+    assert.deepEqual(remoteWith({})?.source, { kind: 'nodes' });
+    assert.deepEqual(remoteWith({ source: 'nodes' })?.source, { kind: 'nodes' });
+    assert.deepEqual(remoteWith({ source: 'slices' })?.source, { kind: 'slices', namespace: 'clusterwire' });
+    assert.deepEqual(remoteWith({ source: 'slices', slicesNamespace: 'fleet' })?.source, { kind: 'slices', namespace: 'fleet' });
   });
 
   it('maxNodes: 20,000 unless set', () => {

@@ -4,10 +4,14 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Registry } from 'prom-client';
+import { mirrorCommand } from '../../src/cli/mirror.ts';
 import { runCommand } from '../../src/cli/run.ts';
+import { createMirrorMetrics, registerMirrorGauges } from '../../src/mirror/mirror-metrics.ts';
+import { PUBLISH_SKIP_REASONS } from '../../src/fleet/slice-entry.ts';
 import { knownKeysAt } from '../../src/config/schema.ts';
 import { createMetrics, WATCHER_VERBS } from '../../src/metrics.ts';
 import { DEVICE_FAMILIES, HANDSHAKE_AGES, PEER_METRICS_MODES } from '../../src/server/device-metrics.ts';
+import { registerSourceMetrics } from '../../src/server/source-metrics.ts';
 import { registerWatchMetrics } from '../../src/server/watch-metrics.ts';
 import { SKIP_REASONS } from '../../src/peering/skip-reasons.ts';
 import { findFiles } from './support/manifests.ts';
@@ -26,7 +30,7 @@ function rowOf(markdown: string, name: string): string | undefined {
 describe('docs/', () => {
   test('has the operator guides', () => {
     const names = docs.map((file) => relative(DOCS_DIR, file)).sort();
-    assert.deepEqual(names, ['configuration.md', 'design.md', 'how-it-works.md', 'http-and-metrics.md', 'install.md', 'migration.md', 'runbooks.md', 'troubleshooting.md']);
+    assert.deepEqual(names, ['configuration.md', 'design.md', 'fleet-mode.md', 'how-it-works.md', 'http-and-metrics.md', 'install.md', 'migration.md', 'runbooks.md', 'troubleshooting.md']);
   });
 
   test('the guides link to each other', async () => {
@@ -51,6 +55,7 @@ describe('docs/', () => {
     const markdown = await read('http-and-metrics.md');
     const { registry } = createMetrics(new Registry());
     registerWatchMetrics(registry, { statuses: () => [] });
+    registerSourceMetrics(registry, { statuses: () => [] });
     const ours = [
       ...registry.getMetricsAsArray().map((metric) => metric as unknown as { name: string; labelNames: readonly string[] }),
       ...DEVICE_FAMILIES,
@@ -98,6 +103,30 @@ describe('docs/', () => {
         `${reason} has no row in troubleshooting.md`,
       );
     }
+  });
+
+  test('fleet-mode.md documents every flag of mirror with its variable and default', async () => {
+    const markdown = await read('fleet-mode.md');
+    for (const flag of mirrorCommand.flags) {
+      const row = rowOf(markdown, `-${flag.name}`);
+      assert.ok(row, `-${flag.name} is not documented`);
+      assert.ok(row.includes(`\`${flag.env}\``), `-${flag.name}: ${flag.env} is not documented`);
+      assert.ok(row.includes(flag.defaultText === null ? '(required)' : flag.defaultText === '' ? 'host name' : `\`${flag.defaultText}\``), `-${flag.name}: its default is not documented`);
+    }
+  });
+
+  test('fleet-mode.md documents every metric of mirror with its labels, and every reason a node is not published', async () => {
+    const markdown = await read('fleet-mode.md');
+    const { registry } = createMirrorMetrics(new Registry());
+    registerMirrorGauges(registry, { cluster: 'c1', namespace: 'clusterwire', election: () => { throw new Error('not scraped'); }, publishers: () => [] });
+    const ours = registry.getMetricsAsArray().map((metric) => metric as unknown as { name: string; labelNames: readonly string[] }).filter(({ name }) => /^(semaphore_wg|clusterwire)_/.test(name));
+    assert.ok(ours.length >= 12, `found only ${ours.length} metrics`);
+    for (const { name, labelNames } of ours) {
+      const row = rowOf(markdown, name);
+      assert.ok(row, `${name} is not documented`);
+      for (const label of labelNames) assert.ok(row.includes(`\`${label}\``), `${name}: label ${label} is not documented`);
+    }
+    for (const reason of PUBLISH_SKIP_REASONS) assert.ok(rowOf(markdown, reason), `${reason} has no row in fleet-mode.md`);
   });
 
   test('configuration.md documents every key of the clusters config', async () => {

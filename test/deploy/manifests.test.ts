@@ -14,9 +14,10 @@ const kubectl = await hasKubectl();
 const noKubectl = kubectl ? false : 'kubectl is not installed: kustomizations are not rendered';
 
 describe('every YAML file under deploy/ parses and validates against its schema', () => {
-  test('deploy/ has the local, remote and example kustomizations', () => {
+  test('deploy/ has the local, remote, fleet mode and example kustomizations', () => {
     const dirs = kustomizations.map((k) => relative(DEPLOY_DIR, k.dir)).sort();
     assert.deepEqual(dirs, [
+      'crds',
       'examples/c1',
       'examples/c2',
       'local',
@@ -25,7 +26,9 @@ describe('every YAML file under deploy/ parses and validates against its schema'
       'local/components/node-annotation-policy',
       'local/components/prometheusrule',
       'local/components/servicemonitor',
+      'publisher',
       'remote',
+      'remote-slices',
     ]);
   });
 
@@ -44,7 +47,7 @@ describe('kubectl kustomize renders every kustomization into valid objects', { s
       const rendered = await renderKustomization(dir);
       assert.ok(rendered.length > 0);
       for (const m of rendered) validateManifest(m);
-      const namespaced = rendered.filter((m) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(m.kind));
+      const namespaced = rendered.filter((m) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'].includes(m.kind));
       assert.deepEqual(
         namespaced.filter((m) => m.metadata?.namespace !== 'clusterwire').map(describeManifest),
         [],

@@ -14,7 +14,7 @@ const run = promisify(execFile);
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** Commands that need a running daemon, a node, clusters or root networking, and so only get their --help run. */
-const NEEDS_A_NODE = new Set(['run', 'status', 'cleanup', 'connect', 'disconnect', 'migrate-check']);
+const NEEDS_A_NODE = new Set(['run', 'status', 'cleanup', 'connect', 'disconnect', 'migrate-check', 'mirror']);
 
 function readmeCommands(markdown: string): string[][] {
   const blocks = [...markdown.matchAll(/```(?:sh|bash|console)\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');

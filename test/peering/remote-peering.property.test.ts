@@ -61,6 +61,7 @@ function setup() {
   const remote: RemoteCluster = {
     name: 'c2',
     access: { kind: 'kubeconfig', path: '/dev/null' },
+    source: { kind: 'nodes' },
     podSubnets: ['10.4.0.0/16', 'fd00:4::/56'],
     mtu: 1420,
     listenPort: 51821,

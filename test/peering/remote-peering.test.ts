@@ -30,6 +30,7 @@ const remote: RemoteCluster = {
   persistentKeepaliveSeconds: 25,
   reconcileIntervalMs: null,
   maxNodes: 20_000,
+  source: { kind: 'nodes' },
 };
 
 function remoteNode(i: number, overrides: Partial<RemoteNode> = {}): RemoteNode {

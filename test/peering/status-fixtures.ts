@@ -15,6 +15,7 @@ export function remoteStatus(overrides: Partial<Omit<RemoteStatus, 'watch'>> & {
     peerNodes: new Map(),
     skipped: [],
     passStartedAt: null,
+    source: { kind: 'nodes' },
     ...rest,
     watch: { state: 'connected', synced: true, connectedAt: 1_000, disconnectedAt: null, lastEventAt: 1_000, lastError: null, ...watch },
   };

@@ -1,6 +1,7 @@
 import { ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1';
-import { DaemonSet } from 'kubernetes-models/apps/v1';
-import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
+import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
+import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { ConfigMap, Namespace, ResourceQuota, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { ipPoolProblems, prometheusRuleProblems, serviceMonitorProblems } from './custom-resources.ts';
 import { describeManifest, type Manifest } from './manifests.ts';
@@ -18,10 +19,14 @@ const MODELS: Record<string, (data: never) => Validatable> = {
   'v1/Service': (data) => new Service(data),
   'v1/ResourceQuota': (data) => new ResourceQuota(data),
   'apps/v1/DaemonSet': (data) => new DaemonSet(data),
+  'apps/v1/Deployment': (data) => new Deployment(data),
   'rbac.authorization.k8s.io/v1/ClusterRole': (data) => new ClusterRole(data),
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': (data) => new ClusterRoleBinding(data),
   'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': (data) => new ValidatingAdmissionPolicy(data),
   'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': (data) => new ValidatingAdmissionPolicyBinding(data),
+  'rbac.authorization.k8s.io/v1/Role': (data) => new Role(data),
+  'rbac.authorization.k8s.io/v1/RoleBinding': (data) => new RoleBinding(data),
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': (data) => new CustomResourceDefinition(data),
 };
 
 const CUSTOM_RESOURCES: Record<string, (m: Manifest) => string[]> = {

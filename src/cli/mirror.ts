@@ -1,0 +1,99 @@
+import { hostname } from 'node:os';
+import type { LevelWithSilent } from 'pino';
+import { loadClustersConfig } from '../config/load.ts';
+import { timingProblem, type ElectionTiming } from '../election/leader-elector.ts';
+import { createLogger } from '../log.ts';
+import { startMirror } from '../mirror/mirror.ts';
+import type { CommandSpec } from './command-spec.ts';
+import { clustersConfigFlag, listenAddressFlag, logLevelFlag, watchBackoffCapFlag } from './daemon-flags.ts';
+import { ExitCode, type CliIO } from './io.ts';
+import type { ListenAddress } from './listen-address.ts';
+import { identityFlag, leaseDurationFlag, leaseNameFlag, namespaceFlag, renewDeadlineFlag, resyncIntervalFlag, retryPeriodFlag } from './mirror-flags.ts';
+import { UsageError } from './usage-error.ts';
+
+export interface MirrorCommandOptions {
+  clustersConfigPath: string;
+  namespace: string;
+  leaseName: string;
+  /** '' means the host name. */
+  identity: string;
+  election: ElectionTiming;
+  resyncIntervalMs: number;
+  watchBackoffCapMs: number;
+  listenAddress: ListenAddress;
+  logLevel: LevelWithSilent;
+}
+
+const flags = [
+  clustersConfigFlag,
+  namespaceFlag,
+  leaseNameFlag,
+  identityFlag,
+  leaseDurationFlag,
+  renewDeadlineFlag,
+  retryPeriodFlag,
+  resyncIntervalFlag,
+  watchBackoffCapFlag,
+  listenAddressFlag,
+  logLevelFlag,
+];
+
+export const mirrorCommand: CommandSpec<MirrorCommandOptions> = {
+  summary: "publish this cluster's nodes as PeerSlices for its peer clusters (fleet mode)",
+  description: [
+    "Publishes this cluster's nodes, per remote cluster of the clusters config, as PeerSlices in -namespace:",
+    'the data a remote daemon needs to peer with them, written only when it changes (docs/fleet-mode.md).',
+    'Run it as a Deployment of 2 replicas: one leads through the Lease -lease-name and writes, the other stands by.',
+  ].join('\n'),
+  flags,
+  options: (read) => {
+    const election = { leaseDurationMs: read(leaseDurationFlag), renewDeadlineMs: read(renewDeadlineFlag), retryPeriodMs: read(retryPeriodFlag) };
+    const problem = timingProblem(election);
+    if (problem !== null) throw new UsageError(`-leader-elect-lease-duration, -leader-elect-renew-deadline, -leader-elect-retry-period: ${problem}`);
+    return {
+      clustersConfigPath: read(clustersConfigFlag),
+      namespace: read(namespaceFlag),
+      leaseName: read(leaseNameFlag),
+      identity: read(identityFlag),
+      election,
+      resyncIntervalMs: read(resyncIntervalFlag),
+      watchBackoffCapMs: read(watchBackoffCapFlag),
+      listenAddress: read(listenAddressFlag),
+      logLevel: read(logLevelFlag),
+    };
+  },
+  execute: runMirror,
+};
+
+/** A stop that takes longer than this is cut short, as the daemon's. */
+const STOP_DEADLINE_MS = 4_000;
+
+/** Starts the mirror, then on SIGTERM or SIGINT stops writing, releases the lease and exits 0. */
+export async function runMirror(options: MirrorCommandOptions, io: CliIO): Promise<number> {
+  const config = await loadClustersConfig(options.clustersConfigPath);
+  const logger = createLogger(options.logLevel, io.stdout);
+  const mirror = await startMirror({
+    config,
+    namespace: options.namespace,
+    leaseName: options.leaseName,
+    identity: options.identity === '' ? hostname() : options.identity,
+    election: options.election,
+    resyncIntervalMs: options.resyncIntervalMs,
+    watchBackoffCapMs: options.watchBackoffCapMs,
+    listen: options.listenAddress,
+    logger,
+  });
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  logger.info({ signal }, 'stopping');
+  const deadline = setTimeout(() => {
+    logger.warn({ deadlineMs: STOP_DEADLINE_MS }, 'stop took too long; exiting anyway');
+    process.exit(ExitCode.ok);
+  }, STOP_DEADLINE_MS);
+  deadline.unref();
+  await mirror.stop();
+  clearTimeout(deadline);
+  return ExitCode.ok;
+}

@@ -1,0 +1,116 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import { kubeMetrics, processMetrics, WATCHER_VERBS } from '../metrics.ts';
+import { PUBLISH_SKIP_REASONS } from '../fleet/slice-entry.ts';
+import type { MirrorView } from './mirror-view.ts';
+
+/** The verbs of `clusterwire_publisher_slice_writes_total`. */
+export const SLICE_WRITE_VERBS = ['create', 'update', 'delete'] as const;
+
+/**
+ * The metrics of `clusterwire mirror` (docs/fleet-mode.md): the node watch
+ * and apiserver requests as the daemon counts them, the slice writes, and
+ * gauges read from the publishers at scrape time.
+ */
+export function createMirrorMetrics(registry: Registry = new Registry()) {
+  const registers = [registry];
+  const metrics = {
+    registry,
+    ...kubeMetrics(registers),
+    sliceWrites: new Counter({
+      name: 'clusterwire_publisher_slice_writes_total',
+      help: 'PeerSlice writes by the leader, by peer cluster and verb (create, update, delete).',
+      labelNames: ['peer_cluster', 'verb'] as const,
+      registers,
+    }),
+    writeConflicts: new Counter({
+      name: 'clusterwire_publisher_write_conflicts_total',
+      help: 'PeerSlice writes refused because the slice had changed (409) or was gone: the slices are read again and the writes planned again.',
+      labelNames: ['peer_cluster'] as const,
+      registers,
+    }),
+    writeFailures: new Counter({
+      name: 'clusterwire_publisher_write_failures_total',
+      help: 'PeerSlice writes that failed otherwise (apiserver unreachable, refused): retried with backoff.',
+      labelNames: ['peer_cluster'] as const,
+      registers,
+    }),
+  };
+  processMetrics(registry);
+  return metrics;
+}
+
+export type MirrorMetrics = ReturnType<typeof createMirrorMetrics>;
+
+/** Starts every counter at 0, so rate() sees the first increment. */
+export function startMirrorCounters(metrics: MirrorMetrics, localCluster: string, peers: readonly string[]): void {
+  for (const verb of WATCHER_VERBS) metrics.nodeWatcherFailures.inc({ cluster: localCluster, verb }, 0);
+  metrics.nodesDropped.inc({ cluster: localCluster }, 0);
+  for (const peer of peers) {
+    for (const verb of SLICE_WRITE_VERBS) metrics.sliceWrites.inc({ peer_cluster: peer, verb }, 0);
+    metrics.writeConflicts.inc({ peer_cluster: peer }, 0);
+    metrics.writeFailures.inc({ peer_cluster: peer }, 0);
+  }
+}
+
+/** Gauges computed from the mirror's state when scraped: nothing is set per event. */
+export function registerMirrorGauges(registry: Registry, view: MirrorView): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'clusterwire_publisher_leader',
+    help: '1 while this replica holds the lease and writes the slices.',
+    registers,
+    collect() {
+      this.set(view.election().leading ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'clusterwire_publisher_slices',
+    help: 'PeerSlices the leader keeps for each peer cluster (absent on a standby).',
+    labelNames: ['peer_cluster'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const p of view.publishers()) if (p.slices !== null) this.set({ peer_cluster: p.peer }, p.slices);
+    },
+  });
+  new Gauge({
+    name: 'clusterwire_publisher_entries',
+    help: 'Local nodes published in the slices of each peer cluster (absent on a standby).',
+    labelNames: ['peer_cluster'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const p of view.publishers()) if (p.entries !== null) this.set({ peer_cluster: p.peer }, p.entries);
+    },
+  });
+  new Gauge({
+    name: 'clusterwire_publisher_nodes_skipped',
+    help: 'Local nodes not published for a peer cluster, by reason.',
+    labelNames: ['peer_cluster', 'reason'] as const,
+    registers,
+    collect() {
+      for (const p of view.publishers()) for (const reason of PUBLISH_SKIP_REASONS) this.set({ peer_cluster: p.peer, reason }, p.skipped[reason]);
+    },
+  });
+  new Gauge({
+    name: 'clusterwire_publisher_last_publish_timestamp_seconds',
+    help: 'Unix time when the slices of a peer cluster last matched the local nodes (end of the last successful pass of the leader).',
+    labelNames: ['peer_cluster'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const p of view.publishers()) if (p.lastPublishAt !== null) this.set({ peer_cluster: p.peer }, p.lastPublishAt / 1000);
+    },
+  });
+  new Gauge({
+    name: 'clusterwire_watch_last_event_timestamp_seconds',
+    help: 'Unix time of the last event (or bookmark) received from a cluster.',
+    labelNames: ['cluster'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const times = view.publishers().flatMap((p) => (p.nodes.lastEventAt === null ? [] : [p.nodes.lastEventAt]));
+      if (times.length > 0) this.set({ cluster: view.cluster }, Math.max(...times) / 1000);
+    },
+  });
+}
