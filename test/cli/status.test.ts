@@ -65,6 +65,7 @@ describe('clusterwire status: the summary (the default)', () => {
       [
         'remote c2  device wireguard.c2  port 51820  up',
         '  public key  pub',
+        "  source      the remote's Nodes",
         '  watch       connected; last event 1s ago',
         '  last sync   3s ago',
         '  peers       3 applied / 3 desired; 1 node(s) skipped, 1 partly',
@@ -75,6 +76,7 @@ describe('clusterwire status: the summary (the default)', () => {
         '',
         'remote c3  device wireguard.c3  port 51820  NOT INITIALISED',
         '  public key  pub',
+        "  source      the remote's Nodes",
         '  watch       disconnected (connect ECONNREFUSED), not listed yet; last event never',
         '  last sync   never',
         '  peers       0 applied / 0 desired; 0 node(s) skipped',
@@ -89,7 +91,7 @@ describe('clusterwire status: the summary (the default)', () => {
     const many = Array.from({ length: 5000 }, (_, i): SkippedNode => ({ node: `x${i}`, reason: i % 5 === 0 ? 'no-pod-cidr' : 'missing-annotation', peered: false, detail: 'd' }));
     const text = formatStatusSummary(report(remote({ peers: { desired: 5000, applied: 5000 }, skipped: many }, peers)), now);
     const lines = text.trimEnd().split('\n');
-    assert.ok(lines.length <= 7 + SUMMARY_SKIPPED_SHOWN + 1, `${lines.length} lines:\n${text}`);
+    assert.ok(lines.length <= 8 + SUMMARY_SKIPPED_SHOWN + 1, `${lines.length} lines:\n${text}`);
     assert.ok(lines.includes('  handshakes  4990 under 3m, 5 over 10m, 5 never (5000 peers on the device)'));
     assert.ok(lines.includes('  skipped     missing-annotation 4000, no-pod-cidr 1000'), 'reasons by count, largest first');
     assert.equal(lines.at(-1), `    ... ${5000 - SUMMARY_SKIPPED_SHOWN} more: clusterwire status --peers lists them all`);
@@ -115,6 +117,7 @@ describe('clusterwire status --peers: the table', () => {
       [
         'remote c2  device wireguard.c2  port 51820  up',
         '  public key  pub',
+        "  source      the remote's Nodes",
         '  watch       connected; last event 1s ago',
         '  last sync   3s ago',
         '  peers       3 applied / 3 desired; 1 node(s) skipped, 1 partly',
