@@ -2,9 +2,11 @@
  * The whole engine (RemotePeering over a fake device) against the full
  * recomputation, through random sequences of watch events (adds, updates,
  * deletes, shared keys, overlapping pod CIDRs, this device's own key), applies
- * that fail, peers removed behind its back and reconcile ticks. After each
- * step settles, the device holds exactly what desiredPeers over all nodes
- * says; a watch event's pass never reads the device.
+ * that fail, keys the device refuses (and stops refusing), peers removed
+ * behind its back and reconcile ticks. After each step settles, the device
+ * holds exactly what desiredPeers over all nodes says for every key it does
+ * not refuse; a watch event's pass never reads the device unless the device
+ * refused its batch.
  *
  * Each run has its own seed, printed on failure and in the test output.
  * REMOTE_PEERING_SEED=<n> replays the runs from seed n.
@@ -19,6 +21,7 @@ import { FakeRoutes } from '../../src/ip/fake-routes.ts';
 import type { RemoteNode } from '../../src/kube/remote-node.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { desiredPeers } from '../../src/peering/desired-peers.ts';
+import { REJECTION_RETRY_MS } from '../../src/peering/rejected-peers.ts';
 import { RemotePeering } from '../../src/peering/remote-peering.ts';
 import { WireGuardDevices } from '../../src/wireguard/devices.ts';
 import { FakeWireGuardClient } from '../../src/wireguard/fake-client.ts';
@@ -114,6 +117,8 @@ async function run(seed: number): Promise<Record<string, number>> {
   /** A failure is armed that no apply has met yet (the event changed no peer): it meets the next one. */
   let armed = false;
   const history: string[] = [];
+  /** Keys the device refuses now: what it holds for them is not compared. */
+  const refused = new Set<string>();
   /** An apply met the armed failure: its retry, after at most 500 ms, reads the device first and applies what is missing. */
   const retryIfFailed = async () => {
     if (s.peering.status().lastSyncError === null) return;
@@ -124,7 +129,8 @@ async function run(seed: number): Promise<Record<string, number>> {
   try {
     for (let step = 0; step < STEPS_PER_RUN; step++) {
       const r = random();
-      const kind = r < 0.4 ? 'put' : r < 0.55 ? 'delete' : r < 0.68 ? 'copy key or cidrs' : r < 0.76 ? 'failing apply' : r < 0.84 ? 'peer removed by hand' : r < 0.92 ? 'tick' : 'burst';
+      const kind =
+        r < 0.37 ? 'put' : r < 0.5 ? 'delete' : r < 0.62 ? 'copy key or cidrs' : r < 0.69 ? 'failing apply' : r < 0.76 ? 'peer removed by hand' : r < 0.83 ? 'tick' : r < 0.9 ? 'burst' : r < 0.95 ? 'device refuses a key' : 'refusal lifted';
       kinds[kind] = (kinds[kind] ?? 0) + 1;
       const name = pick(random, NAMES);
       history.push(`${step} ${kind} ${name}`);
@@ -148,7 +154,7 @@ async function run(seed: number): Promise<Record<string, number>> {
           s.source.put(randomNode(random, name, s.ownKey));
           break;
         case 'peer removed by hand': {
-          const peers = (await s.wg.device(DEVICE)).peers;
+          const peers = (await s.wg.device(DEVICE)).peers.filter((p) => !refused.has(p.publicKey));
           const victim = peers.length > 0 ? pick(random, peers) : undefined;
           // The removal by hand goes through the fake's configure, which would meet an armed failure.
           if (victim && !armed) {
@@ -161,14 +167,33 @@ async function run(seed: number): Promise<Record<string, number>> {
         case 'tick':
           event = false;
           break;
+        case 'device refuses a key':
+          // Any batch with a change of this key is refused as a whole (wireguard-go's EINVAL); the engine finds it alone.
+          refused.add(pick(random, KEYS));
+          for (const key of refused) s.wg.refusePeer(key);
+          event = false;
+          break;
+        case 'refusal lifted':
+          for (const key of refused) s.wg.acceptPeer(key);
+          refused.clear();
+          event = false;
+          break;
         case 'burst':
           for (let i = 0; i < 2 + Math.floor(random() * 5); i++) s.source.put(randomNode(random, pick(random, NAMES), s.ownKey));
           break;
       }
       const before = s.wg.reads;
       await s.peering.idle();
-      if (event) assert.equal(s.wg.reads - before, 0, 'a watch event reads nothing from the device');
+      // A batch the device refuses is a failure: finding the refused change reads the device.
+      if (event && refused.size === 0) assert.equal(s.wg.reads - before, 0, 'a watch event reads nothing from the device');
       await retryIfFailed();
+      if (kind === 'refusal lifted') {
+        // A refused peer is tried again when its data changes or after the retry time; the ticks on the way repair drift.
+        s.clock.advance(REJECTION_RETRY_MS);
+        await s.peering.idle();
+        await retryIfFailed();
+        drifted = false;
+      }
       if (kind === 'tick') {
         s.clock.advance(RECONCILE_MS);
         await s.peering.idle();
@@ -176,8 +201,10 @@ async function run(seed: number): Promise<Record<string, number>> {
         drifted = false;
       }
       if (drifted) continue;
-      const onDevice: Peer[] = (await s.wg.device(DEVICE)).peers.map((p) => [p.publicKey, p.endpoint, [...p.allowedIPs].sort(), p.persistentKeepaliveSeconds]);
-      const expected: Peer[] = s.reference().peers.map((p) => [p.publicKey, p.endpoint, [...p.allowedIPs].sort(), p.persistentKeepaliveSeconds]);
+      // What the device holds for a key it refuses (nothing, or an older version) is not compared; every other peer is.
+      const expectedPeers = s.reference().peers.filter((p) => !refused.has(p.publicKey));
+      const onDevice: Peer[] = (await s.wg.device(DEVICE)).peers.filter((p) => !refused.has(p.publicKey)).map((p) => [p.publicKey, p.endpoint, [...p.allowedIPs].sort(), p.persistentKeepaliveSeconds]);
+      const expected: Peer[] = expectedPeers.map((p) => [p.publicKey, p.endpoint, [...p.allowedIPs].sort(), p.persistentKeepaliveSeconds]);
       assert.deepEqual(onDevice.sort(), expected.sort(), `after step ${step} (${kind})`);
       assert.equal(s.peering.status().lastSyncError, null);
     }

@@ -220,6 +220,25 @@ test('the device is read on the reconcile tick and after a change that failed, n
   await s.peering.stop();
 });
 
+test('after a userspace restart the device is read once and gets its key, port and every peer back', async () => {
+  const s = setup();
+  const nodes = [remoteNode(1), remoteNode(2), remoteNode(3)];
+  await s.startSynced(...nodes);
+  // What a restarted wireguard-go has: the same link, an empty device.
+  s.wg.deleteDevice(DEVICE);
+  s.wg.addDevice(DEVICE);
+  const reads = s.wg.reads;
+  s.peering.checkDevice('process');
+  await s.peering.idle();
+  assert.equal(s.wg.reads - reads, 1, 'one read, in the device check');
+  const device = await s.wg.device(DEVICE);
+  assert.equal(device.publicKey, publicKeyOf(s.privateKey));
+  assert.equal(device.listenPort, 51821);
+  assert.deepEqual(device.peers.map((p) => p.publicKey).sort(), nodes.map((n) => n.publicKey).sort());
+  assert.equal(await s.metric('clusterwire_drift_repairs_total', { device: DEVICE, kind: 'process' }), 1);
+  await s.peering.stop();
+});
+
 test('an endpoint learned by roaming is left alone until the advertised endpoint changes', async () => {
   const s = setup();
   const n1 = remoteNode(1);
