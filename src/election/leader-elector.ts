@@ -241,7 +241,17 @@ export class LeaderElector {
     const attempt = this.#deadlineSignal(undefined, this.#o.clock.now() + RELEASE_TIMEOUT_MS);
     try {
       const record = releasedRecord(observed.record, this.#o.clock.now());
-      this.#observe(record, await this.#o.lock.update(record, this.#resourceVersion, attempt.signal));
+      try {
+        this.#observe(record, await this.#o.lock.update(record, this.#resourceVersion, attempt.signal));
+      } catch (err) {
+        // A renewal that stop() cut short may still have reached the
+        // apiserver, moving the lease past the version we hold: read it,
+        // and release it on the fresh version if it is still ours.
+        const current = await this.#o.lock.get(attempt.signal);
+        if (current === null || current.record.holderIdentity !== this.#o.identity) throw err;
+        const fresh = releasedRecord(current.record, this.#o.clock.now());
+        this.#observe(fresh, await this.#o.lock.update(fresh, current.resourceVersion, attempt.signal));
+      }
       this.#log.info({ lease: this.#o.lock.description }, 'released the lease');
     } catch (err) {
       // The standby then waits out the lease duration: slower, not wrong.

@@ -144,6 +144,19 @@ describe('leader election on a fake lease', () => {
     await b.elector.stop();
   });
 
+  test('stop when the lease moved past our version (a renewal cut short by stop that still reached the apiserver): read it and release it', async () => {
+    const { lease, make, run } = candidates();
+    const a = make('a');
+    a.elector.start();
+    await run(3_000);
+    lease.overwrite({ ...(lease.record as LeaseRecord) });
+    const stop = a.elector.stop();
+    await run(100);
+    await stop;
+    assert.equal(lease.record?.holderIdentity, '', 'released on the fresh version');
+    assert.deepEqual(a.events, ['started 100', 'stopped 3100']);
+  });
+
   test('a 409 on renew (the lease written by someone else, still ours): read it, renew on the fresh version, keep leading', async () => {
     const { lease, make, run } = candidates();
     const a = make('a');
