@@ -311,10 +311,17 @@ describe('dual stack end to end: IPv6 and IPv4 endpoints, pods of both families 
     const device = added.device('c1');
     const v4 = JSON.parse((await added.host.run('ip', ['-j', '-4', 'route', 'show', 'dev', device])).stdout) as Array<{ dst: string }>;
     assert.deepEqual(v4.map((r) => r.dst), [cluster(lab, 'c1').podSubnet]);
-    const report = (await lab.status(added)).remotes.find((remote) => remote.remote === 'c1');
+    const expectedError = `updating routes through ${device} failed (replace ${cluster(lab, 'c1').podSubnet6}`;
+    // The pings can succeed before the pass that applied the last peer has
+    // reported, and the refused route is recorded by that pass: wait for it.
+    const statusOf = async () => (await lab.status(added)).remotes.find((remote) => remote.remote === 'c1');
+    await lab.waitFor(`${added.name}'s /status to report every peer and the refused route`, async () => {
+      const current = await statusOf();
+      return current?.peers.applied === c1Nodes.length && (current.lastSyncError ?? '').startsWith(expectedError);
+    }, CONVERGE_MS).catch(() => undefined); // on a timeout, the assertions below say what is missing
+    const report = await statusOf();
     assert.equal(report?.deviceReady, true);
     assert.deepEqual(report?.peers, { desired: c1Nodes.length, applied: c1Nodes.length });
-    const expectedError = `updating routes through ${device} failed (replace ${cluster(lab, 'c1').podSubnet6}`;
     assert.ok(report?.lastSyncError?.startsWith(expectedError), `/status lastSyncError: ${report?.lastSyncError}`);
     assert.equal((await fetch(`${added.baseURL}/healthz`)).status, 200);
   }));
