@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createLogger, type Logger } from '../../src/log.ts';
@@ -150,16 +150,27 @@ function listen(server: HttpServer | HttpsServer, port: number, host: string): P
   });
 }
 
-function close(server: HttpServer | HttpsServer): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) {
-      resolve();
-      return;
-    }
-    // The callback's error only says "not running", which is what is wanted.
-    server.close(() => resolve());
-    server.closeAllConnections();
+/**
+ * How to close `server` for good: stop listening and end every TCP connection it accepted. closeAllConnections()
+ * alone misses a client still in its TLS handshake (not yet an HTTP connection); server.close() then waits for it, and
+ * a daemon reconnecting in that window keeps an outage from ever ending.
+ */
+function closer(server: HttpServer | HttpsServer): () => Promise<void> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
+  return () =>
+    new Promise((resolve) => {
+      if (!server.listening) {
+        resolve();
+        return;
+      }
+      // The callback's error only says "not running", which is what is wanted.
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
 }
 
 /** Where clients connect when the server binds every address. */
@@ -212,6 +223,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const heartbeats = new Heartbeats(nodes.store, Date.now);
 
   const server = createHttpsServer({ key: await readFile(certificates.keyFile), cert: await readFile(certificates.certFile) });
+  const closeServer = closer(server);
   const caServer = createHttpServer((request, response) => {
     if (request.method === 'GET' && request.url === '/ca.crt') {
       response.writeHead(200, { 'Content-Type': 'application/x-pem-file' });
@@ -221,6 +233,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       response.end('404 page not found\n');
     }
   });
+  const closeCaServer = closer(caServer);
   let port: number;
   let caPort: number;
   try {
@@ -228,7 +241,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     caPort = await listen(caServer, options.caPort ?? 0, host);
   } catch (error) {
     registry.stop();
-    await Promise.all([close(server), close(caServer)]);
+    await Promise.all([closeServer(), closeCaServer()]);
     throw error;
   }
   const connectHost = clientHost(host);
@@ -337,7 +350,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     },
     outage: async (ms) => {
       for (const resource of registry.all()) resource.hub.abortAll();
-      await close(server);
+      await closeServer();
       try {
         await delay(ms, undefined, { signal: stopping.signal });
       } catch (error) {
@@ -358,7 +371,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       heartbeats.stop();
       tokens.stop();
       registry.stop();
-      await Promise.all([close(server), close(caServer)]);
+      await Promise.all([closeServer(), closeCaServer()]);
     },
   };
   return emulator;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { api, asNode, currentToken, openWatch, smallNode, startTestEmulator, type WireList, type WireStatus } from './helpers.ts';
@@ -69,6 +71,23 @@ describe('emulator outage and counters', () => {
     assert.deepEqual(list.body.items.map((n) => n.metadata.name), ['a', 'during-outage']);
     const resumed = await openWatch(emulator, `resourceVersion=${rv}`, t);
     assert.equal((await resumed.next()).object.metadata.name, 'during-outage', 'resume sees what happened during the outage');
+  });
+
+  it('an outage ends on time even when a client was still in its TLS handshake as it began', async (t) => {
+    const emulator = await startTestEmulator(t);
+    const { port, hostname } = new URL(emulator.url);
+    // A TCP connection that has not finished TLS is not yet an HTTP connection: closeAllConnections does not see it,
+    // and server.close() would wait for it (its handshake timeout is 120 s) while daemons reconnect in a loop.
+    const socket = connect(Number(port), hostname);
+    t.after(() => socket.destroy());
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    const started = performance.now();
+    await emulator.outage(100);
+    const took = performance.now() - started;
+    t.diagnostic(`outage of 100 ms took ${Math.round(took)} ms with a half-open TLS client`);
+    assert.ok(socket.destroyed || socket.readableEnded, 'the half-open client was disconnected');
+    assert.equal((await api(emulator, 'GET', '/api/v1/nodes')).status, 200);
   });
 
   it('counts requests by verb, bytes sent and open watches', async (t) => {
