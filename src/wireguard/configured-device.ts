@@ -30,7 +30,8 @@ export class ConfiguredDevice {
       peers: observed.peers.map((peer) => ({
         publicKey: peer.publicKey,
         ...(peer.endpoint === null ? {} : { endpoint: peer.endpoint }),
-        replaceAllowedIPs: [...peer.allowedIPs],
+        // Not copied: apply() keeps its own array.
+        replaceAllowedIPs: peer.allowedIPs,
         persistentKeepaliveSeconds: peer.persistentKeepaliveSeconds,
       })),
     });
