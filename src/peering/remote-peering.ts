@@ -366,8 +366,14 @@ export class RemotePeering {
     return this.#state.peers ?? new Map();
   }
 
-  /** Decisions that read the device's endpoints are taken again, and the next plan compares every peer. */
+  /**
+   * Decisions that read the device's endpoints are taken again, and the
+   * next plan compares every peer, unless the read found the peers as the
+   * state had them: then every peer already matches (each pass compared
+   * what it changed), and the tick costs the read alone.
+   */
   #deviceWasRead(): void {
+    if (!this.#state.lastReadChanged) return;
     this.#decisions.deviceRead();
     this.#planAll = true;
   }

@@ -43,6 +43,21 @@ export class ConfiguredDevice {
   }
 
   /**
+   * The device reports exactly these peers (key, endpoint, allowed IPs in
+   * the same order, keepalive): a check that allocates nothing, so a read
+   * that finds nothing new costs no new model of the device.
+   */
+  holdsSamePeers(observed: ObservedDevice): boolean {
+    if (observed.peers.length !== this.#peers.size) return false;
+    for (const peer of observed.peers) {
+      const known = this.#peers.get(peer.publicKey);
+      if (!known || known.endpoint !== peer.endpoint || known.persistentKeepaliveSeconds !== peer.persistentKeepaliveSeconds) return false;
+      if (known.allowedIPs.length !== peer.allowedIPs.length || !known.allowedIPs.every((cidr, i) => cidr === peer.allowedIPs[i])) return false;
+    }
+    return true;
+  }
+
+  /**
    * The device after a change: a change to an unknown peer creates it,
    * fields left out are kept, allowed IPs are replaced when given, and an
    * allowed IP given to another peer is taken from the one that had it.
