@@ -10,7 +10,10 @@
  * that shows it (an upper bound; the resolution is one read of the whole
  * device, `pollMs`). `appliedMs` comes from the daemon's "applied peer
  * changes" log line, written when wireguard-go acknowledged the set (1 ms
- * resolution, Date.now() on both sides).
+ * resolution, Date.now() on both sides). `publishedMs` (through a
+ * publisher only) is the end of the first PeerSlice write the remote
+ * apiserver served after the Node write: what splits the time between the
+ * mirror and the daemon.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { generatePrivateKey, keyToHex, publicKeyOf } from '../../src/wireguard/keys.ts';
@@ -35,6 +38,8 @@ export interface Change {
   /** The change was not yet visible this long after the write (start of the last read that missed it). */
   notVisibleMs: number;
   appliedMs: number;
+  /** Node write → end of the publisher's slice write (emulator request log); null when no slice was written (source `nodes`). */
+  publishedMs: number | null;
   polls: number;
 }
 
@@ -97,6 +102,7 @@ export async function measurePropagation(
       const planned = planChange(node, k, generatePrivateKey);
       const logsBefore = daemon.logs.length;
 
+      const mark = remote.emulator.requestLog().at(-1)?.seq ?? 0;
       const writtenAt = Date.now();
       const written = performance.now();
       remote.emulator.patchNode(node.name, { metadata: { annotations: planned.annotations } });
@@ -111,6 +117,7 @@ export async function measurePropagation(
         visibleMs: outcome.hitEnd - written,
         notVisibleMs: Math.max(0, (outcome.lastMissStart ?? written) - written),
         appliedMs: applied.time - writtenAt,
+        publishedMs: sliceWrittenAt(remote, mark, writtenAt),
         polls: outcome.polls,
       });
     }
@@ -118,4 +125,12 @@ export async function measurePropagation(
     remote.emulator.stopHeartbeats();
   }
   return { changes, pollMs };
+}
+
+const SLICE_WRITES = new Set(['create', 'update', 'patch']);
+
+/** When the first PeerSlice write served after request `mark` ended, in ms after `writtenAt`; null if none. */
+function sliceWrittenAt(remote: RemoteCluster, mark: number, writtenAt: number): number | null {
+  const write = remote.emulator.requestLog(mark).find((r) => r.resource === 'peerslices' && SLICE_WRITES.has(r.verb) && r.endedAt !== null);
+  return write?.endedAt == null ? null : write.endedAt - writtenAt;
 }

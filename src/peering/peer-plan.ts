@@ -89,7 +89,10 @@ export function planPass(input: PassInput): PassPlan {
 
 /** Every key desired or on the device: what a pass compares after a read of the device. */
 export function allKeys(desired: ReadonlyMap<string, unknown>, device: ReadonlyMap<string, unknown>): Set<string> {
-  return new Set([...desired.keys(), ...device.keys()]);
+  // No spread into arrays: this runs over every peer on each reconcile tick.
+  const keys = new Set(desired.keys());
+  for (const key of device.keys()) keys.add(key);
+  return keys;
 }
 
 /**
@@ -138,6 +141,8 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 }
 
 function sameTextSet(a: readonly string[], b: readonly string[]): boolean {
+  // Same texts in the same order (nearly every peer on a reconcile tick): no sets to build.
+  if (a.length === b.length && a.every((cidr, i) => cidr === b[i])) return true;
   const left = new Set(a);
   const right = new Set(b);
   if (left.size !== right.size) return false;

@@ -71,8 +71,9 @@ export interface RemotePeeringOptions {
  * A watch event asks for a pass that compares only the peers the event
  * changed with the device state in memory: it reads nothing. The device is
  * read on the reconcile tick (with the link and the routes), after a change
- * that failed, and after a userspace restart; a pass after a read compares
- * every peer, which repairs what changed behind our back. Nothing is
+ * that failed, and after a userspace restart; a pass after a read that
+ * found the device changed compares every peer, which repairs what changed
+ * behind our back. Nothing is
  * applied before the first full list, and the node store survives
  * apiserver outages, so peers are never removed because the remote is
  * unreachable.
@@ -366,8 +367,14 @@ export class RemotePeering {
     return this.#state.peers ?? new Map();
   }
 
-  /** Decisions that read the device's endpoints are taken again, and the next plan compares every peer. */
+  /**
+   * Decisions that read the device's endpoints are taken again, and the
+   * next plan compares every peer, unless the read found the peers as the
+   * state had them: then every peer already matches (each pass compared
+   * what it changed), and the tick costs the read alone.
+   */
   #deviceWasRead(): void {
+    if (!this.#state.lastReadChanged) return;
     this.#decisions.deviceRead();
     this.#planAll = true;
   }

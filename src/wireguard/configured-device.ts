@@ -30,7 +30,8 @@ export class ConfiguredDevice {
       peers: observed.peers.map((peer) => ({
         publicKey: peer.publicKey,
         ...(peer.endpoint === null ? {} : { endpoint: peer.endpoint }),
-        replaceAllowedIPs: [...peer.allowedIPs],
+        // Not copied: apply() keeps its own array.
+        replaceAllowedIPs: peer.allowedIPs,
         persistentKeepaliveSeconds: peer.persistentKeepaliveSeconds,
       })),
     });
@@ -39,6 +40,21 @@ export class ConfiguredDevice {
 
   get peers(): ReadonlyMap<string, ConfiguredPeer> {
     return this.#peers;
+  }
+
+  /**
+   * The device reports exactly these peers (key, endpoint, allowed IPs in
+   * the same order, keepalive): a check that allocates nothing, so a read
+   * that finds nothing new costs no new model of the device.
+   */
+  holdsSamePeers(observed: ObservedDevice): boolean {
+    if (observed.peers.length !== this.#peers.size) return false;
+    for (const peer of observed.peers) {
+      const known = this.#peers.get(peer.publicKey);
+      if (!known || known.endpoint !== peer.endpoint || known.persistentKeepaliveSeconds !== peer.persistentKeepaliveSeconds) return false;
+      if (known.allowedIPs.length !== peer.allowedIPs.length || !known.allowedIPs.every((cidr, i) => cidr === peer.allowedIPs[i])) return false;
+    }
+    return true;
   }
 
   /**

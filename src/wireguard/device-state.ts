@@ -29,6 +29,7 @@ export class DeviceState {
   readonly #privateKey: string;
   #config = new ConfiguredDevice();
   #known = false;
+  #lastReadChanged = true;
   readonly #endpoints = new Map<string, AppliedEndpoint>();
 
   constructor(privateKey: string) {
@@ -52,13 +53,24 @@ export class DeviceState {
    * in a live session keep the endpoint they have (ADOPTED).
    */
   read(observed: ObservedDevice, adoptedAtMs: number | null): void {
-    this.#config = ConfiguredDevice.fromObserved(observed, this.#privateKey);
+    this.#lastReadChanged = !this.#known || !this.#config.holdsSamePeers(observed);
+    if (this.#lastReadChanged) this.#config = ConfiguredDevice.fromObserved(observed, this.#privateKey);
+    else this.#config.listenPort = observed.listenPort;
     this.#known = true;
     if (adoptedAtMs === null) return;
     for (const peer of observed.peers) {
       const live = peer.lastHandshakeSeconds > 0 && adoptedAtMs / 1000 - peer.lastHandshakeSeconds < LIVE_SESSION_SECONDS;
       if (peer.endpoint !== null && live && !this.#endpoints.has(peer.publicKey)) this.#endpoints.set(peer.publicKey, ADOPTED);
     }
+  }
+
+  /**
+   * False when the last read found the peers exactly as this state already
+   * had them (the idle reconcile tick at any scale): nothing drifted, so
+   * there is no peer to compare again.
+   */
+  get lastReadChanged(): boolean {
+    return this.#lastReadChanged;
   }
 
   /** The device accepted this change. */

@@ -16,7 +16,7 @@ function run(nodesMB: number, slicesMB: number, nodesCpu: number, slicesCpu: num
     slices: 50,
     publishMs: 5000,
     churn: [churn('nodes', nodesMB * MB, nodesCpu), churn('slices', slicesMB * MB, slicesCpu)],
-    propagation: { changes: visible.map((ms) => ({ kind: 'endpoint', node: 'n', visibleMs: ms, notVisibleMs: 0, appliedMs: ms - 10, polls: 1 })), pollMs: [30, 40] },
+    propagation: { changes: visible.map((ms) => ({ kind: 'endpoint', node: 'n', visibleMs: ms, notVisibleMs: 0, appliedMs: ms - 10, publishedMs: ms - 40, polls: 1 })), pollMs: [30, 40] },
   };
 }
 
@@ -33,11 +33,18 @@ describe('summarizeFleet', () => {
   it('propagation percentiles per run (nearest rank)', () => {
     assert.deepEqual(summary.propagation.p99Ms.values, [900, 70]);
     assert.deepEqual(summary.propagation.p50Ms.values, [200, 60]);
+    assert.deepEqual(summary.propagation.publishedP99Ms.values, [860, 30]);
+  });
+  it('a change the publisher wrote no slice for counts as never published', () => {
+    const unpublished = run(30, 0.001, 4, 0.1, [100, 200]);
+    unpublished.propagation.changes[1] = { ...(unpublished.propagation.changes[1] as FleetRun['propagation']['changes'][number]), publishedMs: null };
+    assert.equal(summarizeFleet([unpublished]).propagation.publishedP99Ms.median, Infinity);
   });
   it('the markdown gives each target a verdict', () => {
     const text = fleetMarkdown('today', 2, 60, 3, summary);
     assert.match(text, /\| remote apiserver bytes \| 1,500\.0 MB \[1,200\.0–1,800\.0\] \| .* \| ≥ 100x: met \|/);
     assert.match(text, /\| daemon CPU \| .* \| 35\.0x \[30\.0–40\.0\] \| ≥ 20x: met \|/);
     assert.match(text, /p99 < 1 s: met/);
+    assert.match(text, /\| Node write → slice written by the mirror \(apiserver request log\) \| 90 ms \[20–160\] \|/);
   });
 });

@@ -76,4 +76,36 @@ describe('DeviceState', () => {
     state.recordEndpoints(new Map([[A, null]]));
     assert.deepEqual(state.appliedEndpoints, new Map([[B, '198.18.0.2:51820']]));
   });
+
+  it('a read that finds the peers as the state has them says so and keeps the same model; any difference, or an unknown state, is a change', () => {
+    const state = new DeviceState(PRIVATE);
+    state.read(device(peer(A, '198.18.0.1:51820', 0)), null);
+    assert.equal(state.lastReadChanged, true, 'first read');
+    const model = state.peers;
+    // Handshakes and counters are not configuration: the idle tick's case.
+    state.read(device({ ...peer(A, '198.18.0.1:51820', 0), lastHandshakeSeconds: 5, receiveBytes: 9 }), null);
+    assert.equal(state.lastReadChanged, false);
+    assert.equal(state.peers, model);
+    const differences: [string, ObservedDevice][] = [
+      ['a peer removed by hand', device()],
+      ['a peer added by hand', device(peer(A, '198.18.0.1:51820', 0), peer(B, null, 0))],
+      ['a roamed endpoint', device(peer(A, '198.18.0.9:51820', 0))],
+      ['another keepalive', device({ ...peer(A, '198.18.0.1:51820', 0), persistentKeepaliveSeconds: 0 })],
+      ['another allowed IP', device({ ...peer(A, '198.18.0.1:51820', 0), allowedIPs: ['10.4.9.0/24'] })],
+      ['one more allowed IP', device({ ...peer(A, '198.18.0.1:51820', 0), allowedIPs: ['10.4.1.0/24', 'fd00:4::/64'] })],
+    ];
+    for (const [what, changed] of differences) {
+      const fresh = new DeviceState(PRIVATE);
+      fresh.read(device(peer(A, '198.18.0.1:51820', 0)), null);
+      fresh.read(changed, null);
+      assert.equal(fresh.lastReadChanged, true, what);
+      assert.deepEqual(keysOn(fresh), changed.peers.map((p) => p.publicKey), what);
+    }
+    state.applied({ peers: [{ publicKey: A, endpoint: '198.18.0.2:51820' }] });
+    state.read(device(peer(A, '198.18.0.2:51820', 0)), null);
+    assert.equal(state.lastReadChanged, false, 'the device holds what was applied');
+    state.unknown();
+    state.read(device(peer(A, '198.18.0.2:51820', 0)), null);
+    assert.equal(state.lastReadChanged, true, 'after a failed change the state is read again whatever it holds');
+  });
 });
