@@ -23,7 +23,7 @@ export function deviceSocket(host: LabHost, device: string): string {
 /** The device as `wg show` sees it (UAPI get text), or null while it does not exist yet. */
 export async function readDeviceText(socketPath: string): Promise<string | null> {
   try {
-    return await uapiExchange(socketPath, UAPI_GET_REQUEST, REQUEST_TIMEOUT_MS);
+    return (await uapiExchange(socketPath, UAPI_GET_REQUEST, REQUEST_TIMEOUT_MS)).toString('utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ECONNREFUSED') return null;

@@ -362,7 +362,7 @@ export class RemotePeering {
 
   /** Reads the device into the state: what the next plan compares every peer with. */
   async #readDevice(device: EnsuredDevice): Promise<ReadonlyMap<string, ConfiguredPeer>> {
-    this.#state.read(await device.client.device(this.#device), null);
+    this.#state.read(await device.client.read(this.#device), null);
     this.#deviceWasRead();
     return this.#state.peers ?? new Map();
   }

@@ -38,7 +38,7 @@ export function planDevice(link: Link | null, remote: string, userspaceAnswers: 
  * an unchanged private key makes wireguard-go expire every session.
  */
 export function baseConfigChange(
-  observed: ObservedDevice,
+  observed: Pick<ObservedDevice, 'publicKey' | 'listenPort'>,
   privateKey: string,
   publicKey: string,
   listenPort: number,

@@ -1,5 +1,5 @@
 import { ConfiguredDevice, type ConfiguredPeer } from './configured-device.ts';
-import type { DeviceChange, ObservedDevice } from './types.ts';
+import type { DeviceChange, DeviceRead } from './types.ts';
 
 /**
  * The endpoint of a peer found on a device this process adopted, in a live
@@ -30,6 +30,8 @@ export class DeviceState {
   #config = new ConfiguredDevice();
   #known = false;
   #lastReadChanged = true;
+  /** The configuration fingerprint of the read this state matches; null after a change or when the client gives none. */
+  #fingerprint: string | null = null;
   readonly #endpoints = new Map<string, AppliedEndpoint>();
 
   constructor(privateKey: string) {
@@ -50,13 +52,21 @@ export class DeviceState {
   /**
    * What a read of the device found. `adoptedAtMs`: this is the first read
    * of a device this process did not create (a daemon restart): the peers
-   * in a live session keep the endpoint they have (ADOPTED).
+   * in a live session keep the endpoint they have (ADOPTED). A read whose
+   * configuration fingerprint is the one this state was last read from,
+   * with no change applied since, is not parsed: nothing drifted.
    */
-  read(observed: ObservedDevice, adoptedAtMs: number | null): void {
+  read(read: DeviceRead, adoptedAtMs: number | null): void {
+    if (this.#known && adoptedAtMs === null && read.configFingerprint !== null && read.configFingerprint === this.#fingerprint) {
+      this.#lastReadChanged = false;
+      return;
+    }
+    const observed = read.device();
     this.#lastReadChanged = !this.#known || !this.#config.holdsSamePeers(observed);
     if (this.#lastReadChanged) this.#config = ConfiguredDevice.fromObserved(observed, this.#privateKey);
     else this.#config.listenPort = observed.listenPort;
     this.#known = true;
+    this.#fingerprint = read.configFingerprint;
     if (adoptedAtMs === null) return;
     for (const peer of observed.peers) {
       const live = peer.lastHandshakeSeconds > 0 && adoptedAtMs / 1000 - peer.lastHandshakeSeconds < LIVE_SESSION_SECONDS;
@@ -73,14 +83,17 @@ export class DeviceState {
     return this.#lastReadChanged;
   }
 
-  /** The device accepted this change. */
+  /** The device accepted this change: its configuration is no longer the one last read. */
   applied(change: DeviceChange): void {
+    if (change.privateKey === undefined && change.listenPort === undefined && change.peers.length === 0) return;
     this.#config.apply(change);
+    this.#fingerprint = null;
   }
 
   /** A change failed part way: what the device holds is unknown until it is read. */
   unknown(): void {
     this.#known = false;
+    this.#fingerprint = null;
   }
 
   /** After a pass: the endpoint now applied to each of these peers, or null to forget it. */

@@ -125,7 +125,7 @@ export class WireGuardDevices {
 
     const publicKey = publicKeyOf(spec.privateKey);
     const client = backend === 'kernel' ? this.#options.kernelClient : this.#userspaceClient;
-    const observed = await client.device(spec.name);
+    const observed = await client.read(spec.name);
     const change = baseConfigChange(observed, spec.privateKey, publicKey, spec.listenPort);
     if (change.privateKey !== undefined || change.listenPort !== undefined) await client.configure(spec.name, change);
     const firstSight = !this.#known.has(spec.name);
@@ -136,7 +136,7 @@ export class WireGuardDevices {
 
     if (created || firstSight) {
       logger.info(
-        { device: spec.name, remote: spec.remote, backend, index: link.index, publicKey, created, peers: observed.peers.length },
+        { device: spec.name, remote: spec.remote, backend, index: link.index, publicKey, created, peers: observed.device().peers.length },
         created ? 'created WireGuard device' : 'adopted WireGuard device',
       );
     }

@@ -1,6 +1,7 @@
 import { ConfiguredDevice } from './configured-device.ts';
 import { publicKeyOf } from './keys.ts';
-import { ChangeRejectedError, type DeviceChange, type ObservedDevice, type WireGuardClient } from './types.ts';
+import { parsedDeviceRead } from './device-read.ts';
+import { ChangeRejectedError, type DeviceChange, type DeviceRead, type ObservedDevice, type WireGuardClient } from './types.ts';
 
 interface FakeDevice {
   config: ConfiguredDevice;
@@ -73,6 +74,12 @@ export class FakeWireGuardClient implements WireGuardClient {
     return Promise.resolve().then(() => this.#observe(name));
   }
 
+  /** Fingerprinted from the configuration it reports, as the UAPI client's bytes are. */
+  async read(name: string): Promise<DeviceRead> {
+    const observed = await this.device(name);
+    return parsedDeviceRead(observed, configFingerprintOf(observed));
+  }
+
   configure(name: string, change: DeviceChange): Promise<void> {
     return Promise.resolve().then(() => this.#apply(name, change));
   }
@@ -114,4 +121,12 @@ export class FakeWireGuardClient implements WireGuardClient {
     if (!device) throw new Error(`fake WireGuard: no device ${name}`);
     return device;
   }
+}
+
+function configFingerprintOf(observed: ObservedDevice): string {
+  return JSON.stringify([
+    observed.publicKey,
+    observed.listenPort,
+    observed.peers.map((peer) => [peer.publicKey, peer.endpoint, peer.allowedIPs, peer.persistentKeepaliveSeconds]),
+  ]);
 }

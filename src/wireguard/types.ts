@@ -54,12 +54,34 @@ export interface DeviceChange {
 }
 
 /**
+ * One read of a device: its own settings at once, its peers parsed only
+ * when asked. A reconcile tick that finds the configuration as it was
+ * (same fingerprint) then costs no parse of thousands of peers
+ * (docs/how-it-works.md, "Drift").
+ */
+export interface DeviceRead {
+  readonly publicKey: string | null;
+  readonly listenPort: number;
+  /**
+   * Equal for two reads of the same configuration (private key, listen
+   * port, and each peer's key, endpoint, allowed IPs and keepalive, in the
+   * device's order), different otherwise; counters and handshakes are not
+   * part of it. Null when the client cannot tell without parsing.
+   */
+  readonly configFingerprint: string | null;
+  /** The whole device, parsed on the first call. */
+  device(): ObservedDevice;
+}
+
+/**
  * The four-method client of wgctrl-go, reduced to what clusterwire needs.
  * Real implementations drive `wg` or the UAPI socket; the fake is in memory.
  */
 export interface WireGuardClient {
   /** Reads a device; throws when it does not exist. */
   device(name: string): Promise<ObservedDevice>;
+  /** Reads a device as `device` does, leaving the parse of its peers to the caller's need. */
+  read(name: string): Promise<DeviceRead>;
   /** Applies a change in one call. */
   configure(name: string, change: DeviceChange): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { createConnection } from 'node:net';
 import path from 'node:path';
-import { ChangeRejectedError, type DeviceChange, type ObservedDevice, type WireGuardClient } from './types.ts';
-import { describeErrno, parseUapiGet, UAPI_GET_REQUEST, uapiErrno, uapiSetRequest } from './uapi-protocol.ts';
+import { ChangeRejectedError, type DeviceChange, type DeviceRead, type ObservedDevice, type WireGuardClient } from './types.ts';
+import { describeErrno, parseUapiGet, parseUapiInterface, UAPI_GET_REQUEST, uapiConfigFingerprint, uapiErrno, uapiInterfaceText, uapiSetRequest } from './uapi-protocol.ts';
 
 export const DEFAULT_SOCKET_DIRECTORY = '/run/wireguard';
 
@@ -28,15 +28,28 @@ export class UapiClient implements WireGuardClient {
   }
 
   async device(name: string): Promise<ObservedDevice> {
+    return (await this.read(name)).device();
+  }
+
+  async read(name: string): Promise<DeviceRead> {
     const response = await this.#request(name, UAPI_GET_REQUEST, 'get');
-    return parseUapiGet(name, response);
+    const errno = uapiErrno(lastLine(response));
+    if (errno !== 0) throw new Error(`UAPI get on ${name} answered errno ${describeErrno(errno)}`);
+    const { publicKey, listenPort } = parseUapiInterface(name, uapiInterfaceText(response));
+    let parsed: ObservedDevice | null = null;
+    return {
+      publicKey,
+      listenPort,
+      configFingerprint: uapiConfigFingerprint(response),
+      device: () => (parsed ??= parseUapiGet(name, response.toString('utf8'))),
+    };
   }
 
   async configure(name: string, change: DeviceChange): Promise<void> {
     const request = uapiSetRequest(change);
     if (request === null) return;
     const response = await this.#request(name, request, 'set');
-    const errno = uapiErrno(response);
+    const errno = uapiErrno(response.toString('utf8'));
     if (errno !== 0) {
       throw new ChangeRejectedError(
         `UAPI set on ${name} (${change.peers.length} peer changes) answered errno ${describeErrno(errno)}; changes before the failing one may be applied`,
@@ -44,7 +57,7 @@ export class UapiClient implements WireGuardClient {
     }
   }
 
-  async #request(name: string, request: string, operation: string): Promise<string> {
+  async #request(name: string, request: string, operation: string): Promise<Buffer> {
     const socketPath = uapiSocketPath(this.#socketDirectory, name);
     try {
       return await uapiExchange(socketPath, request, this.#timeoutMs);
@@ -54,29 +67,44 @@ export class UapiClient implements WireGuardClient {
   }
 }
 
-/** Sends one request and reads its response, which ends with a blank line. */
-export function uapiExchange(socketPath: string, request: string, timeoutMs: number): Promise<string> {
+/** Sends one request and reads its response, which ends with a blank line; bytes, so a read that is not parsed is never decoded. */
+export function uapiExchange(socketPath: string, request: string, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(socketPath);
-    const chunks: string[] = [];
-    let tail = '';
+    const chunks: Buffer[] = [];
+    let length = 0;
     let settled = false;
     const finish = (error: Error | null) => {
       if (settled) return;
       settled = true;
       socket.destroy();
       if (error) reject(error);
-      else resolve(chunks.join(''));
+      else resolve(Buffer.concat(chunks, length));
     };
-    socket.setEncoding('utf8');
     socket.setTimeout(timeoutMs, () => finish(new Error(`no complete response within ${timeoutMs} ms`)));
     socket.on('error', finish);
-    socket.on('data', (chunk: string) => {
+    socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
-      tail = (tail + chunk).slice(-2);
-      if (tail === '\n\n') finish(null);
+      length += chunk.length;
+      if (endsWithBlankLine(chunks)) finish(null);
     });
     socket.on('end', () => finish(new Error('connection closed before the response ended')));
     socket.write(request);
   });
+}
+
+/** The last two bytes received are "\n\n" (they may arrive in two chunks). */
+function endsWithBlankLine(chunks: readonly Buffer[]): boolean {
+  const last = chunks[chunks.length - 1] as Buffer;
+  if (last.length >= 2) return last[last.length - 1] === NEWLINE && last[last.length - 2] === NEWLINE;
+  const before = chunks[chunks.length - 2];
+  return last[0] === NEWLINE && before !== undefined && before[before.length - 1] === NEWLINE;
+}
+
+const NEWLINE = 0x0a;
+
+/** The response's last line with the blank line after it: where `errno=` is. */
+function lastLine(response: Buffer): string {
+  const start = response.lastIndexOf(NEWLINE, response.length - 3);
+  return response.toString('utf8', start + 1);
 }

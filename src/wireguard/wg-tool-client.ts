@@ -3,7 +3,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CommandError, type Runner } from '../process/exec.ts';
-import { ChangeRejectedError, type DeviceChange, type ObservedDevice, type WireGuardClient } from './types.ts';
+import { parsedDeviceRead } from './device-read.ts';
+import { ChangeRejectedError, type DeviceChange, type DeviceRead, type ObservedDevice, type WireGuardClient } from './types.ts';
 import { parseWgDump } from './wg-dump.ts';
 import { wgInvocations } from './wg-commands.ts';
 
@@ -34,6 +35,11 @@ export class WgToolClient implements WireGuardClient {
     this.#run = run;
     this.#wg = options.wg ?? 'wg';
     this.#temporaryDirectory = options.temporaryDirectory ?? tmpdir();
+  }
+
+  /** `wg show dump` is parsed whole: the spawn costs more than the parse, and there is no fingerprint to read. */
+  async read(name: string): Promise<DeviceRead> {
+    return parsedDeviceRead(await this.device(name), null);
   }
 
   async device(name: string): Promise<ObservedDevice> {

@@ -299,7 +299,7 @@ test('a restarted daemon keeps the peers already on the device until the first l
     publicKey: 'x',
     devices: {
       ensure: async (_spec, state) => {
-        state.read(await s.wg.device(DEVICE), null);
+        state.read(await s.wg.read(DEVICE), null);
         return { name: DEVICE, index: 2, backend: 'kernel', publicKey: 'x', created: false, client: s.wg };
       },
     },

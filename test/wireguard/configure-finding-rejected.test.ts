@@ -9,7 +9,7 @@ const add = (n: number): PeerChange => ({ publicKey: key(n), endpoint: `198.18.0
 
 function counted(client: WireGuardClient) {
   const calls: number[] = [];
-  const wrapped: WireGuardClient = { device: (name) => client.device(name), configure: (name, change) => (calls.push(change.peers.length), client.configure(name, change)) };
+  const wrapped: WireGuardClient = { device: (name) => client.device(name), read: (name) => client.read(name), configure: (name, change) => (calls.push(change.peers.length), client.configure(name, change)) };
   return { wrapped, calls };
 }
 

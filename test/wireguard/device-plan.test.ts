@@ -37,12 +37,12 @@ describe('baseConfigChange', () => {
   const PRIVATE = 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW4=';
   const PUBLIC = 'F+TIJYHDLqEbKG4QNWfvpwgKcRSAoSeWlAvDqxnYAEA=';
   it('writes nothing when key and port are right (rewriting a key expires sessions)', () => {
-    assert.deepEqual(baseConfigChange({ name: 'wg', publicKey: PUBLIC, listenPort: 51820, peers: [] }, PRIVATE, PUBLIC, 51820), {
+    assert.deepEqual(baseConfigChange({ publicKey: PUBLIC, listenPort: 51820 }, PRIVATE, PUBLIC, 51820), {
       peers: [],
     });
   });
   it('writes the key and the port where they differ', () => {
-    assert.deepEqual(baseConfigChange({ name: 'wg', publicKey: null, listenPort: 4000, peers: [] }, PRIVATE, PUBLIC, 51820), {
+    assert.deepEqual(baseConfigChange({ publicKey: null, listenPort: 4000 }, PRIVATE, PUBLIC, 51820), {
       privateKey: PRIVATE,
       listenPort: 51820,
       peers: [],

@@ -252,6 +252,10 @@ describe('WireGuardDevices (userspace fallback, fake wireguard-go)', () => {
           calls.push(`device ${name}`);
           return uapi.device(name);
         },
+        read: (name) => {
+          calls.push(`read ${name}`);
+          return uapi.read(name);
+        },
         configure: (name, change) => {
           calls.push(`configure ${name} ${change.peers.length} peers${change.privateKey === undefined ? '' : ', key'}`);
           return uapi.configure(name, change);
@@ -268,7 +272,7 @@ describe('WireGuardDevices (userspace fallback, fake wireguard-go)', () => {
     const deadline = Date.now() + 10_000;
     while (restarts.length === 0 && Date.now() < deadline) await delay(10);
     assert.deepEqual(restarts, ['wg-c2']);
-    assert.deepEqual(calls, ['device wg-c2', 'configure wg-c2 0 peers, key', 'configure wg-c2 1 peers', 'configure wg-c2 1 peers, key']);
+    assert.deepEqual(calls, ['read wg-c2', 'configure wg-c2 0 peers, key', 'configure wg-c2 1 peers', 'configure wg-c2 1 peers, key']);
   });
 
   it('remove() stops the process it runs', async (t) => {

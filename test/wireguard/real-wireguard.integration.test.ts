@@ -235,7 +235,7 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
       const changes = delta(desired.map((peer, i) => (i === 120 ? bad : peer)), (await client.device('wg-c2')).peers, new Map());
       await assert.rejects(client.configure('wg-c2', { peers: changes }), ChangeRejectedError, `${name}: the whole batch is refused`);
       let calls = 0;
-      const counting: WireGuardClient = { device: (n) => client.device(n), configure: (n, change) => ((calls += 1), client.configure(n, change)) };
+      const counting: WireGuardClient = { device: (n) => client.device(n), read: (n) => client.read(n), configure: (n, change) => ((calls += 1), client.configure(n, change)) };
       const rejected = await configureFindingRejected(counting, 'wg-c2', changes);
       t.diagnostic(`${name}: 1 refused change among 200 found in ${calls} calls`);
       assert.deepEqual(rejected.map((r) => r.change.publicKey), [bad.publicKey], name);

@@ -10,8 +10,8 @@ import { ChangeRejectedError } from '../../src/wireguard/types.ts';
 const A = 'XoUZh4pf05mz9KnBbCIy2nFeHA6nT4ZcgiZCvGnvkDc=';
 const A_HEX = '5e8519878a5fd399b3f4a9c16c2232da715e1c0ea74f865c822642bc69ef9037';
 
-/** A UAPI socket that records requests and answers with `respond` (split into pieces to exercise reassembly). */
-async function fakeSocket(t: TestContext, device: string, respond: (request: string) => string | null) {
+/** A UAPI socket that records requests and answers with `respond` (split into pieces to exercise reassembly), then `lastChunk` apart. */
+async function fakeSocket(t: TestContext, device: string, respond: (request: string) => string | null, lastChunk = '') {
   const directory = await mkdtemp(path.join(tmpdir(), 'cw-uapi-'));
   const requests: string[] = [];
   const server = createServer((socket: Socket) => {
@@ -29,7 +29,10 @@ async function fakeSocket(t: TestContext, device: string, respond: (request: str
       }
       const middle = Math.floor(response.length / 2);
       socket.write(response.slice(0, middle));
-      setImmediate(() => socket.write(response.slice(middle)));
+      setImmediate(() => {
+        socket.write(response.slice(middle));
+        if (lastChunk !== '') setTimeout(() => socket.write(lastChunk), 5);
+      });
     });
     socket.on('error', () => socket.destroy());
   });
@@ -52,6 +55,27 @@ describe('UapiClient', () => {
     assert.deepEqual(device.peers.map((peer) => [peer.publicKey, peer.endpoint, peer.allowedIPs]), [
       [A, '198.18.0.2:51820', ['10.0.0.0/24']],
     ]);
+  });
+
+  it('read(): the key and port at once, one fingerprint for the same configuration, the peers parsed on demand; a last newline alone in its chunk', async (t) => {
+    let rx = 0;
+    const { directory } = await fakeSocket(t, 'wg0', () => {
+      rx += 100;
+      return `listen_port=51820\npublic_key=${A_HEX}\nendpoint=198.18.0.2:51820\nrx_bytes=${rx}\nallowed_ip=10.0.0.0/24\nerrno=0\n`;
+    }, '\n');
+    const client = new UapiClient(directory);
+    const first = await client.read('wg0');
+    const second = await client.read('wg0');
+    assert.equal(first.listenPort, 51820);
+    assert.equal(first.publicKey, null);
+    assert.equal(first.configFingerprint, second.configFingerprint, 'only a counter changed');
+    assert.deepEqual(second.device().peers.map((peer) => [peer.publicKey, peer.receiveBytes]), [[A, 200]]);
+    assert.equal(second.device(), second.device(), 'parsed once');
+  });
+
+  it('read() fails on an errno like device()', async (t) => {
+    const { directory } = await fakeSocket(t, 'wg0', () => 'errno=19\n\n');
+    await assert.rejects(new UapiClient(directory).read('wg0'), { message: 'UAPI get on wg0 answered errno ENODEV (19)' });
   });
 
   it('sends set=1 and accepts errno=0', async (t) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeErrno, parseUapiGet, uapiErrno, uapiSetRequest } from '../../src/wireguard/uapi-protocol.ts';
+import { describeErrno, parseUapiGet, parseUapiInterface, uapiConfigFingerprint, uapiErrno, uapiInterfaceText, uapiSetRequest } from '../../src/wireguard/uapi-protocol.ts';
 
 const PRIVATE = 'YP7i4dmm0RvMkEEqDXWIhBoekvFYyYjrjC04qAbjWW4=';
 const PRIVATE_HEX = '60fee2e1d9a6d11bcc90412a0d7588841a1e92f158c988eb8c2d38a806e3596e';
@@ -180,5 +180,68 @@ describe('no UAPI error quotes the reply: a get reply holds the private key', ()
 
   it('describes a reply without errno by its size only', () => {
     assert.throws(() => uapiErrno(`${privateKeyLine}\nlisten_port=51820\n`), { message: 'UAPI response does not end with errno (95 characters, 2 line breaks)' });
+  });
+});
+
+describe('uapiConfigFingerprint', () => {
+  /** A captured-shape get reply: the private key, the port, and one peer with runtime fields. */
+  const reply = (fields: { port?: number; endpoint?: string; keepalive?: number; allowed?: string[]; handshake?: number; rx?: number; tx?: number; peers?: string[] } = {}) =>
+    Buffer.from(
+      [
+        `private_key=${PRIVATE_HEX}`,
+        `listen_port=${fields.port ?? 51820}`,
+        ...(fields.peers ?? [A_HEX]).flatMap((key) => [
+          `public_key=${key}`,
+          'preshared_key=0000000000000000000000000000000000000000000000000000000000000000',
+          'protocol_version=1',
+          `endpoint=${fields.endpoint ?? '198.18.0.2:51820'}`,
+          `last_handshake_time_sec=${fields.handshake ?? 0}`,
+          `last_handshake_time_nsec=${fields.handshake ?? 0}`,
+          `tx_bytes=${fields.tx ?? 0}`,
+          `rx_bytes=${fields.rx ?? 0}`,
+          `persistent_keepalive_interval=${fields.keepalive ?? 25}`,
+          ...(fields.allowed ?? ['10.9.0.0/24']).map((cidr) => `allowed_ip=${cidr}`),
+        ]),
+        'errno=0',
+        '',
+        '',
+      ].join('\n'),
+    );
+  const base = uapiConfigFingerprint(reply());
+
+  it('is the same for the same configuration whatever the handshakes and counters', () => {
+    assert.equal(uapiConfigFingerprint(reply({ handshake: 1700000000, rx: 123456, tx: 98765 })), base);
+    assert.match(base, /^[0-9a-f]{16}$/);
+  });
+
+  const differences: [string, Buffer][] = [
+    ['another listen port', reply({ port: 51821 })],
+    ['another endpoint (a roam)', reply({ endpoint: '198.18.0.3:51820' })],
+    ['another keepalive', reply({ keepalive: 0 })],
+    ['another allowed IP', reply({ allowed: ['10.9.1.0/24'] })],
+    ['one more allowed IP', reply({ allowed: ['10.9.0.0/24', 'fd00:9::/64'] })],
+    ['another peer key', reply({ peers: [B_HEX] })],
+    ['one more peer', reply({ peers: [A_HEX, B_HEX] })],
+    ['no peer', reply({ peers: [] })],
+  ];
+  for (const [what, changed] of differences) {
+    it(`differs for ${what}`, () => assert.notEqual(uapiConfigFingerprint(changed), base));
+  }
+
+  it('tells the order of peers apart (the device lists them in its own order; a reorder is read as a change, never missed)', () => {
+    assert.notEqual(uapiConfigFingerprint(reply({ peers: [A_HEX, B_HEX] })), uapiConfigFingerprint(reply({ peers: [B_HEX, A_HEX] })));
+  });
+});
+
+describe('parseUapiInterface and uapiInterfaceText', () => {
+  it('read the key and port before the first peer and nothing after it', () => {
+    const response = Buffer.from(`private_key=${PRIVATE_HEX}\nlisten_port=51820\npublic_key=${A_HEX}\nlisten_port=1\nerrno=0\n\n`);
+    const text = uapiInterfaceText(response);
+    assert.equal(text, `private_key=${PRIVATE_HEX}\nlisten_port=51820`);
+    assert.deepEqual(parseUapiInterface('wg0', text), { publicKey: PUBLIC, listenPort: 51820 });
+  });
+
+  it('read a device without peers, key or port', () => {
+    assert.deepEqual(parseUapiInterface('wg0', uapiInterfaceText(Buffer.from('errno=0\n\n'))), { publicKey: null, listenPort: 0 });
   });
 });
