@@ -4,18 +4,29 @@
  * daemon and userspace WireGuard on each; pings between pod addresses
  * across the tunnels; a node added to c2 and reached from c1; then
  * teardown (or, with --keep, the lab stays up until Ctrl-C or --destroy).
+ * With --fleet, two `clusterwire mirror` processes per cluster read the
+ * other cluster once and write local PeerSlices, and the daemons read
+ * those (source mirror, docs/fleet-mode.md); --source slices has the
+ * daemons read the slices the other cluster's mirrors publish.
  */
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { execCommand } from '../src/process/exec.ts';
+import { demoFleet, mirrorRows, sourceRows } from './demo-plan.ts';
+import { LAB_SOURCES, type LabSource } from './lab-config.ts';
 import { createLab, type Lab, type LabNode } from './lab.ts';
 import { destroyLabs, readClaims } from './lab-slot.ts';
 import { preflightProblems, thisMachine } from './preflight.ts';
 import { formatTable } from './text-table.ts';
 
-const USAGE = `usage: npm run demo [-- --keep | --destroy | --help]
+const USAGE = `usage: npm run demo [-- --fleet | --source nodes|slices|mirror] [-- --keep | --destroy | --help]
   (no flag)  build two emulated clusters joined by clusterwire, ping across them,
              add a node, print where to look, tear everything down
+  --fleet    the same in fleet mode: two clusterwire mirror processes per cluster
+             read the other cluster and write local PeerSlices; the daemons read
+             those (source mirror) and hold no credential of the other cluster
+  --source   where the daemons read the other cluster from: nodes (the default),
+             slices (the PeerSlices its mirrors publish) or mirror (= --fleet)
   --keep     leave the lab up at the end; this process keeps serving the
              clusters' apiservers until Ctrl-C or --destroy
   --destroy  tear down a kept demo and whatever crashed runs left behind
@@ -33,7 +44,11 @@ class Interrupted extends Error {
 async function main(argv: string[]): Promise<number> {
   let flags;
   try {
-    flags = parseArgs({ args: argv, options: { keep: { type: 'boolean' }, destroy: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
+    flags = parseArgs({
+      args: argv,
+      options: { keep: { type: 'boolean' }, destroy: { type: 'boolean' }, fleet: { type: 'boolean' }, source: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }).values;
   } catch (error) {
     console.error(`demo: ${(error as Error).message}\n${USAGE}`);
     return 2;
@@ -44,6 +59,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (flags.keep && flags.destroy) {
     console.error(`demo: --keep and --destroy exclude each other\n${USAGE}`);
+    return 2;
+  }
+  const source = flags.fleet ? 'mirror' : (flags.source ?? 'nodes');
+  if (!isLabSource(source) || (flags.fleet && flags.source !== undefined && flags.source !== 'mirror')) {
+    console.error(`demo: --source takes ${LAB_SOURCES.join(', ')}, and --fleet means mirror\n${USAGE}`);
     return 2;
   }
   const problems = preflightProblems(thisMachine());
@@ -59,10 +79,14 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  return runDemo(flags.keep === true);
+  return runDemo(flags.keep === true, source);
 }
 
-async function runDemo(keep: boolean): Promise<number> {
+function isLabSource(value: string): value is LabSource {
+  return (LAB_SOURCES as readonly string[]).includes(value);
+}
+
+async function runDemo(keep: boolean, source: LabSource): Promise<number> {
   const interrupted = onSignals();
   /** Runs one step unless Ctrl-C comes first. */
   const step = <T>(work: Promise<T>): Promise<T> => {
@@ -76,16 +100,18 @@ async function runDemo(keep: boolean): Promise<number> {
   const started = performance.now();
   try {
     console.log('clusterwire demo: two emulated Kubernetes clusters on this machine, one network namespace per');
-    console.log('node, a clusterwire daemon and userspace WireGuard (wireguard-go) on every node.\n');
-    console.log('Building the lab ...');
-    building = createLab({ name: LAB_NAME, log: (line) => console.log(`  ${line.replace(/^lab: /, '')}`), reconcileInterval: '5s' });
+    console.log('node, a clusterwire daemon and userspace WireGuard (wireguard-go) on every node.');
+    if (source !== 'nodes') console.log('Fleet mode: two clusterwire mirror processes per cluster, one leading through a Lease.');
+    console.log('\nBuilding the lab ...');
+    building = createLab({ name: LAB_NAME, log: (line) => console.log(`  ${line.replace(/^lab: /, '')}`), reconcileInterval: '5s', ...demoFleet(source, ['c1', 'c2']) });
     lab = await step(building);
     await showReady(lab, step, started);
+    await showSources(lab, step, source);
     await showPings(lab, step);
     await showAddedNode(lab, step);
     await showWhereToLook(lab, step);
     if (keep) {
-      showKept(lab);
+      showKept(lab, source);
       await interrupted.promise.catch(() => {});
     }
   } catch (error) {
@@ -94,7 +120,7 @@ async function runDemo(keep: boolean): Promise<number> {
       exitCode = 130;
     } else {
       console.error(`\nThe demo failed: ${describeError(error)}`);
-      if (lab) console.error(`\nThe daemons' last log lines:\n${await lab.logTails(12)}`);
+      if (lab) console.error(`\nThe daemons' and mirrors' last log lines:\n${await lab.logTails(12)}`);
       exitCode = 1;
     }
   } finally {
@@ -123,6 +149,19 @@ async function showReady(lab: Lab, step: Step, started: number): Promise<void> {
   await step(lab.waitUntilReady(90_000));
   await step(lab.waitUntilPeered(60_000));
   console.log(`  ready ${seconds(performance.now() - started)} after the start.`);
+}
+
+async function showSources(lab: Lab, step: Step, source: LabSource): Promise<void> {
+  const statuses = await step(Promise.all(lab.nodes().map(async (node) => ({ node: node.name, remotes: (await lab.status(node)).remotes }))));
+  console.log('\nWhere each daemon reads the other cluster from (its /status):\n');
+  for (const line of formatTable(['node', 'remote', 'source'], sourceRows(statuses))) console.log(line);
+  if (source === 'nodes') return;
+  const rows = Object.keys(lab.clusters).flatMap((cluster) => {
+    const mirrors = lab.mirrors(cluster);
+    return mirrorRows(cluster, mirrors.running(), mirrors.leaseHolder());
+  });
+  console.log('\nThe mirrors (leader: the holder of the Lease clusterwire-mirror in namespace clusterwire):\n');
+  for (const line of formatTable(['cluster', 'mirror', 'role', 'HTTP (/status, /metrics)'], rows)) console.log(line);
 }
 
 async function pingRows(lab: Lab, step: Step, from: LabNode[], to: LabNode[]): Promise<{ rows: string[][]; failed: number }> {
@@ -200,7 +239,7 @@ async function showWhereToLook(lab: Lab, step: Step): Promise<void> {
   console.log(`\n$ curl -s ${node.baseURL}/metrics   (a few lines of ${metrics.split('\n').length})\n${interesting.join('\n')}`);
 }
 
-function showKept(lab: Lab): void {
+function showKept(lab: Lab, source: LabSource): void {
   console.log('\nThe lab stays up while this process runs (it serves the two clusters\' apiservers).');
   console.log('A shell in a node (its network and its own /run/wireguard):\n');
   const rows = lab.nodes().map((node) => [
@@ -213,6 +252,7 @@ function showKept(lab: Lab): void {
   const [[c1], [c2]] = clusterNodes(lab);
   if (c1 && c2) console.log(`\n  then for example: wg show; ip route; ping -I ${c1.podIP} ${c2.podIP}   (in ${c1.name})`);
   console.log(`  daemon logs: ${lab.dir}/nodes/<node>/daemon.log`);
+  if (source !== 'nodes') console.log(`  mirror logs: ${lab.dir}/mirrors/<cluster>/<mirror>.log`);
   console.log('\nTear it down with Ctrl-C here, or from another terminal: npm run demo -- --destroy');
 }
 

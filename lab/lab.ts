@@ -25,8 +25,10 @@ import type { ObservedDevice } from '../src/wireguard/types.ts';
 import { parseWgDump } from '../src/wireguard/wg-dump.ts';
 import { startEmulator, type Emulator } from './emulator/emulator.ts';
 import { realisticNode } from './emulator/nodes.ts';
-import { labClustersConfig, type ClusterAccessFiles } from './lab-config.ts';
+import { labClustersConfig, labNeedsSlices, sourcesProblems, type ClusterAccessFiles, type LabSource, type LabSources } from './lab-config.ts';
 import { DAEMON_PORT, LabDaemon } from './lab-daemon.ts';
+import { preparePublishing } from './lab-mirror.ts';
+import { LabMirrors } from './lab-mirrors.ts';
 import { clusterSpecProblems, DEFAULT_CLUSTERS, planNode, slotNames, type ClusterSpec, type SlotNames } from './lab-layout.ts';
 import { createBridge, plugHost } from './lab-network.ts';
 import { claimSlot, destroySlot, type SlotClaim } from './lab-slot.ts';
@@ -46,6 +48,20 @@ export interface LabOptions {
   daemonFlags?: string[];
   /** Default true: every node's daemon is started by createLab and addNode. */
   startDaemons?: boolean;
+  /**
+   * Per cluster, the source its daemons read each remote from (docs/fleet-mode.md):
+   * `{ c1: { c2: 'mirror' } }`; a pair not named reads `nodes`. `mirror` needs
+   * `mirrorReplicas`, `slices` a mirror in the remote cluster.
+   */
+  sources?: LabSources;
+  /**
+   * Replicas of `clusterwire mirror` per cluster, as processes beside the daemons
+   * (started before them; default 0: none). With mirrors, or any source other than
+   * `nodes`, every cluster gets the PeerSlice CRD and the namespace clusterwire.
+   */
+  mirrorReplicas?: number;
+  /** More flags for every mirror replica, e.g. shorter leader election timings. */
+  mirrorFlags?: string[];
   /** Where configs, keys, logs and apiserver files go; default a new temp directory, removed by destroy(). */
   dir?: string;
   /** Progress lines; default silent. */
@@ -92,12 +108,16 @@ export interface Lab {
   nodes(): LabNode[];
   /** The node's clusters JSON (tests may rewrite it, then restart the daemon). */
   configPath(node: LabNode): string;
+  /** Rewrites the node's clusters config to read each remote from `sources` (unnamed: `nodes`); restart its daemon to apply it. */
+  setSources(node: LabNode, sources: Readonly<Record<string, LabSource>>): Promise<void>;
+  /** The mirror replicas of `cluster` (lab option `mirrorReplicas`): kill one, stop all, start them again, find the leader. */
+  mirrors(cluster: string): LabMirrors;
   startDaemon(node: LabNode): Promise<void>;
   /** Sends `signal` (default SIGTERM), waits for the exit; returns the exit code (null when a signal ended it). */
   stopDaemon(node: LabNode, signal?: NodeJS.Signals): Promise<number | null>;
   daemonPid(node: LabNode): number | undefined;
   daemonLog(node: LabNode): Promise<string>;
-  /** The last `lines` lines of every daemon's log, for failure messages. */
+  /** The last `lines` lines of every daemon's and mirror's log, for failure messages. */
   logTails(lines?: number): Promise<string>;
   /** GET /status of a node's daemon. */
   status(node: LabNode): Promise<StatusReport>;
@@ -135,7 +155,7 @@ const POLL_MS = 200;
 
 export async function createLab(options: LabOptions = {}): Promise<Lab> {
   const specs = options.clusters ?? DEFAULT_CLUSTERS.map((cluster) => ({ ...cluster }));
-  const problems = clusterSpecProblems(specs);
+  const problems = [...clusterSpecProblems(specs), ...sourcesProblems(specs.map((spec) => spec.name), options.sources ?? {}, options.mirrorReplicas ?? 0)];
   if (problems.length > 0) throw new Error(`bad lab clusters: ${problems.join('; ')}`);
   if (process.getuid?.() !== 0) throw new Error('the lab needs root: it creates network namespaces, a bridge and WireGuard devices');
   const log = options.log ?? (() => {});
@@ -172,6 +192,7 @@ class RunningLab implements Lab {
   readonly #log: (line: string) => void;
   readonly #states = new Map<LabNode, NodeState>();
   readonly #ordinals = new Map<string, number>();
+  readonly #mirrors = new Map<string, LabMirrors>();
   #hostNumber = 0;
   #destroyed: Promise<void> | null = null;
 
@@ -198,6 +219,14 @@ class RunningLab implements Lab {
     for (const spec of this.#specs) {
       for (let i = 0; i < spec.nodes; i += 1) await this.#makeNode(spec);
     }
+    const replicas = this.#options.mirrorReplicas ?? 0;
+    if (labNeedsSlices(replicas, this.#options.sources ?? {})) {
+      for (const cluster of Object.values(this.clusters)) await preparePublishing(cluster.emulator);
+    }
+    if (replicas > 0) {
+      for (const spec of this.#specs) await this.#makeMirrors(spec.name, replicas);
+      await Promise.all([...this.#mirrors.values()].map((mirrors) => mirrors.start()));
+    }
     if (this.#options.startDaemons !== false) await Promise.all(this.nodes().map((node) => this.startDaemon(node)));
   }
 
@@ -207,6 +236,16 @@ class RunningLab implements Lab {
 
   configPath(node: LabNode): string {
     return path.join(this.#state(node).nodeDir, 'clusters.json');
+  }
+
+  async setSources(node: LabNode, sources: Readonly<Record<string, LabSource>>): Promise<void> {
+    await this.#writeConfig(this.configPath(node), labClustersConfig(node.cluster, this.#accessFiles(), sources));
+  }
+
+  mirrors(cluster: string): LabMirrors {
+    const mirrors = this.#mirrors.get(cluster);
+    if (!mirrors) throw new Error(`cluster ${cluster} runs no mirror: create the lab with mirrorReplicas`);
+    return mirrors;
   }
 
   async startDaemon(node: LabNode): Promise<void> {
@@ -236,20 +275,19 @@ class RunningLab implements Lab {
     return this.#state(node).daemon?.pid;
   }
 
-  async daemonLog(node: LabNode): Promise<string> {
-    try {
-      return await readFile(this.#logPath(node), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
-      throw error;
-    }
+  daemonLog(node: LabNode): Promise<string> {
+    return readLog(this.#logPath(node));
   }
 
   async logTails(lines = 20): Promise<string> {
+    const logs = [
+      ...[...this.#states.values()].map(({ node }) => ({ name: node.name, path: this.#logPath(node) })),
+      ...[...this.#mirrors.values()].flatMap((mirrors) => mirrors.identities.map((identity) => ({ name: identity, path: mirrors.logPath(identity) }))),
+    ];
     const parts = await Promise.all(
-      [...this.#states.values()].map(async ({ node }) => {
-        const tail = (await this.daemonLog(node)).trimEnd().split('\n').slice(-lines).join('\n');
-        return `--- ${node.name} (${this.#logPath(node)}), last ${lines} lines:\n${tail}`;
+      logs.map(async ({ name, path: logPath }) => {
+        const tail = (await readLog(logPath)).trimEnd().split('\n').slice(-lines).join('\n');
+        return `--- ${name} (${logPath}), last ${lines} lines:\n${tail}`;
       }),
     );
     return parts.join('\n');
@@ -368,6 +406,8 @@ class RunningLab implements Lab {
 
   async #teardown(): Promise<void> {
     const failures: unknown[] = [];
+    // Mirrors before all: processes of the machine's namespace, which destroying the hosts does not reach.
+    for (const mirrors of this.#mirrors.values()) await mirrors.stopAll('SIGKILL').catch((error: unknown) => failures.push(error));
     // Apiservers first, while the daemons still answer their FINs: killed
     // first, they would leave sockets that hold their namespaces open.
     for (const cluster of Object.values(this.clusters)) await cluster.emulator.stop().catch((error: unknown) => failures.push(error));
@@ -411,12 +451,26 @@ class RunningLab implements Lab {
     this.#states.set(node, { node, nodeDir, daemon: null, stoppedOnPurpose: false });
     await plugHost(this.#names, host, plan);
     await mkdir(nodeDir, { recursive: true, mode: 0o700 });
-    await writeFile(this.configPath(node), `${JSON.stringify(labClustersConfig(spec.name, this.#accessFiles()), null, 2)}\n`);
+    await this.#writeConfig(this.configPath(node), labClustersConfig(spec.name, this.#accessFiles(), this.#options.sources?.[spec.name]));
     cluster.emulator.createNode(realisticNode({ name: plan.name, podCIDRs: plan.podCIDRs, internalIPs: plan.internalIPs }));
     cluster.nodes.push(node);
     const pods = plan.podIP6 === null ? plan.podIP : `${plan.podIP} and ${plan.podIP6}`;
     this.#log(`lab: node ${plan.name} in ${host.name}: ${plan.internalIPs.join(', ')}, pods ${plan.podCIDRs.join(', ')}, pod ${pods}`);
     return node;
+  }
+
+  /** A mirror's config is the daemon's with access to every remote: it reads them all itself. */
+  async #makeMirrors(cluster: string, replicas: number): Promise<void> {
+    const dir = path.join(this.dir, 'mirrors', cluster);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const configPath = path.join(dir, 'clusters.json');
+    await this.#writeConfig(configPath, labClustersConfig(cluster, this.#accessFiles()));
+    const { emulator } = this.#cluster(cluster);
+    this.#mirrors.set(cluster, new LabMirrors({ cluster, replicas, configPath, logDir: dir, emulator, extraFlags: this.#options.mirrorFlags ?? [], log: this.#log }));
+  }
+
+  async #writeConfig(file: string, config: object): Promise<void> {
+    await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
   }
 
   #accessFiles(): ClusterAccessFiles[] {
@@ -465,5 +519,14 @@ class RunningLab implements Lab {
 
   #logPath(node: LabNode): string {
     return path.join(this.#state(node).nodeDir, 'daemon.log');
+  }
+}
+
+async function readLog(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
   }
 }

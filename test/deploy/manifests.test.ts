@@ -20,6 +20,7 @@ describe('every YAML file under deploy/ parses and validates against its schema'
       'crds',
       'examples/c1',
       'examples/c2',
+      'fleet',
       'local',
       'local/components/critical-pods-quota',
       'local/components/grafana-dashboard',

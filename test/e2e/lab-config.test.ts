@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { labClustersConfig, type ClusterAccessFiles } from '../../lab/lab-config.ts';
+import { everyRemoteFrom, labClustersConfig, labNeedsSlices, sourcesProblems, type ClusterAccessFiles } from '../../lab/lab-config.ts';
 import { parseClustersConfig } from '../../src/config/parse.ts';
 
 function access(name: string, podSubnet: string): ClusterAccessFiles {
@@ -69,5 +69,65 @@ describe('lab clusters config', () => {
 
   it('refuses a cluster the lab does not have', () => {
     assert.throws(() => labClustersConfig('c9', clusters), /cluster c9 is not one of the lab's/);
+  });
+});
+
+describe('lab clusters config: sources', () => {
+  it('a remote read through the mirror has no access and source mirror; slices keep the access; nodes is the default, unwritten', () => {
+    const json = labClustersConfig('c2', clusters, { c1: 'mirror', c3: 'slices' });
+    assert.deepEqual(json.remotes, [
+      { name: 'c1', podSubnet: '10.2.0.0/16', wgListenPort: 51820, source: 'mirror' },
+      { name: 'c3', kubeConfigPath: '/tmp/lab/c3/apiserver/kubeconfig', podSubnet: '10.6.0.0/16', wgListenPort: 51822, source: 'slices' },
+    ]);
+    const tokens = labClustersConfig('c1', clusters, { c2: 'slices', c3: 'nodes' });
+    assert.deepEqual(
+      tokens.remotes.map((r) => [r.name, r.source, r.remoteSATokenPath]),
+      [
+        ['c2', 'slices', '/tmp/lab/c2/apiserver/token'],
+        ['c3', undefined, '/tmp/lab/c3/apiserver/token'],
+      ],
+    );
+    const parsed = parseClustersConfig(tokens);
+    assert.ok(parsed.ok, JSON.stringify(parsed));
+    assert.deepEqual(parsed.config.remotes.map((r) => r.source.kind), ['slices', 'nodes']);
+  });
+
+  it('the mirror’s config (no sources) reaches every remote itself', () => {
+    const json = labClustersConfig('c2', clusters);
+    assert.deepEqual(json.remotes.map((r) => [r.name, r.kubeConfigPath, r.source]), [
+      ['c1', '/tmp/lab/c1/apiserver/kubeconfig', undefined],
+      ['c3', '/tmp/lab/c3/apiserver/kubeconfig', undefined],
+    ]);
+  });
+
+  it('refuses sources for a cluster that is not a remote', () => {
+    assert.throws(() => labClustersConfig('c1', clusters, { c1: 'nodes' }), /sources of c1 name c1, not a remote of the lab/);
+    assert.throws(() => labClustersConfig('c1', clusters, { c9: 'mirror' }), /sources of c1 name c9/);
+  });
+
+  it('everyRemoteFrom: each cluster reads every other from one source', () => {
+    assert.deepEqual(everyRemoteFrom(['c1', 'c2', 'c3'], 'mirror'), {
+      c1: { c2: 'mirror', c3: 'mirror' },
+      c2: { c1: 'mirror', c3: 'mirror' },
+      c3: { c1: 'mirror', c2: 'mirror' },
+    });
+  });
+
+  it('sourcesProblems: unknown clusters, a cluster reading itself, a mirror source without mirrors', () => {
+    const names = ['c1', 'c2'];
+    assert.deepEqual(sourcesProblems(names, everyRemoteFrom(names, 'mirror'), 2), []);
+    assert.deepEqual(sourcesProblems(names, { c1: { c2: 'slices' } }, 0), []);
+    assert.deepEqual(sourcesProblems(names, { c9: { c1: 'nodes' }, c1: { c1: 'nodes', c2: 'mirror' } }, 0), [
+      'sources name cluster c9, which the lab does not have',
+      'sources of c1 name c1, not one of its remotes',
+      'c1 reads c2 from its mirror, but the lab runs none: set mirrorReplicas',
+    ]);
+  });
+
+  it('labNeedsSlices: the CRD goes in when mirrors run or a daemon reads slices', () => {
+    assert.equal(labNeedsSlices(0, {}), false);
+    assert.equal(labNeedsSlices(0, { c1: { c2: 'nodes' } }), false);
+    assert.equal(labNeedsSlices(0, { c1: { c2: 'slices' } }), true);
+    assert.equal(labNeedsSlices(2, {}), true);
   });
 });

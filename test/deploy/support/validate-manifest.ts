@@ -1,6 +1,7 @@
 import { ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
 import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { ConfigMap, Namespace, ResourceQuota, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { ipPoolProblems, prometheusRuleProblems, serviceMonitorProblems } from './custom-resources.ts';
@@ -20,6 +21,7 @@ const MODELS: Record<string, (data: never) => Validatable> = {
   'v1/ResourceQuota': (data) => new ResourceQuota(data),
   'apps/v1/DaemonSet': (data) => new DaemonSet(data),
   'apps/v1/Deployment': (data) => new Deployment(data),
+  'policy/v1/PodDisruptionBudget': (data) => new PodDisruptionBudget(data),
   'rbac.authorization.k8s.io/v1/ClusterRole': (data) => new ClusterRole(data),
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': (data) => new ClusterRoleBinding(data),
   'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': (data) => new ValidatingAdmissionPolicy(data),
