@@ -52,7 +52,9 @@ const MAX_LOCAL_NODES = 1;
  * remote whose apiserver is down holds back only its own advertisement.
  * `start()` watches the Node (an informer selecting it by name) so that a
  * removal or edit by someone else is repaired within moments; a fresh read
- * every `checkIntervalMs` covers a watch that is down.
+ * every `checkIntervalMs` while that watch is down or not yet synced covers
+ * what it cannot show (with the watch up, the read costs an idle node a TLS
+ * connection and a whole Node every interval for nothing).
  */
 export class NodeAdvertiser {
   readonly #o: NodeAdvertiserOptions;
@@ -206,7 +208,9 @@ export class NodeAdvertiser {
     const interval = this.#o.checkIntervalMs;
     if (interval === undefined || this.#abort.signal.aborted) return;
     this.#tick = this.#o.clock.schedule(() => {
-      this.#request();
+      // A connected watch has shown every change of the Node already (#drifted): a read would only repeat it.
+      const watch = this.#informer.status();
+      if (!watch.synced || watch.state !== 'connected') this.#request();
       this.#scheduleCheck();
     }, interval);
   }

@@ -216,3 +216,26 @@ test('every checkIntervalMs, a fresh read repairs what a watch that is down miss
   await eventually(() => node.metadata.annotations[`c3.${D}/pubKey`] === 'PUB3');
   assert.deepEqual(log, ['GET', 'GET', 'PATCH']);
 });
+
+test('while the watch of the Node is connected, the check interval reads nothing; once it is down, it reads again', async (t) => {
+  const clock = new ManualClock(Date.now());
+  const { log, advertiser, client } = setup('198.18.0.7', { ...WANT }, { clock, checkIntervalMs: 30_000, idleTimeoutMs: 10 * 60_000 });
+  t.after(() => advertiser.stop());
+  advertiser.start();
+  advertiser.ready('c2');
+  advertiser.ready('c3');
+  await eventually(() => log.length === 1 && client.watches.length === 1);
+  for (let i = 0; i < 3; i++) {
+    clock.advance(30_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.deepEqual(log, ['GET'], 'the first advertisement read the Node; three intervals with the watch up read nothing');
+  client.onStream = () => {
+    throw new KubeRequestError({ cluster: 'c1', method: 'GET', path: '/api/v1/nodes' }, null, null, 'connect ECONNREFUSED');
+  };
+  client.watches[0]?.body.destroy(new Error('connection reset'));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  clock.advance(30_000);
+  await eventually(() => log.length === 2, 2000, 'a read of the Node');
+  assert.deepEqual(log, ['GET', 'GET'], 'with the watch down, the interval reads the Node');
+});
