@@ -6,6 +6,7 @@
  */
 import type { Capacity } from './capacity.ts';
 import type { FleetSource } from './fleet-scale-args.ts';
+import type { Change } from './scenarios/propagation.ts';
 import { CLIENT_KINDS, type ClientKind, type FleetScaleRun, type Load, type ScaleWindow } from './scenarios/fleet-scale.ts';
 import { percentile, summarize, type Summary } from './stats.ts';
 
@@ -40,7 +41,16 @@ export interface CellSummary {
   publisherCpuSecondsPerHour: Summary | null;
   wireguardCpuSecondsPerHour: Summary;
   loadAverage: Summary;
-  propagation: { p50Ms: Summary; p99Ms: Summary; maxMs: Summary; appliedP50Ms: Summary; appliedP99Ms: Summary };
+  propagation: {
+    p50Ms: Summary;
+    p99Ms: Summary;
+    maxMs: Summary;
+    appliedP50Ms: Summary;
+    appliedP99Ms: Summary;
+    /** Node write → the remote publisher's slice write, and → the local mirror's mirrored slice write; null where that step is not in the path. */
+    publishedP99Ms: Summary | null;
+    mirroredP99Ms: Summary | null;
+  };
 }
 
 export interface ScaleSummary {
@@ -73,6 +83,9 @@ function summarizeCell(windows: readonly ScaleWindow[]): CellSummary {
   if (!first) throw new Error('no window to summarize');
   const visible = (w: ScaleWindow) => w.propagation.changes.map((c) => c.visibleMs);
   const applied = (w: ScaleWindow) => w.propagation.changes.map((c) => c.appliedMs);
+  // A change the step wrote no slice for counts as never written, unless the step is not in the path at all.
+  const stepP99 = (pick: (c: Change) => number | null) =>
+    windows.every((w) => w.propagation.changes.every((c) => pick(c) === null)) ? null : summarize(windows.map((w) => percentile(w.propagation.changes.map((c) => pick(c) ?? Infinity), 99)));
   const daemonRates = windows.map((w) => w.daemonCpuSeconds.map((cpu) => perHour(cpu, w.seconds)));
   return {
     source: first.source,
@@ -92,6 +105,8 @@ function summarizeCell(windows: readonly ScaleWindow[]): CellSummary {
       maxMs: summarize(windows.map((w) => Math.max(...visible(w)))),
       appliedP50Ms: summarize(windows.map((w) => percentile(applied(w), 50))),
       appliedP99Ms: summarize(windows.map((w) => percentile(applied(w), 99))),
+      publishedP99Ms: stepP99((c) => c.publishedMs),
+      mirroredP99Ms: stepP99((c) => c.mirroredMs),
     },
   };
 }
@@ -224,11 +239,11 @@ export function fleetScaleMarkdown(heading: string, runs: number, churnSeconds: 
     '',
     'Per hour of churn. Remote: what the remote apiserver served to each kind of client (each its own service account), open watches included.',
     '',
-    '| source | L | daemon CPU (median of the L) | between daemons | local mirror CPU | remote publisher CPU | wireguard-go CPU, all hosts | load average | propagation p50 / p99 / max (visible on daemon 1) | acknowledged p50 / p99 | heartbeats |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| source | L | daemon CPU (median of the L) | between daemons | local mirror CPU | remote publisher CPU | wireguard-go CPU, all hosts | load average | propagation p50 / p99 / max (visible on daemon 1) | acknowledged p50 / p99 | p99 to the slice write: publisher / local mirror | heartbeats |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...s.cells.map(
       (cell) =>
-        `| \`${cell.source}\` | ${cell.locals} | ${figure(cell.daemonCpuSecondsPerHour, 1, ' s')} | ${formatNumber(cell.daemonCpuSpread.min, 1)}–${formatNumber(cell.daemonCpuSpread.max, 1)} s | ${orDash(cell.mirrorCpuSecondsPerHour, 1, ' s')} | ${orDash(cell.publisherCpuSecondsPerHour, 1, ' s')} | ${figure(cell.wireguardCpuSecondsPerHour, 0, ' s')} | ${figure(cell.loadAverage, 1)} | ${figure(cell.propagation.p50Ms, 0)} / ${figure(cell.propagation.p99Ms, 0)} / ${figure(cell.propagation.maxMs, 0)} ms | ${figure(cell.propagation.appliedP50Ms, 0)} / ${figure(cell.propagation.appliedP99Ms, 0)} ms | ${figure(cell.events, 0)} |`,
+        `| \`${cell.source}\` | ${cell.locals} | ${figure(cell.daemonCpuSecondsPerHour, 1, ' s')} | ${formatNumber(cell.daemonCpuSpread.min, 1)}–${formatNumber(cell.daemonCpuSpread.max, 1)} s | ${orDash(cell.mirrorCpuSecondsPerHour, 1, ' s')} | ${orDash(cell.publisherCpuSecondsPerHour, 1, ' s')} | ${figure(cell.wireguardCpuSecondsPerHour, 0, ' s')} | ${figure(cell.loadAverage, 1)} | ${figure(cell.propagation.p50Ms, 0)} / ${figure(cell.propagation.p99Ms, 0)} / ${figure(cell.propagation.maxMs, 0)} ms | ${figure(cell.propagation.appliedP50Ms, 0)} / ${figure(cell.propagation.appliedP99Ms, 0)} ms | ${orDash(cell.propagation.publishedP99Ms, 0)} / ${orDash(cell.propagation.mirroredP99Ms, 0)} ms | ${figure(cell.events, 0)} |`,
     ),
     '',
     'CPU per hour of churn (utime + stime from /proc, the window only, after a settle).',

@@ -270,7 +270,7 @@ async function measureSource(setting: SourceSetting): Promise<{ capacity: Capaci
       const churn = await measureWindow(setting, daemons);
       say(`${source}, ${locals} daemons: propagation of ${options.changes} annotation changes on daemon 1`);
       const first = daemons[0] as LocalDaemon;
-      const propagation = await measurePropagation(context, first.benchHost, first.daemon, remote, setting.run);
+      const propagation = await measurePropagation(context, first.benchHost, first.daemon, remote, setting.run, source === 'mirror' ? context.clusters.local : undefined);
       windows.push({ ...churn, source, locals, propagation });
     }
     return { capacity, windows };

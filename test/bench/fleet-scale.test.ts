@@ -124,7 +124,19 @@ function window(source: FleetSource, locals: number, remote: Load, localLoad: Lo
     publisherCpuSeconds: source === 'nodes' ? null : 1,
     wireguardCpuSeconds: 10,
     loadAverage: 1.5,
-    propagation: { changes: visible.map((ms) => ({ kind: 'endpoint', node: 'n', visibleMs: ms, notVisibleMs: 0, appliedMs: ms - 5, publishedMs: null, polls: 1 })), pollMs: [3] },
+    propagation: {
+      changes: visible.map((ms) => ({
+        kind: 'endpoint',
+        node: 'n',
+        visibleMs: ms,
+        notVisibleMs: 0,
+        appliedMs: ms - 5,
+        publishedMs: source === 'nodes' ? null : ms - 30,
+        mirroredMs: source === 'mirror' ? ms - 20 : null,
+        polls: 1,
+      })),
+      pollMs: [3],
+    },
   };
 }
 
@@ -166,6 +178,18 @@ describe('summarizeFleetScale', () => {
   it('propagation percentiles per window (nearest rank)', () => {
     assert.equal(cell('nodes', 10).propagation.p99Ms.median, 300);
     assert.equal(cell('nodes', 10).propagation.p50Ms.median, 100);
+  });
+  it('the publisher and mirror steps of propagation, only where they are in the path', () => {
+    assert.equal(cell('nodes', 1).propagation.publishedP99Ms, null);
+    assert.equal(cell('slices', 10).propagation.publishedP99Ms?.median, 40);
+    assert.equal(cell('slices', 10).propagation.mirroredP99Ms, null);
+    assert.equal(cell('mirror', 10).propagation.mirroredP99Ms?.median, 75);
+  });
+  it('a change the mirror wrote no slice for counts as never written', () => {
+    const run = scaleRun(1.5, 0.01, 95);
+    const last = run.windows.at(-1)!;
+    last.propagation.changes[0] = { ...last.propagation.changes[0]!, mirroredMs: null };
+    assert.equal(summarizeFleetScale([run]).cells.at(-1)!.propagation.mirroredP99Ms?.median, Infinity);
   });
   it('refuses runs at different node counts', () => {
     assert.throws(() => summarizeFleetScale([scaleRun(1.5, 0.01, 95), { ...scaleRun(1.5, 0.01, 95), nodes: 1000 }]), /different node counts/);
