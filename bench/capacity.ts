@@ -71,15 +71,22 @@ export async function hostPids(name: string): Promise<number[]> {
   return stdout.split('\n').filter((line) => line.trim() !== '').map(Number);
 }
 
-/** RSS of every process in the host; a process that exits meanwhile counts nothing. */
+/**
+ * `read(pid)`, or null when the process exited since it was listed (the
+ * daemon's short-lived `ip` and `wg` children come and go).
+ */
+export async function readIfRunning<T>(pid: number, read: (pid: number) => Promise<T>): Promise<T | null> {
+  try {
+    return await read(pid);
+  } catch (error) {
+    if (existsSync(`/proc/${pid}`)) throw error;
+    return null;
+  }
+}
+
+/** RSS of every process in the host. */
 export async function hostRssBytes(name: string): Promise<number> {
   let total = 0;
-  for (const pid of await hostPids(name)) {
-    try {
-      total += await rssBytes(pid);
-    } catch (error) {
-      if (existsSync(`/proc/${pid}`)) throw error;
-    }
-  }
+  for (const pid of await hostPids(name)) total += (await readIfRunning(pid, rssBytes)) ?? 0;
   return total;
 }

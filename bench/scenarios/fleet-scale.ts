@@ -27,7 +27,7 @@ import type { Emulator } from '../../lab/emulator/emulator.ts';
 import { realisticNode } from '../../lab/emulator/nodes.ts';
 import { LabMirror, preparePublishing } from '../../lab/lab-mirror.ts';
 import { servedBetween, type Served } from '../apiserver-load.ts';
-import { decideCapacity, hostPids, hostRssBytes, readMemInfo, resolveLocals, type Capacity } from '../capacity.ts';
+import { decideCapacity, hostPids, hostRssBytes, readIfRunning, readMemInfo, resolveLocals, type Capacity } from '../capacity.ts';
 import { LOCAL_CLUSTER, REMOTE_CLUSTER, REMOTE_POD_SUBNET, type RemoteCluster } from '../clusters.ts';
 import { openBenchHost, type BenchContext, type BenchHost } from '../context.ts';
 import { NODE_FLAGS, type DaemonProcess } from '../daemon-process.ts';
@@ -289,7 +289,10 @@ async function measureSource(setting: SourceSetting): Promise<{ capacity: Capaci
 async function othersCpuSeconds(daemons: readonly LocalDaemon[]): Promise<Map<number, number>> {
   const cpu = new Map<number, number>();
   for (const { benchHost, daemon } of daemons) {
-    for (const pid of await hostPids(benchHost.host.name)) if (pid !== daemon.pid) cpu.set(pid, await cpuSeconds(pid));
+    for (const pid of await hostPids(benchHost.host.name)) {
+      const seconds = pid === daemon.pid ? null : await readIfRunning(pid, cpuSeconds);
+      if (seconds !== null) cpu.set(pid, seconds);
+    }
   }
   return cpu;
 }
@@ -308,8 +311,9 @@ async function measureWindow(setting: SourceSetting, daemons: readonly LocalDaem
   }));
   const { before, after } = window;
   const difference = (a: number | null, b: number | null) => (a === null || b === null ? null : b - a);
+  // Processes in both readings: the wireguard-go's (a short-lived child seen once adds nothing).
   let wireguardCpuSeconds = 0;
-  for (const [pid, seconds] of after.othersCpu) wireguardCpuSeconds += seconds - (before.othersCpu.get(pid) ?? 0);
+  for (const [pid, seconds] of after.othersCpu) wireguardCpuSeconds += seconds - (before.othersCpu.get(pid) ?? seconds);
   return {
     seconds: window.seconds,
     events: window.events,
