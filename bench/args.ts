@@ -30,14 +30,23 @@ function positiveInteger(flag: string, text: string | undefined): number {
   return Number(text);
 }
 
-/** Parses `--flag value` and `--flag=value`; throws with the reason on anything else. */
-export function parseBenchArgs(argv: readonly string[]): BenchOptions {
-  const options: BenchOptions = { ...DEFAULT_OPTIONS, nodes: [...DEFAULT_OPTIONS.nodes] };
+/**
+ * Walks `--flag value` and `--flag=value` pairs: `handle` gets each flag and
+ * reads its value (the next argument, or what follows `=`) when it takes one.
+ */
+export function forEachFlag(argv: readonly string[], handle: (flag: string, value: () => string | undefined, arg: string) => void): void {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const equals = arg.indexOf('=');
     const flag = equals < 0 ? arg : arg.slice(0, equals);
-    const value = () => (equals < 0 ? argv[++i] : arg.slice(equals + 1));
+    handle(flag, () => (equals < 0 ? argv[++i] : arg.slice(equals + 1)), arg);
+  }
+}
+
+/** Parses `--flag value` and `--flag=value`; throws with the reason on anything else. */
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  const options: BenchOptions = { ...DEFAULT_OPTIONS, nodes: [...DEFAULT_OPTIONS.nodes] };
+  forEachFlag(argv, (flag, value, arg) => {
     switch (flag) {
       case '--nodes': {
         const text = value();
@@ -66,6 +75,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       default:
         throw new Error(`unknown option ${JSON.stringify(arg)}`);
     }
-  }
+  });
   return options;
 }

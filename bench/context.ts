@@ -35,19 +35,27 @@ export interface BenchHost {
 
 let hosts = 0;
 
-/**
- * Runs `work` on a fresh host plugged into the bridge, with its endpoint
- * sink; the host and everything in it go afterwards.
- */
-export async function withBenchHost<T>(context: BenchContext, work: (benchHost: BenchHost) => Promise<T>): Promise<T> {
+/** A fresh host plugged into the bridge, with its endpoint sink; `close` destroys it and everything in it. */
+export async function openBenchHost(context: BenchContext): Promise<BenchHost & { close(): Promise<void> }> {
   hosts += 1;
   const host = await createLabHost(`${context.prefix}h${hosts}`);
   try {
     const address = await context.bridge.attach(host);
     await addEndpointSink(host);
     const directory = await mkdtemp(path.join(context.workDirectory, `h${hosts}-`));
-    return await work({ host, address, directory });
-  } finally {
+    return { host, address, directory, close: () => host.destroy() };
+  } catch (error) {
     await host.destroy();
+    throw error;
+  }
+}
+
+/** Runs `work` on a fresh host (openBenchHost); the host goes afterwards. */
+export async function withBenchHost<T>(context: BenchContext, work: (benchHost: BenchHost) => Promise<T>): Promise<T> {
+  const benchHost = await openBenchHost(context);
+  try {
+    return await work(benchHost);
+  } finally {
+    await benchHost.close();
   }
 }

@@ -53,6 +53,8 @@ export interface DaemonLaunch {
   keyDirectory: string;
   /** Prepended to PATH (the exec counter's wrappers). */
   pathPrefix: string;
+  /** The local Node it runs on; several daemons on one local cluster need one each. Default bench-local. */
+  nodeName?: string;
 }
 
 export interface Scrape {
@@ -93,7 +95,7 @@ export function launchDaemon(options: DaemonLaunch): DaemonProcess {
     options.launcher,
     'run',
     '-clusters-config', options.configPath,
-    '-node-name', 'bench-local',
+    '-node-name', options.nodeName ?? 'bench-local',
     '-wg-key-path', options.keyDirectory,
     '-listen-address', `${hostAddress}:${METRICS_PORT}`,
     '-wg-backend', 'userspace',

@@ -54,41 +54,56 @@ function daemonCounters(samples: readonly Sample[]) {
   };
 }
 
-export async function measureChurn(context: BenchContext, daemon: DaemonProcess, remote: RemoteCluster): Promise<Churn> {
-  const { emulator } = remote;
-  const seconds = context.options.churnSeconds;
-  const metricsBefore = daemonCounters((await daemon.scrape()).samples);
-  const execBefore = await context.execCounter.counts();
-  const logsBefore = daemon.logs.length;
-  const firstVersion = markResourceVersion(remote);
-  const loadBefore = emulator.counters();
-  const cpuBefore = await cpuSeconds(daemon.pid);
-  const started = performance.now();
+export interface ChurnWindow<T> {
+  /** From the first heartbeat to the end of the drain. */
+  seconds: number;
+  /** Heartbeats written, counted exactly between the two markers. */
+  events: number;
+  before: T;
+  after: T;
+}
 
-  emulator.startHeartbeats(remote.nodes.length / 10);
+/**
+ * N/10 heartbeats per second for `seconds`, bracketed by marker writes,
+ * then DRAIN_MS for the readers to catch up. `read` takes what is measured
+ * (CPU times first, apiserver load) right before the first heartbeat and
+ * after the drain: every churn measurement of the bench shares this window.
+ */
+export async function churnWindow<T>(remote: RemoteCluster, durationSeconds: number, read: () => Promise<T>): Promise<ChurnWindow<T>> {
+  const firstVersion = markResourceVersion(remote);
+  const before = await read();
+  const started = performance.now();
+  remote.emulator.startHeartbeats(remote.nodes.length / 10);
   try {
-    await delay(seconds * 1000);
+    await delay(durationSeconds * 1000);
   } finally {
-    emulator.stopHeartbeats();
+    remote.emulator.stopHeartbeats();
   }
   const lastVersion = markResourceVersion(remote);
   await delay(DRAIN_MS);
+  const seconds = (performance.now() - started) / 1000;
+  const after = await read();
+  return { seconds, events: lastVersion - firstVersion - 1, before, after };
+}
 
-  const cpuAfter = await cpuSeconds(daemon.pid);
-  const elapsedSeconds = (performance.now() - started) / 1000;
-  const loadAfter = emulator.counters();
+export async function measureChurn(context: BenchContext, daemon: DaemonProcess, remote: RemoteCluster): Promise<Churn> {
+  const { emulator } = remote;
+  const metricsBefore = daemonCounters((await daemon.scrape()).samples);
+  const execBefore = await context.execCounter.counts();
+  const logsBefore = daemon.logs.length;
+  const window = await churnWindow(remote, context.options.churnSeconds, async () => ({ load: emulator.counters(), cpu: await cpuSeconds(daemon.pid) }));
   const execAfter = await context.execCounter.counts();
   const metricsAfter = daemonCounters((await daemon.scrape()).samples);
   return {
-    seconds: elapsedSeconds,
-    events: lastVersion - firstVersion - 1,
-    cpuSeconds: cpuAfter - cpuBefore,
+    seconds: window.seconds,
+    events: window.events,
+    cpuSeconds: window.after.cpu - window.before.cpu,
     wgCalls: execAfter.wg - execBefore.wg,
     ipCalls: execAfter.ip - execBefore.ip,
     uapiSets: daemon.logs.slice(logsBefore).filter((line) => APPLY_MESSAGES.has(line.msg)).length,
     syncPasses: metricsAfter.syncPasses - metricsBefore.syncPasses,
     watchFailures: metricsAfter.watchFailures - metricsBefore.watchFailures,
-    requests: loadAfter.requests - loadBefore.requests,
-    bytes: loadAfter.bytesSent - loadBefore.bytesSent,
+    requests: window.after.load.requests - window.before.load.requests,
+    bytes: window.after.load.bytesSent - window.before.load.bytesSent,
   };
 }

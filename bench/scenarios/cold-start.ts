@@ -28,18 +28,19 @@ function phaseMs(logs: readonly LogLine[], launchedAt: number, match: (line: Log
   return line ? line.time - launchedAt : null;
 }
 
-/** Starts a daemon on `benchHost` and waits for all of `remote`'s nodes on its device; the caller stops it. */
+/** Starts a daemon (on local Node `nodeName`, default bench-local) on `benchHost` and waits for all of `remote`'s nodes on its device; the caller stops it. */
 export async function coldStart(
   context: BenchContext,
   benchHost: BenchHost,
   remote: RemoteCluster,
+  nodeName?: string,
 ): Promise<{ daemon: DaemonProcess; coldStart: ColdStart }> {
   const { host, address, directory } = benchHost;
   const keyDirectory = path.join(directory, 'keys');
   await mkdir(keyDirectory, { mode: 0o700 });
   const before = remote.emulator.counters();
   const started = performance.now();
-  const daemon = launchDaemon({ launcher: context.launcher, host, hostAddress: address, configPath: remote.configPath, keyDirectory, pathPrefix: context.execCounter.binDirectory });
+  const daemon = launchDaemon({ launcher: context.launcher, host, hostAddress: address, configPath: remote.configPath, keyDirectory, pathPrefix: context.execCounter.binDirectory, nodeName });
   try {
     const expected = remote.nodes.length;
     const seen = await pollDevice(deviceSocket(host, DEVICE), peerCountReached(expected), COLD_START_TIMEOUT_MS, 5);

@@ -13,23 +13,18 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Emulator } from '../../lab/emulator/emulator.ts';
 import { LabMirror, preparePublishing } from '../../lab/lab-mirror.ts';
-import { renderKubeconfig } from '../../lab/emulator/kubeconfig.ts';
+import { servedBetween } from '../apiserver-load.ts';
 import { LOCAL_CLUSTER, REMOTE_CLUSTER, benchClustersConfig, type RemoteCluster } from '../clusters.ts';
 import { withBenchHost, type BenchContext } from '../context.ts';
 import { NODE_FLAGS } from '../daemon-process.ts';
+import { DAEMON_ACCOUNT, FLEET_NAMESPACE, serviceAccountKubeconfig, serviceAccountUser, slicesOf, waitForSliceEntries } from '../fleet-access.ts';
 import { cpuSeconds } from '../proc.ts';
 import { sumOf } from '../prom-text.ts';
-import { APPLY_MESSAGES, DRAIN_MS, markResourceVersion } from './churn.ts';
+import { APPLY_MESSAGES, churnWindow } from './churn.ts';
 import { coldStart } from './cold-start.ts';
 import { measurePropagation, type Propagation } from './propagation.ts';
 
-const NAMESPACE = 'clusterwire';
-/** The daemon's identity on the remote: its bytes are told apart from the mirror's by it. */
-const DAEMON_ACCOUNT = 'bench-daemon';
-const DAEMON_USER = `system:serviceaccount:${NAMESPACE}:${DAEMON_ACCOUNT}`;
-const PUBLISH_TIMEOUT_MS = 120_000;
 
 export type Source = 'nodes' | 'slices';
 
@@ -67,12 +62,9 @@ export async function runFleet(context: BenchContext, remote: RemoteCluster, run
   const { emulator } = remote;
   const dir = path.join(context.workDirectory, `fleet-${run}`);
   await mkdir(dir, { recursive: true });
-  if (run === 1) {
-    await preparePublishing(emulator, NAMESPACE);
-    grantDaemon(emulator);
-  }
-  const kubeconfig = path.join(dir, 'daemon.kubeconfig');
-  await writeFile(kubeconfig, daemonKubeconfig(emulator, await daemonTokenFile(emulator, dir)));
+  if (run === 1) await preparePublishing(emulator, FLEET_NAMESPACE);
+  // What deploy/remote and deploy/remote-slices grant, so the slices run also shows that grant is enough.
+  const kubeconfig = await serviceAccountKubeconfig(emulator, DAEMON_ACCOUNT, 'peer-reader', dir, REMOTE_CLUSTER);
   const configs: Record<Source, string> = { nodes: path.join(dir, 'nodes.json'), slices: path.join(dir, 'slices.json') };
   for (const source of ['nodes', 'slices'] as const) {
     const config = benchClustersConfig(context.clusters.local.kubeconfigPath, kubeconfig) as { remotes: Record<string, unknown>[] };
@@ -97,7 +89,7 @@ export async function runFleet(context: BenchContext, remote: RemoteCluster, run
   });
   mirrors.add(mirror);
   try {
-    const slices = await publishedSlices(emulator, nodes);
+    const slices = await waitForSliceEntries(emulator, nodes, 'the mirror published', slicesOf(REMOTE_CLUSTER, false));
     const publishMs = performance.now() - publishStarted;
     const churn: SourceChurn[] = [];
     let propagation: Propagation | null = null;
@@ -125,72 +117,6 @@ export async function runFleet(context: BenchContext, remote: RemoteCluster, run
   }
 }
 
-/**
- * The daemon's remote identity: a service account allowed what each source
- * needs there, the Nodes (deploy/remote) or the slices and the Lease
- * (deploy/remote-slices), so the slices run also shows that grant is enough.
- */
-function grantDaemon(emulator: Emulator): void {
-  const subject = { kind: 'ServiceAccount', name: DAEMON_ACCOUNT, namespace: NAMESPACE };
-  emulator.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: DAEMON_ACCOUNT, namespace: NAMESPACE } });
-  emulator.create({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'kubernetes.io/service-account-token',
-    metadata: { name: `${DAEMON_ACCOUNT}-token`, namespace: NAMESPACE, annotations: { 'kubernetes.io/service-account.name': DAEMON_ACCOUNT } },
-  });
-  const rbac = 'rbac.authorization.k8s.io/v1';
-  emulator.create({ apiVersion: rbac, kind: 'ClusterRole', metadata: { name: DAEMON_ACCOUNT }, rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }] });
-  emulator.create({ apiVersion: rbac, kind: 'ClusterRoleBinding', metadata: { name: DAEMON_ACCOUNT }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: DAEMON_ACCOUNT }, subjects: [subject] });
-  emulator.create({
-    apiVersion: rbac,
-    kind: 'Role',
-    metadata: { name: DAEMON_ACCOUNT, namespace: NAMESPACE },
-    rules: [
-      { apiGroups: ['clusterwire.io'], resources: ['peerslices'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['clusterwire-mirror'], verbs: ['get'] },
-    ],
-  });
-  emulator.create({ apiVersion: rbac, kind: 'RoleBinding', metadata: { name: DAEMON_ACCOUNT, namespace: NAMESPACE }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: DAEMON_ACCOUNT }, subjects: [subject] });
-}
-
-async function daemonTokenFile(emulator: Emulator, dir: string): Promise<string> {
-  const secret = emulator.get({ apiVersion: 'v1', kind: 'Secret', namespace: NAMESPACE, name: `${DAEMON_ACCOUNT}-token` }) as { data?: { token?: string } } | undefined;
-  const token = secret?.data?.token;
-  if (!token) throw new Error(`the emulator gave ${DAEMON_ACCOUNT} no token`);
-  const file = path.join(dir, 'daemon.token');
-  await writeFile(file, Buffer.from(token, 'base64'), { mode: 0o600 });
-  return file;
-}
-
-function daemonKubeconfig(emulator: Emulator, tokenFile: string): string {
-  return renderKubeconfig({ clusterName: REMOTE_CLUSTER, server: emulator.url, caFile: emulator.caFile, tokenFile });
-}
-
-/** Waits until the mirror has published every node; returns the number of slices. */
-async function publishedSlices(emulator: Emulator, nodes: number): Promise<number> {
-  const deadline = Date.now() + PUBLISH_TIMEOUT_MS;
-  for (;;) {
-    const slices = emulator.list({ apiVersion: 'clusterwire.io/v1alpha1', kind: 'PeerSlice', namespace: NAMESPACE }) as { entries?: unknown[] }[];
-    const entries = slices.reduce((sum, s) => sum + (s.entries?.length ?? 0), 0);
-    if (entries === nodes) return slices.length;
-    if (Date.now() > deadline) throw new Error(`the mirror published ${entries} of ${nodes} nodes within ${PUBLISH_TIMEOUT_MS} ms`);
-    await delay(200);
-  }
-}
-
-/** What the remote served to the daemon's account so far: bytes of every request, open watches up to now. */
-function servedToDaemon(emulator: Emulator): { bytes: number; requests: number } {
-  let bytes = 0;
-  let requests = 0;
-  for (const record of emulator.requestLog()) {
-    if (record.user !== DAEMON_USER) continue;
-    bytes += record.bytesSent;
-    requests += 1;
-  }
-  return { bytes, requests };
-}
-
 async function measureSourceChurn(
   context: BenchContext,
   source: Source,
@@ -199,7 +125,6 @@ async function measureSourceChurn(
   mirror: LabMirror,
 ): Promise<SourceChurn> {
   const { emulator } = remote;
-  const seconds = context.options.churnSeconds;
   const mirrorPid = mirror.pid;
   if (mirrorPid === undefined) throw new Error('the mirror is not running');
   // As the churn scenario follows a settled memory reading: the cold start's work and garbage stay out of the window.
@@ -209,37 +134,27 @@ async function measureSourceChurn(
   const syncBefore = sumOf(before, 'clusterwire_sync_duration_seconds_sum');
   const logsBefore = daemon.logs.length;
   const mark = emulator.requestLog().at(-1)?.seq ?? 0;
-  const firstVersion = markResourceVersion(remote);
-  const servedBefore = servedToDaemon(emulator);
-  const cpuBefore = await cpuSeconds(daemon.pid);
-  const mirrorCpuBefore = await cpuSeconds(mirrorPid);
-  const started = performance.now();
-  emulator.startHeartbeats(remote.nodes.length / 10);
-  try {
-    await delay(seconds * 1000);
-  } finally {
-    emulator.stopHeartbeats();
-  }
-  const lastVersion = markResourceVersion(remote);
-  await delay(DRAIN_MS);
-  const cpuAfter = await cpuSeconds(daemon.pid);
-  const mirrorCpuAfter = await cpuSeconds(mirrorPid);
-  const elapsed = (performance.now() - started) / 1000;
-  const servedAfter = servedToDaemon(emulator);
+  const window = await churnWindow(remote, context.options.churnSeconds, async () => ({
+    log: emulator.requestLog(),
+    cpu: await cpuSeconds(daemon.pid),
+    mirrorCpu: await cpuSeconds(mirrorPid),
+  }));
+  const daemonUser = serviceAccountUser(DAEMON_ACCOUNT);
+  const served = servedBetween(window.before.log, window.after.log, (user) => (user === daemonUser ? 'daemon' : 'other')).get('daemon') ?? { bytes: 0, requests: 0 };
   const after = (await daemon.scrape()).samples;
   const passesAfter = sumOf(after, 'semaphore_wg_sync_peers_total');
   const sliceWrites = emulator.requestLog(mark).filter((r) => r.resource === 'peerslices' && ['create', 'update', 'patch', 'delete'].includes(r.verb)).length;
   return {
     source,
-    seconds: elapsed,
-    events: lastVersion - firstVersion - 1,
-    daemonBytes: servedAfter.bytes - servedBefore.bytes,
-    daemonRequests: servedAfter.requests - servedBefore.requests,
-    daemonCpuSeconds: cpuAfter - cpuBefore,
+    seconds: window.seconds,
+    events: window.events,
+    daemonBytes: served.bytes,
+    daemonRequests: served.requests,
+    daemonCpuSeconds: window.after.cpu - window.before.cpu,
     passes: passesAfter - passesBefore,
     syncSeconds: sumOf(after, 'clusterwire_sync_duration_seconds_sum') - syncBefore,
     applies: daemon.logs.slice(logsBefore).filter((line) => APPLY_MESSAGES.has(line.msg)).length,
-    mirrorCpuSeconds: mirrorCpuAfter - mirrorCpuBefore,
+    mirrorCpuSeconds: window.after.mirrorCpu - window.before.mirrorCpu,
     sliceWrites,
   };
 }

@@ -13,9 +13,11 @@
  * resolution, Date.now() on both sides). `publishedMs` (through a
  * publisher only) is the end of the first PeerSlice write the remote
  * apiserver served after the Node write: what splits the time between the
- * mirror and the daemon.
+ * mirror and the daemon. `mirroredMs` (through a local mirror only, source
+ * `mirror`) is the same for the mirrored slice the local apiserver served.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Emulator } from '../../lab/emulator/emulator.ts';
 import { generatePrivateKey, keyToHex, publicKeyOf } from '../../src/wireguard/keys.ts';
 import { DEVICE, ENDPOINT_ANNOTATION, PUBLIC_KEY_ANNOTATION, type RemoteCluster, type RemoteNodeSpec } from '../clusters.ts';
 import type { BenchContext, BenchHost } from '../context.ts';
@@ -40,6 +42,8 @@ export interface Change {
   appliedMs: number;
   /** Node write → end of the publisher's slice write (emulator request log); null when no slice was written (source `nodes`). */
   publishedMs: number | null;
+  /** Node write → end of the local mirror's write of its mirrored slice (local apiserver's request log); null without one. */
+  mirroredMs: number | null;
   polls: number;
 }
 
@@ -88,6 +92,8 @@ export async function measurePropagation(
   daemon: DaemonProcess,
   remote: RemoteCluster,
   run: number,
+  /** The local apiserver, where a local mirror writes the slices the daemon reads (source `mirror`). */
+  mirrorApiserver?: Emulator,
 ): Promise<Propagation> {
   const random = seededRandom(run * 7919 + remote.nodes.length);
   const socket = deviceSocket(benchHost.host, DEVICE);
@@ -103,6 +109,7 @@ export async function measurePropagation(
       const logsBefore = daemon.logs.length;
 
       const mark = remote.emulator.requestLog().at(-1)?.seq ?? 0;
+      const localMark = mirrorApiserver?.requestLog().at(-1)?.seq ?? 0;
       const writtenAt = Date.now();
       const written = performance.now();
       remote.emulator.patchNode(node.name, { metadata: { annotations: planned.annotations } });
@@ -117,7 +124,8 @@ export async function measurePropagation(
         visibleMs: outcome.hitEnd - written,
         notVisibleMs: Math.max(0, (outcome.lastMissStart ?? written) - written),
         appliedMs: applied.time - writtenAt,
-        publishedMs: sliceWrittenAt(remote, mark, writtenAt),
+        publishedMs: sliceWrittenAt(remote.emulator, mark, writtenAt),
+        mirroredMs: mirrorApiserver ? sliceWrittenAt(mirrorApiserver, localMark, writtenAt) : null,
         polls: outcome.polls,
       });
     }
@@ -130,7 +138,7 @@ export async function measurePropagation(
 const SLICE_WRITES = new Set(['create', 'update', 'patch']);
 
 /** When the first PeerSlice write served after request `mark` ended, in ms after `writtenAt`; null if none. */
-function sliceWrittenAt(remote: RemoteCluster, mark: number, writtenAt: number): number | null {
-  const write = remote.emulator.requestLog(mark).find((r) => r.resource === 'peerslices' && SLICE_WRITES.has(r.verb) && r.endedAt !== null);
+function sliceWrittenAt(apiserver: Emulator, mark: number, writtenAt: number): number | null {
+  const write = apiserver.requestLog(mark).find((r) => r.resource === 'peerslices' && SLICE_WRITES.has(r.verb) && r.endedAt !== null);
   return write?.endedAt == null ? null : write.endedAt - writtenAt;
 }

@@ -16,7 +16,7 @@ function run(nodesMB: number, slicesMB: number, nodesCpu: number, slicesCpu: num
     slices: 50,
     publishMs: 5000,
     churn: [churn('nodes', nodesMB * MB, nodesCpu), churn('slices', slicesMB * MB, slicesCpu)],
-    propagation: { changes: visible.map((ms) => ({ kind: 'endpoint', node: 'n', visibleMs: ms, notVisibleMs: 0, appliedMs: ms - 10, publishedMs: ms - 40, polls: 1 })), pollMs: [30, 40] },
+    propagation: { changes: visible.map((ms) => ({ kind: 'endpoint', node: 'n', visibleMs: ms, notVisibleMs: 0, appliedMs: ms - 10, publishedMs: ms - 40, mirroredMs: null, polls: 1 })), pollMs: [30, 40] },
   };
 }
 

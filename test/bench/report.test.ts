@@ -19,7 +19,7 @@ function scaleRun(nodes: number, k: number): ScaleRun {
     churnFloor: { events: 1000 * nodes / 100, cpuSeconds: 0.04 * (nodes / 100) },
     watchFloor: { events: 2000, cpuSeconds: 0.1 },
     propagation: {
-      changes: Array.from({ length: 100 }, (_, i) => ({ kind: i % 2 ? 'key' : 'endpoint', node: `n${i}`, visibleMs: i + k, notVisibleMs: i, appliedMs: i, publishedMs: null, polls: 2 }) as const),
+      changes: Array.from({ length: 100 }, (_, i) => ({ kind: i % 2 ? 'key' : 'endpoint', node: `n${i}`, visibleMs: i + k, notVisibleMs: i, appliedMs: i, publishedMs: null, mirroredMs: null, polls: 2 }) as const),
       pollMs: [1, 2, 3],
     },
   };
