@@ -353,6 +353,7 @@ describe("semaphore-wireguard's README examples", () => {
           reconcileIntervalMs: null,
           maxNodes: 20_000,
           source: { kind: 'nodes' },
+          slicesNamespace: 'clusterwire',
         },
       ],
     };
@@ -416,6 +417,7 @@ describe('extensions and value forms', () => {
             reconcileIntervalMs: null,
             maxNodes: 20_000,
             source: { kind: 'nodes' },
+            slicesNamespace: 'clusterwire',
           },
         ],
       },
