@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { kubeMetrics, processMetrics, WATCHER_VERBS } from '../metrics.ts';
 import { PUBLISH_SKIP_REASONS } from '../fleet/slice-entry.ts';
+import type { PublisherMetrics } from '../fleet/slice-publisher.ts';
 import type { MirrorView } from './mirror-view.ts';
 
 /** The verbs of `clusterwire_publisher_slice_writes_total`. */
@@ -40,6 +41,15 @@ export function createMirrorMetrics(registry: Registry = new Registry()) {
 }
 
 export type MirrorMetrics = ReturnType<typeof createMirrorMetrics>;
+
+/** The write counters of the slices published for `peer`. */
+export function publishedSetMetrics(metrics: MirrorMetrics, peer: string): PublisherMetrics {
+  return {
+    written: (verb) => metrics.sliceWrites.inc({ peer_cluster: peer, verb }),
+    conflict: () => metrics.writeConflicts.inc({ peer_cluster: peer }),
+    failed: () => metrics.writeFailures.inc({ peer_cluster: peer }),
+  };
+}
 
 /** Starts every counter at 0, so rate() sees the first increment. */
 export function startMirrorCounters(metrics: MirrorMetrics, localCluster: string, peers: readonly string[]): void {

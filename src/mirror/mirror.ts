@@ -10,7 +10,7 @@ import { NodeWatcher } from '../kube/node-watcher.ts';
 import type { Logger } from '../log.ts';
 import { buildMirrorHttpServer } from '../server/mirror-http-server.ts';
 import { listen } from '../server/listen.ts';
-import { createMirrorMetrics, startMirrorCounters } from './mirror-metrics.ts';
+import { createMirrorMetrics, publishedSetMetrics, startMirrorCounters } from './mirror-metrics.ts';
 
 export interface MirrorOptions {
   config: ClustersConfig;
@@ -55,15 +55,14 @@ export async function startMirror(options: MirrorOptions): Promise<RunningMirror
   const publishers = config.remotes.map((remote) => {
     const log = logger.child({ peer: remote.name });
     return new SlicePublisher({
-      source: local.name,
-      peer: remote.name,
+      set: { source: local.name, peer: remote.name, mirrored: false },
       api,
       // One watch per peer until the generic informer serves one projection to all (each projects the annotations of its peer).
       createNodeSource: (onChange) =>
         new NodeWatcher({ client, localClusterName: remote.name, annotationDomain: config.annotationDomain, logger: log, metrics, onChange, clock: systemClock, random: Math.random, backoff, maxNodes: remote.maxNodes }),
       clock: systemClock,
       logger: log,
-      metrics,
+      metrics: publishedSetMetrics(metrics, remote.name),
       resyncIntervalMs: options.resyncIntervalMs,
     });
   });
