@@ -6,15 +6,13 @@ import { KubeSliceApi } from '../fleet/slice-api.ts';
 import { SlicePublisher } from '../fleet/slice-publisher.ts';
 import { SlicePruner } from '../fleet/slice-pruner.ts';
 import { MIRRORED_REMOTES_ANNOTATION, mirroredRemotesAnnotation, PUBLISHED_PEERS_ANNOTATION, publishedPeersAnnotation } from '../fleet/lease-annotations.ts';
-import { SliceWatcher } from '../fleet/slice-watcher.ts';
 import { connectionSettings, createKubeClient, type KubeClient } from '../kube/client.ts';
 import { NodeWatcher } from '../kube/node-watcher.ts';
 import type { Logger } from '../log.ts';
 import { buildMirrorHttpServer } from '../server/mirror-http-server.ts';
 import { listen } from '../server/listen.ts';
-import { createMirrorMetrics, mirroredSetMetrics, publishedSetMetrics, startMirrorCounters } from './mirror-metrics.ts';
-import { MirroredRemote } from './mirrored-remote.ts';
-import { probePublisher } from './publisher-probe.ts';
+import { createMirrorMetrics, publishedSetMetrics, startMirrorCounters } from './mirror-metrics.ts';
+import { mirrorRemote } from './mirrored-remote.ts';
 
 export interface MirrorOptions {
   config: ClustersConfig;
@@ -86,23 +84,17 @@ export async function startMirror(options: MirrorOptions): Promise<RunningMirror
     });
   });
   const mirrored = reachable.map(({ remote, access }) => {
-    const log = logger.child({ remote: remote.name });
     const remoteClient = createKubeClient({ cluster: remote.name, settings: connectionSettings(access), requests: metrics.kubeHttpRequests });
     clients.push(remoteClient);
-    const common = { client: remoteClient, logger: log, metrics, clock: systemClock, random: Math.random, backoff, maxNodes: remote.maxNodes };
-    return new MirroredRemote({
-      remote: remote.name,
+    return mirrorRemote({
+      remote,
+      client: remoteClient,
       localCluster: local.name,
+      annotationDomain: config.annotationDomain,
       api,
-      probe: (signal) => probePublisher(remoteClient, remote.slicesNamespace, local.name, signal),
-      createWatch: (kind, onChange) =>
-        kind === 'nodes'
-          ? new NodeWatcher({ ...common, onChange, localClusterName: local.name, annotationDomain: config.annotationDomain })
-          : new SliceWatcher({ ...common, onChange, remoteClusterName: remote.name, localClusterName: local.name, namespace: remote.slicesNamespace, mirrored: false }),
-      metrics: mirroredSetMetrics(metrics, remote.name),
+      metrics,
       clock: systemClock,
-      logger: log,
-      random: Math.random,
+      logger: logger.child({ remote: remote.name }),
       resyncIntervalMs: options.resyncIntervalMs,
       backoff,
     });

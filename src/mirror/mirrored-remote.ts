@@ -1,4 +1,10 @@
 import type { Clock } from '../clock/clock.ts';
+import type { RemoteCluster } from '../config/types.ts';
+import { SliceWatcher } from '../fleet/slice-watcher.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { NodeWatcher } from '../kube/node-watcher.ts';
+import { mirroredSetMetrics, type MirrorMetrics } from './mirror-metrics.ts';
+import { probePublisher } from './publisher-probe.ts';
 import type { BackoffPolicy } from '../clock/backoff.ts';
 import type { MirroredRemote as MirroredRemoteState, MirrorSourceKind } from '../fleet/lease-annotations.ts';
 import { microTime } from '../election/lease-record.ts';
@@ -119,4 +125,46 @@ export class MirroredRemote {
     if (synced !== this.#reported.synced || this.#reported.since === null) this.#reported = { synced, since: microTime(now) };
     return { source: source.source, synced, since: this.#reported.since };
   }
+}
+
+export interface MirrorRemoteOptions {
+  remote: RemoteCluster;
+  /** The remote's apiserver, with the mirror's credentials for it. */
+  client: KubeClient;
+  localCluster: string;
+  annotationDomain: string;
+  /** The local mirror's slices. */
+  api: SliceApi;
+  metrics: MirrorMetrics;
+  clock: Clock;
+  logger: Logger;
+  resyncIntervalMs: number;
+  backoff?: BackoffPolicy;
+}
+
+/**
+ * A remote of the clusters config mirrored: probed and watched through
+ * `client`, its published slices read in its `slicesNamespace`, its Nodes
+ * projected with this cluster's annotations and bounded as the daemon
+ * projects them (one metadata-only watch, src/kube/node-watcher.ts).
+ */
+export function mirrorRemote(o: MirrorRemoteOptions): MirroredRemote {
+  const { remote, client, localCluster } = o;
+  const common = { client, logger: o.logger, metrics: o.metrics, clock: o.clock, random: Math.random, backoff: o.backoff, maxNodes: remote.maxNodes };
+  return new MirroredRemote({
+    remote: remote.name,
+    localCluster,
+    api: o.api,
+    probe: (signal) => probePublisher(client, remote.slicesNamespace, localCluster, signal),
+    createWatch: (kind, onChange) =>
+      kind === 'nodes'
+        ? new NodeWatcher({ ...common, onChange, localClusterName: localCluster, annotationDomain: o.annotationDomain })
+        : new SliceWatcher({ ...common, onChange, remoteClusterName: remote.name, localClusterName: localCluster, namespace: remote.slicesNamespace, mirrored: false }),
+    metrics: mirroredSetMetrics(o.metrics, remote.name),
+    clock: o.clock,
+    logger: o.logger,
+    random: Math.random,
+    resyncIntervalMs: o.resyncIntervalMs,
+    backoff: o.backoff,
+  });
 }
