@@ -23,7 +23,8 @@ export async function probePublisher(client: KubeClient, namespace: string, loca
       lease = null;
     }
     if (lease === null) return { kind: 'read', slices, lease: null };
-    return { kind: 'read', slices, lease: { holder: lease.record.holderIdentity, peer: publishedPeer(lease.annotations[PUBLISHED_PEERS_ANNOTATION], localCluster) } };
+    const peer = publishedPeer(lease.annotations[PUBLISHED_PEERS_ANNOTATION], localCluster);
+    return { kind: 'read', slices, lease: { holder: lease.record.holderIdentity, peer, resourceVersion: lease.resourceVersion, durationSeconds: lease.record.leaseDurationSeconds } };
   } catch (err) {
     return { kind: 'unreachable', error: (err as Error).message };
   }

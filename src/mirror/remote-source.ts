@@ -76,6 +76,8 @@ export class RemoteSource {
   #probing: Promise<void> | null = null;
   #failedProbes = 0;
   #why: string | null = null;
+  /** The remote publisher's Lease version, and when a probe first saw it (this mirror's clock). */
+  #leaseSeen: { resourceVersion: string; at: number } | null = null;
   /** Watches stopping: awaited by stop(). */
   readonly #stopping = new Set<Promise<void>>();
 
@@ -146,7 +148,10 @@ export class RemoteSource {
 
   #decide(probe: PublisherProbe): void {
     const current = this.#pending?.kind ?? this.#active?.kind ?? null;
-    const decision = decideSource(current, probe, this.#o.localCluster);
+    const now = this.#o.clock.now();
+    const lease = probe.kind === 'read' ? probe.lease : null;
+    if (lease !== null && lease.resourceVersion !== this.#leaseSeen?.resourceVersion) this.#leaseSeen = { resourceVersion: lease.resourceVersion, at: now };
+    const decision = decideSource(current, probe, this.#o.localCluster, this.#leaseSeen === null ? 0 : now - this.#leaseSeen.at);
     if (decision.why !== this.#why) {
       const level = probe.kind === 'unreachable' ? 'warn' : 'info';
       this.#o.logger[level]({ source: decision.source, current }, `source of the remote: ${decision.why}`);

@@ -16,7 +16,7 @@ import { clientFor } from '../kube/helpers/emulator.ts';
 import { memoryLogger } from '../support/memory-logger.ts';
 
 const record = (holder: string, seconds = 15): LeaseRecord => ({ holderIdentity: holder, leaseDurationSeconds: seconds, acquireTime: null, renewTime: null, leaseTransitions: 0 });
-const annotated = (c1: object | null) => (c1 === null ? {} : { [MIRRORED_REMOTES_ANNOTATION]: JSON.stringify({ c1 }) });
+const annotated = (c1: object | null): Record<string, string> => (c1 === null ? {} : { [MIRRORED_REMOTES_ANNOTATION]: JSON.stringify({ c1 }) });
 const SYNCED = { source: 'slices', synced: true, since: null };
 
 /** Reads at `first` and `at`; the Lease last moved at `changedAt` (all by the reader's clock). */

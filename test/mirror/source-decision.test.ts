@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { MirrorSourceKind } from '../../src/fleet/lease-annotations.ts';
 import { decideSource, type PublisherProbe } from '../../src/mirror/source-decision.ts';
 
-const held = (peer: { synced: boolean } | null, holder = 'c1-mirror-a'): PublisherProbe => ({ kind: 'read', slices: 'served', lease: { holder, peer } });
+const held = (peer: { synced: boolean } | null, holder = 'c1-mirror-a'): PublisherProbe => ({ kind: 'read', slices: 'served', lease: { holder, peer, resourceVersion: '9', durationSeconds: 15 } });
 
 const cases: [name: string, current: MirrorSourceKind | null, probe: PublisherProbe, source: MirrorSourceKind | null][] = [
   ['unreachable, nothing decided yet: keep trying', null, { kind: 'unreachable', error: 'ECONNREFUSED' }, null],
@@ -29,4 +29,7 @@ test('the source of a remote: slices only on positive evidence that they are com
     assert.ok(decision.why.length > 0, `${name}: says why`);
   }
   assert.equal(decideSource(null, held(null), 'c2').why, "the remote's publisher does not publish for c2");
+  assert.equal(decideSource('slices', held({ synced: true }), 'c2', 15_000).source, 'slices', 'unmoved for its duration: still renewed');
+  const dead = decideSource('slices', held({ synced: true }), 'c2', 60_000);
+  assert.deepEqual(dead, { source: 'nodes', why: "the remote's publisher Lease has not been renewed for 60s (by this mirror's clock)" }, 'a publisher killed without releasing its Lease');
 });
