@@ -132,8 +132,10 @@ export async function startDaemon(options: DaemonOptions, overrides: Partial<Dae
 
   const backoff = { baseMs: Math.min(800, options.watchBackoffCapMs), capMs: options.watchBackoffCapMs };
   const local = config.local;
+  // One client of the local apiserver: the advertiser's, and the watches of mirrored slices (source mirror).
+  const localClient = kubeClient(local.name, local.kubeConfigPath === null ? { kind: 'in-cluster' } : { kind: 'kubeconfig', path: local.kubeConfigPath });
   const advertiser = new NodeAdvertiser({
-    client: kubeClient(local.name, local.kubeConfigPath === null ? { kind: 'in-cluster' } : { kind: 'kubeconfig', path: local.kubeConfigPath }),
+    client: localClient,
     nodeName: options.nodeName,
     annotationDomain: config.annotationDomain,
     adverts: config.remotes.map((r) => ({ remote: r.name, device: r.deviceName, publicKey: (keys.get(r.name) as DeviceKey).publicKey, listenPort: r.listenPort })),
@@ -147,10 +149,17 @@ export async function startDaemon(options: DaemonOptions, overrides: Partial<Dae
   });
   for (const remote of config.remotes) {
     const key = keys.get(remote.name) as DeviceKey;
-    peerings.set(remote.deviceName, remotePeering(remote, key, kubeClient(remote.name, remote.access)));
+    peerings.set(remote.deviceName, remotePeering(remote, key, sourceClient(remote)));
+  }
+  /** Where a remote's nodes are read: the local apiserver with source mirror (no remote access at all), else the remote's. */
+  function sourceClient(remote: RemoteCluster): KubeClient {
+    if (remote.source.kind === 'mirror') return localClient;
+    if (remote.access === null) throw new Error(`remote ${remote.name} has no API access (a bug: only source mirror may go without)`);
+    return kubeClient(remote.name, remote.access);
   }
   function remotePeering(remote: RemoteCluster, key: DeviceKey, client: KubeClient): RemotePeering {
     const log = logger.child({ remote: remote.name, device: remote.deviceName });
+    const reconcileIntervalMs = remote.reconcileIntervalMs ?? options.reconcileIntervalMs;
     return new RemotePeering({
       remote,
       privateKey: key.privateKey,
@@ -166,15 +175,16 @@ export async function startDaemon(options: DaemonOptions, overrides: Partial<Dae
           remoteClusterName: remote.name,
           localClusterName: config.local.name,
           namespace: source.namespace,
-          lease: new KubeLeaseLock(client, source.namespace, PUBLISHER_LEASE_NAME),
-          leaseIntervalMs: remote.reconcileIntervalMs ?? options.reconcileIntervalMs,
+          mirrored: source.kind === 'mirror',
+          // The Lease is read as often as the device: one GET, no watch of a Lease renewed every 2 s.
+          lease: { kind: source.kind, lock: new KubeLeaseLock(client, source.namespace, PUBLISHER_LEASE_NAME), intervalMs: reconcileIntervalMs },
         });
       },
       lookup: io.lookup,
       metrics,
       logger: log,
       clock: io.clock,
-      reconcileIntervalMs: remote.reconcileIntervalMs ?? options.reconcileIntervalMs,
+      reconcileIntervalMs,
       // Advertised once its peers are on the device (docs/how-it-works.md, "Advertise").
       onPeersApplied: () => advertiser.ready(remote.name),
     });

@@ -1,5 +1,5 @@
 import { formatGoDuration } from '../config/duration.ts';
-import type { ClustersConfig, RemoteAccess, RemoteCluster } from '../config/types.ts';
+import type { ClustersConfig, RemoteAccess, RemoteCluster, RemoteSource } from '../config/types.ts';
 
 /** What clusterwire will do with a valid config, for a person to check before deploying it. */
 export function describeClustersConfig(config: ClustersConfig): string {
@@ -18,11 +18,17 @@ function describeRemote(remote: RemoteCluster): string[] {
     `remote cluster ${remote.name}:`,
     `  device       ${remote.deviceName}, listen port ${remote.listenPort}, MTU ${remote.mtu}`,
     `  pod subnets  ${remote.podSubnets.join(', ')}`,
-    `  access       ${describeAccess(remote.access)}`,
-    `  source       ${remote.source.kind === 'nodes' ? "the remote's Nodes" : `the PeerSlices it publishes for this cluster in namespace ${remote.source.namespace}`}`,
+    `  access       ${remote.access === null ? 'none (read through the local mirror)' : describeAccess(remote.access)}`,
+    `  source       ${describeSource(remote.source)}`,
     `  keepalive    ${remote.persistentKeepaliveSeconds === 0 ? 'off' : `${remote.persistentKeepaliveSeconds}s`}`,
     `  reconcile    ${resync}`,
   ];
+}
+
+function describeSource(source: RemoteSource): string {
+  if (source.kind === 'nodes') return "the remote's Nodes";
+  if (source.kind === 'slices') return `the PeerSlices it publishes for this cluster in namespace ${source.namespace}`;
+  return `the PeerSlices the local clusterwire mirror mirrors from it in namespace ${source.namespace}`;
 }
 
 function describeAccess(access: RemoteAccess): string {

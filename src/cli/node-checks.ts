@@ -39,7 +39,9 @@ export async function tokenFileIssues(config: ClustersConfig, wgKeyPath: string)
 
   if (config.local.kubeConfigPath !== null) await fromKubeconfig(['local', 'kubeConfigPath'], config.local.kubeConfigPath);
   for (const [index, remote] of config.remotes.entries()) {
-    const access = remote.access;
+    // With source mirror the daemon does not read the remote's credentials.
+    const access = remote.source.kind === 'mirror' ? null : remote.access;
+    if (access === null) continue;
     if (access.kind === 'token') await add(['remotes', index, 'remoteSATokenPath'], 'token file', access.tokenPath);
     else await fromKubeconfig(['remotes', index, 'kubeConfigPath'], access.path);
   }

@@ -91,6 +91,11 @@ function byNode(a: ReportedPeer, b: ReportedPeer): number {
 
 function source(status: StatusReport['remotes'][number]['source'], now: number): string {
   if (status.kind === 'nodes') return "the remote's Nodes";
+  if (status.kind === 'mirror') {
+    const { mirror } = status;
+    const state = mirror.state === 'fresh' ? `mirror ${mirror.holder ?? ''} fresh` : `mirror ${mirror.state}${mirror.reason ? `: ${mirror.reason}` : ''}`;
+    return `mirrored PeerSlices in ${status.namespace} (${status.slices} slices); ${state}`;
+  }
   const { publisher } = status;
   const lease = publisher.holder === null ? 'no publisher holds the lease' : `publisher ${publisher.holder}, renewed ${ago(publisher.renewedAt, now)}`;
   return `PeerSlices in ${status.namespace} (${status.slices} slices); ${lease}${publisher.lastError ? `; ${publisher.lastError}` : ''}`;

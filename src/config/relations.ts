@@ -3,7 +3,7 @@ import { MAX_ANNOTATION_PREFIX_LENGTH } from './dns-names.ts';
 import { defaultDeviceName, IFNAMSIZ_NOTE, interfaceNameBytes, MAX_INTERFACE_NAME_BYTES, MAX_NAME_FOR_DEFAULT_DEVICE } from './interface-name.ts';
 import { formatJsonPath, issueAt, type ConfigIssue, type JsonPath } from './issue.ts';
 import { DEFAULT_SLICES_NAMESPACE, type LenientConfig, type LenientFields, type RemoteFields } from './schema.ts';
-import type { ClustersConfig, RemoteAccess, RemoteCluster } from './types.ts';
+import type { ClustersConfig, RemoteAccess, RemoteCluster, RemoteSource } from './types.ts';
 
 /**
  * The rules between fields and between remotes (docs/configuration.md), checked on the
@@ -29,7 +29,8 @@ interface ResolvedRemote {
   device: { name: string; path: JsonPath } | undefined;
   listenPort: { port: number; defaulted: boolean } | undefined;
   subnets: Subnet[];
-  access: RemoteAccess | undefined;
+  /** null: none needed (source mirror) and none given. */
+  access: RemoteAccess | null | undefined;
 }
 
 export function resolveRelations(lenient: LenientConfig): RelationsResult {
@@ -52,9 +53,10 @@ function resolveRemote(fields: LenientFields<RemoteFields>, index: number): { re
   const issues: ConfigIssue[] = [];
   const { values } = fields;
 
-  const access = resolveAccess(fields);
+  // With source mirror the daemon never reads the remote: access is optional (configWarnings says when it is given anyway).
+  const access = values.source === 'mirror' && !hasAccessKeys(fields) ? null : resolveAccess(fields);
   if (typeof access === 'string') issues.push(issueAt(['remotes', index], access));
-  if (values.remoteCASHA256 !== undefined && typeof access === 'object' && access.kind === 'kubeconfig') {
+  if (values.remoteCASHA256 !== undefined && typeof access === 'object' && access?.kind === 'kubeconfig') {
     issues.push(
       issueAt(
         at('remoteCASHA256'),
@@ -86,7 +88,10 @@ function resolveRemote(fields: LenientFields<RemoteFields>, index: number): { re
   }
 
   if (values.slicesNamespace !== undefined && values.source === 'nodes') {
-    issues.push(issueAt(at('slicesNamespace'), "is only read with source 'slices': remove it, or set source to 'slices'"));
+    issues.push(issueAt(at('slicesNamespace'), "is only read with source 'slices' or 'mirror': remove it, or set source"));
+  }
+  if (values.mirrorNamespace !== undefined && values.source !== undefined && values.source !== 'mirror') {
+    issues.push(issueAt(at('mirrorNamespace'), "is only read with source 'mirror': remove it, or set source to 'mirror'"));
   }
 
   const listenPort = values.wgListenPort === undefined ? undefined : { port: values.wgListenPort, defaulted: fields.omitted.has('wgListenPort') };
@@ -94,6 +99,13 @@ function resolveRemote(fields: LenientFields<RemoteFields>, index: number): { re
     remote: { index, name: values.name, device, listenPort, subnets, access: typeof access === 'string' ? undefined : access },
     issues,
   };
+}
+
+const ACCESS_KEYS = ['kubeConfigPath', 'remoteAPIURL', 'remoteCAURL', 'remoteSATokenPath', 'remoteCASHA256'] as const;
+
+/** Any remote access key present, valid or not. */
+function hasAccessKeys({ values, invalid }: LenientFields<RemoteFields>): boolean {
+  return ACCESS_KEYS.some((key) => values[key] !== undefined || invalid.has(key));
 }
 
 /** `kubeConfigPath`, else all three token-access fields; a string explains what is missing. */
@@ -212,7 +224,8 @@ function build(lenient: LenientConfig, resolved: readonly ResolvedRemote[]): Clu
       persistentKeepaliveSeconds: v.persistentKeepalive,
       reconcileIntervalMs: v.resyncPeriod,
       maxNodes: v.maxNodes,
-      source: v.source === 'slices' ? { kind: 'slices', namespace: v.slicesNamespace ?? DEFAULT_SLICES_NAMESPACE } : { kind: 'nodes' },
+      source: remoteSource(v),
+      slicesNamespace: v.slicesNamespace ?? DEFAULT_SLICES_NAMESPACE,
     });
   }
   return {
@@ -220,6 +233,12 @@ function build(lenient: LenientConfig, resolved: readonly ResolvedRemote[]): Clu
     annotationDomain: lenient.annotationDomain,
     remotes,
   };
+}
+
+function remoteSource(v: Partial<RemoteFields>): RemoteSource {
+  if (v.source === 'slices') return { kind: 'slices', namespace: v.slicesNamespace ?? DEFAULT_SLICES_NAMESPACE };
+  if (v.source === 'mirror') return { kind: 'mirror', namespace: v.mirrorNamespace ?? DEFAULT_SLICES_NAMESPACE };
+  return { kind: 'nodes' };
 }
 
 function joinAnd(items: readonly string[]): string {

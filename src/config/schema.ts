@@ -24,10 +24,14 @@ export const DEFAULT_KEEPALIVE_SECONDS = 25;
  * hostile one is stopped at it (docs/configuration.md).
  */
 export const DEFAULT_MAX_NODES = 20_000;
-/** Where `clusterwire mirror` publishes by default (its `-namespace`). */
+/** Where `clusterwire mirror` publishes and mirrors by default (its `-namespace`). */
 export const DEFAULT_SLICES_NAMESPACE = 'clusterwire';
-/** Where a remote's peers come from (docs/fleet-mode.md): its Nodes, or the PeerSlices it publishes for this cluster. */
-export const REMOTE_SOURCES = ['nodes', 'slices'] as const;
+/**
+ * Where a remote's peers come from (docs/fleet-mode.md): its Nodes, the
+ * PeerSlices it publishes for this cluster, or the slices the local
+ * `clusterwire mirror` mirrors from it (no remote access on the nodes).
+ */
+export const REMOTE_SOURCES = ['nodes', 'slices', 'mirror'] as const;
 export type RemoteSourceKind = (typeof REMOTE_SOURCES)[number];
 
 const MIN_MTU = 1280; // IPv6 minimum link MTU
@@ -112,7 +116,8 @@ function resyncMs(nanoseconds: bigint, shown: unknown): FieldResult<number | nul
 
 function sourceKind(value: string): FieldResult<RemoteSourceKind> {
   const kind = REMOTE_SOURCES.find((k) => k === value);
-  return kind === undefined ? fail(`${showValue(value)} is not a source: use ${REMOTE_SOURCES.map((k) => `'${k}'`).join(' or ')}`) : ok(kind);
+  const names = REMOTE_SOURCES.map((k) => `'${k}'`);
+  return kind === undefined ? fail(`${showValue(value)} is not a source: use ${names.slice(0, -1).join(', ')} or ${names.at(-1)}`) : ok(kind);
 }
 
 const clusterName = field(z.string(), (value) => fromProblem(value, clusterNameProblem(value)));
@@ -146,6 +151,7 @@ const remoteShape = {
   maxNodes: field(z.number(), (value) => integerIn(value, 1, MAX_MAX_NODES, 'maxNodes')).default(DEFAULT_MAX_NODES),
   source: field(z.string(), (value) => sourceKind(value)).default('nodes'),
   slicesNamespace: optionalText((value) => fromProblem(value, namespaceProblem(value))),
+  mirrorNamespace: optionalText((value) => fromProblem(value, namespaceProblem(value))),
 };
 
 const rootShape = {

@@ -30,7 +30,12 @@ export type RemoteAccess =
 
 export interface RemoteCluster {
   name: string;
-  access: RemoteAccess;
+  /**
+   * How to reach the remote's apiserver; null only with source `mirror`,
+   * where the daemon never reads the remote (`clusterwire mirror` does,
+   * and refuses a remote without it).
+   */
+  access: RemoteAccess | null;
   /** `podSubnet` and `podSubnets` merged, canonical CIDR text, no duplicates. */
   podSubnets: string[];
   mtu: number;
@@ -45,6 +50,9 @@ export interface RemoteCluster {
   maxNodes: number;
   /** Where the remote's nodes are read: its Nodes, or the PeerSlices it publishes for this cluster (docs/fleet-mode.md). */
   source: RemoteSource;
+  /** Where the remote publishes its slices (`slicesNamespace`): what source `slices` and `clusterwire mirror` read. */
+  slicesNamespace: string;
 }
 
-export type RemoteSource = { kind: 'nodes' } | { kind: 'slices'; namespace: string };
+/** `slices`: read in the remote's `namespace`; `mirror`: in the local mirror's `namespace`. */
+export type RemoteSource = { kind: 'nodes' } | { kind: 'slices'; namespace: string } | { kind: 'mirror'; namespace: string };

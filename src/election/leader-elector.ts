@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/clock.ts';
 import type { Logger } from '../log.ts';
-import type { LeaseLock } from './lease-lock.ts';
+import type { LeaseAnnotations, LeaseLock } from './lease-lock.ts';
 import { leaseVerdict, nextRecord, releasedRecord, sameRecord, type LeaseRecord } from './lease-record.ts';
 
 /** kube-controller-manager's defaults (--leader-elect-lease-duration, -renew-deadline, -retry-period). */
@@ -37,6 +37,12 @@ export interface LeaderElectorOptions extends ElectionTiming {
   onStartedLeading: () => void;
   /** Called when it stops being the leader: lost, taken over, or stopped. */
   onStoppedLeading: () => void;
+  /**
+   * Annotations the leader writes with every acquisition and renewal (the
+   * mirror's state for readers: docs/fleet-mode.md, "Freshness"), so that
+   * saying them costs no write of its own. Not written on release.
+   */
+  annotations?: () => LeaseAnnotations;
   random?: () => number;
 }
 
@@ -175,7 +181,7 @@ export class LeaderElector {
     if (this.#leading && stillOurs && this.#resourceVersion !== null) {
       const record = nextRecord(observed?.record ?? null, identity, seconds, now);
       try {
-        this.#observe(record, await lock.update(record, this.#resourceVersion, signal));
+        this.#observe(record, await lock.update(record, this.#resourceVersion, signal, this.#o.annotations?.()));
         this.#lastError = null;
         return true;
       } catch (err) {
@@ -187,7 +193,7 @@ export class LeaderElector {
       const current = await lock.get(signal);
       if (current === null) {
         const record = nextRecord(null, identity, seconds, now);
-        this.#observe(record, await lock.create(record, signal));
+        this.#observe(record, await lock.create(record, signal, this.#o.annotations?.()));
         this.#lastError = null;
         return true;
       }
@@ -197,7 +203,7 @@ export class LeaderElector {
       const at = this.#observed?.at ?? now;
       if (leaseVerdict(current.record, identity, at, clock.now()) === 'held') return false;
       const record = nextRecord(current.record, identity, seconds, clock.now());
-      this.#observe(record, await lock.update(record, current.resourceVersion, signal));
+      this.#observe(record, await lock.update(record, current.resourceVersion, signal, this.#o.annotations?.()));
       this.#lastError = null;
       return true;
     } catch (err) {

@@ -24,6 +24,8 @@ export const PUBLISHER_LEASE_NAME = 'clusterwire-mirror';
 export const SOURCE_CLUSTER_LABEL = 'clusterwire.io/source-cluster';
 /** The cluster whose daemons peer with those nodes. */
 export const PEER_CLUSTER_LABEL = 'clusterwire.io/peer-cluster';
+/** On the slices `clusterwire mirror` writes in its own cluster from a remote's (docs/fleet-mode.md, "Mirroring"). */
+export const MIRRORED_LABEL = 'clusterwire.io/mirrored';
 
 /** One node's peering data, as a peer cluster needs it. */
 export interface SliceEntry {
@@ -51,6 +53,25 @@ export function sliceLabels(source: string, peer: string): Record<string, string
 
 export function sliceSelector(source: string, peer: string): string {
   return `${SOURCE_CLUSTER_LABEL}=${source},${PEER_CLUSTER_LABEL}=${peer}`;
+}
+
+/**
+ * One set of slices a mirror's leader keeps: of `source`'s nodes, for
+ * `peer`'s daemons; published by `source` itself, or mirrored by `peer`'s
+ * mirror from what `source` publishes (or from its Nodes).
+ */
+export interface SliceSet {
+  source: string;
+  peer: string;
+  mirrored: boolean;
+}
+
+export function sliceSetLabels(set: SliceSet): Record<string, string> {
+  return set.mirrored ? { ...sliceLabels(set.source, set.peer), [MIRRORED_LABEL]: 'true' } : sliceLabels(set.source, set.peer);
+}
+
+export function sliceSetSelector(set: SliceSet): string {
+  return set.mirrored ? `${sliceSelector(set.source, set.peer)},${MIRRORED_LABEL}=true` : sliceSelector(set.source, set.peer);
 }
 
 /**

@@ -1,29 +1,38 @@
 import type { Clock } from '../clock/clock.ts';
 import type { Logger } from '../log.ts';
 import { SyncRunner } from '../peering/sync-runner.ts';
-import { PEER_CLUSTER_LABEL, SOURCE_CLUSTER_LABEL } from './peer-slice.ts';
+import { MIRRORED_LABEL, PEER_CLUSTER_LABEL, SOURCE_CLUSTER_LABEL } from './peer-slice.ts';
 import { writeFailure, type SliceApi } from './slice-api.ts';
 
 export interface SlicePrunerOptions {
   api: SliceApi;
   /** The local cluster. */
-  source: string;
-  /** The peer clusters of the config. */
-  peers: readonly string[];
+  local: string;
+  /** The remote clusters of the config. */
+  remotes: readonly string[];
   clock: Clock;
   logger: Logger;
 }
 
-/** The slices this cluster published for peers no longer configured: every slice of ours whose peer is not in `peers`. */
-export function orphanSelector(source: string, peers: readonly string[]): string {
-  return `${SOURCE_CLUSTER_LABEL}=${source},${PEER_CLUSTER_LABEL} notin (${peers.join(',')})`;
+/**
+ * The slices of this cluster's mirror for clusters no longer configured:
+ * those it published for a peer that is not in `remotes`, and those it
+ * mirrored from a remote that is not.
+ */
+export function orphanSelectors(local: string, remotes: readonly string[]): string[] {
+  const names = remotes.join(',');
+  return [
+    `${SOURCE_CLUSTER_LABEL}=${local},${PEER_CLUSTER_LABEL} notin (${names}),!${MIRRORED_LABEL}`,
+    `${MIRRORED_LABEL}=true,${PEER_CLUSTER_LABEL}=${local},${SOURCE_CLUSTER_LABEL} notin (${names})`,
+  ];
 }
 
 /**
  * When this replica starts leading, deletes the slices published for peer
- * clusters that were removed from the config, as the daemon removes the
- * links of remotes no longer configured: their daemons would otherwise
- * keep peering with this cluster from slices nobody updates.
+ * clusters, and mirrored from remote clusters, that were removed from the
+ * config, as the daemon removes the links of remotes no longer
+ * configured: daemons would otherwise keep peering from slices nobody
+ * updates.
  */
 export class SlicePruner {
   readonly #o: SlicePrunerOptions;
@@ -54,13 +63,14 @@ export class SlicePruner {
   }
 
   async #prune(): Promise<void> {
-    const { api, source, peers, logger } = this.#o;
+    const { api, local, remotes, logger } = this.#o;
     if (!this.#leading) return;
-    for (const slice of await api.list(orphanSelector(source, peers))) {
+    const orphans = (await Promise.all(orphanSelectors(local, remotes).map((selector) => api.list(selector)))).flat();
+    for (const slice of orphans) {
       if (!this.#leading) return;
       try {
         await api.delete(slice.name, slice.resourceVersion);
-        logger.info({ slice: slice.name }, 'removed a slice of a peer cluster no longer configured');
+        logger.info({ slice: slice.name }, 'removed a slice of a cluster no longer configured');
       } catch (err) {
         // Gone already is done; changed meanwhile is read again on the retry.
         if (writeFailure('delete', err) !== 'done') throw err;

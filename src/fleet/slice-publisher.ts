@@ -4,16 +4,17 @@ import type { WatchStatus } from '../kube/node-watcher.ts';
 import type { RemoteNode } from '../kube/remote-node.ts';
 import type { Logger } from '../log.ts';
 import { SyncRunner } from '../peering/sync-runner.ts';
-import { sliceLabels, sliceSelector, type SliceEntry } from './peer-slice.ts';
+import { sliceSetLabels, sliceSetSelector, type SliceEntry, type SliceSet } from './peer-slice.ts';
 import { writeFailure, type SliceApi } from './slice-api.ts';
 import { SliceAssignment, type SliceWrite } from './slice-assignment.ts';
 import { PUBLISH_SKIP_REASONS, sliceEntryFor, type PublishSkipReason } from './slice-entry.ts';
 
 /**
- * The local cluster's Nodes, each projected for one peer cluster (its
- * `<peer>.<domain>/…` annotations and pod CIDRs): a store with change
- * callbacks, as the daemon's peering reads a remote's Nodes
- * (src/peering/remote-peering.ts, NodeSource).
+ * The nodes a set of slices describes, as a store with change callbacks,
+ * as the daemon's peering reads a remote's (src/peering/remote-peering.ts,
+ * NodeSource): the local Nodes projected for one peer cluster (their
+ * `<peer>.<domain>/…` annotations and pod CIDRs), or a remote's nodes as
+ * the mirror reads them (src/mirror/remote-source.ts).
  */
 export interface LocalNodeSource {
   readonly nodes: ReadonlyMap<string, RemoteNode>;
@@ -22,19 +23,27 @@ export interface LocalNodeSource {
   stop(): Promise<void>;
 }
 
+/** The counters of one set's writes, bound by the owner to its metrics and labels (published per peer, mirrored per remote). */
 export interface PublisherMetrics {
-  sliceWrites: { inc(labels: { peer_cluster: string; verb: SliceWrite['kind'] }): void };
-  writeConflicts: { inc(labels: { peer_cluster: string }): void };
-  writeFailures: { inc(labels: { peer_cluster: string }): void };
+  written(verb: SliceWrite['kind']): void;
+  /** A write refused because the slice had changed (409) or was gone. */
+  conflict(): void;
+  failed(): void;
 }
 
 export interface SlicePublisherOptions {
-  /** The local cluster: whose nodes are published. */
-  source: string;
-  /** The cluster whose daemons read the slices. */
-  peer: string;
+  /**
+   * The slices kept: this cluster's nodes for a peer cluster (published),
+   * or a remote's nodes for this cluster (mirrored: src/mirror/).
+   */
+  set: SliceSet;
   api: SliceApi;
-  createNodeSource: (onChange: (change: NodeChange) => void) => LocalNodeSource;
+  /**
+   * The nodes the slices say, as a store with change callbacks; `onSynced`
+   * after each full list that may have changed nothing (the first, a
+   * switch of source): a leader that has not adopted yet does it then.
+   */
+  createNodeSource: (onChange: (change: NodeChange) => void, onSynced: () => void) => LocalNodeSource;
   clock: Clock;
   logger: Logger;
   metrics: PublisherMetrics;
@@ -48,8 +57,9 @@ export interface SkippedLocalNode {
   detail: string;
 }
 
-/** What /status and the gauges read of one peer's publisher. Times are Unix milliseconds. */
+/** What /status and the gauges read of one set's publisher. Times are Unix milliseconds. */
 export interface PublisherStatus {
+  /** The cluster whose daemons read the slices. */
   peer: string;
   /** This replica writes the slices. */
   leading: boolean;
@@ -72,9 +82,9 @@ const MAX_REPLANS = 3;
 const SKIPPED_SHOWN = 50;
 
 /**
- * Keeps the PeerSlices of one peer cluster as the local nodes say
- * (docs/fleet-mode.md). Every replica watches the nodes, so a standby
- * knows them when it takes over; only the leader writes. On becoming the
+ * Keeps one set of PeerSlices as its nodes say (docs/fleet-mode.md): the
+ * local nodes published for a peer cluster, or a remote's nodes mirrored
+ * for this one; the node source says which. Only the leader writes. On becoming the
  * leader it reads the slices as they are and adopts them
  * (slice-assignment.ts): a node keeps its slice, and nothing is written
  * unless an entry changed while no one led. Then each node change costs
@@ -106,7 +116,12 @@ export class SlicePublisher {
   constructor(options: SlicePublisherOptions) {
     this.#o = options;
     this.#log = options.logger;
-    this.#source = options.createNodeSource((change) => this.#nodeChanged(change));
+    this.#source = options.createNodeSource(
+      (change) => this.#nodeChanged(change),
+      () => {
+        if (this.#leading) this.#runner.request();
+      },
+    );
     this.#runner = new SyncRunner({
       clock: options.clock,
       run: () => this.#pass(),
@@ -159,7 +174,7 @@ export class SlicePublisher {
     const counts = assignment?.counts() ?? null;
     this.#shownSkips ??= [...this.#skipped.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0)).slice(0, SKIPPED_SHOWN);
     return {
-      peer: this.#o.peer,
+      peer: this.#o.set.peer,
       leading: this.#leading,
       nodes: this.#source.status(),
       slices: counts?.slices ?? null,
@@ -196,10 +211,10 @@ export class SlicePublisher {
       this.#skipped.set(node, skip);
       this.#skipCounts.set(skip.reason, (this.#skipCounts.get(skip.reason) ?? 0) + 1);
       // Nodes without annotations are usually nodes without a daemon: not worth a line each.
-      if (skip.reason !== 'missing-annotation') this.#log.warn({ node, reason: skip.reason }, `local node not published: ${skip.detail}`);
+      if (skip.reason !== 'missing-annotation') this.#log.warn({ node, reason: skip.reason }, `node left out of the slices: ${skip.detail}`);
     } else {
       this.#skipped.delete(node);
-      if (before && before.reason !== 'missing-annotation') this.#log.info({ node }, 'local node published again');
+      if (before && before.reason !== 'missing-annotation') this.#log.info({ node }, 'node in the slices again');
     }
   }
 
@@ -223,7 +238,7 @@ export class SlicePublisher {
         const outcome = await this.#writeDue(term);
         if (outcome === 'written') break;
         this.#reread = true;
-        if (replans + 1 >= MAX_REPLANS) throw new Error(`slices for ${this.#o.peer} changed under every write ${MAX_REPLANS} times in a row; trying again later`);
+        if (replans + 1 >= MAX_REPLANS) throw new Error(`slices of ${this.#o.set.source} for ${this.#o.set.peer} changed under every write ${MAX_REPLANS} times in a row; trying again later`);
       }
       if (term !== this.#term) return;
       if (this.#lastError !== null) this.#log.info('publishing slices recovered');
@@ -236,8 +251,8 @@ export class SlicePublisher {
 
   /** Reads the slices as they are and adopts them with the nodes as they are now. */
   async #adopt(term: number): Promise<void> {
-    const { source, peer } = this.#o;
-    const existing = await this.#o.api.list(sliceSelector(source, peer));
+    const { source, peer } = this.#o.set;
+    const existing = await this.#o.api.list(sliceSetSelector(this.#o.set));
     if (term !== this.#term) return;
     const first = this.#assignment === null;
     this.#assignment = SliceAssignment.adopt({ source, peer }, existing, this.#entries());
@@ -268,7 +283,7 @@ export class SlicePublisher {
       if (term !== this.#term) return 'written';
       try {
         assignment.written(write, await this.#write(write));
-        this.#o.metrics.sliceWrites.inc({ peer_cluster: this.#o.peer, verb: write.kind });
+        this.#o.metrics.written(write.kind);
       } catch (err) {
         const outcome = writeFailure(write.kind, err);
         if (outcome === 'done') {
@@ -276,11 +291,11 @@ export class SlicePublisher {
           continue;
         }
         if (outcome === 'replan') {
-          this.#o.metrics.writeConflicts.inc({ peer_cluster: this.#o.peer });
+          this.#o.metrics.conflict();
           this.#log.info({ slice: write.name, write: write.kind, err: (err as Error).message }, 'a slice changed under us: reading the slices again');
           return 'replan';
         }
-        this.#o.metrics.writeFailures.inc({ peer_cluster: this.#o.peer });
+        this.#o.metrics.failed();
         failed ??= new Error(`${write.kind} of PeerSlice ${write.name} failed`, { cause: err });
       }
     }
@@ -289,10 +304,10 @@ export class SlicePublisher {
   }
 
   #write(write: SliceWrite): Promise<string | null> {
-    const { api, source, peer } = this.#o;
+    const { api, set } = this.#o;
     switch (write.kind) {
       case 'create':
-        return api.create(write.name, sliceLabels(source, peer), write.entries);
+        return api.create(write.name, sliceSetLabels(set), write.entries);
       case 'update':
         return api.update(write.name, write.resourceVersion, write.entries);
       case 'delete':

@@ -24,8 +24,10 @@ export function checkReferencedFiles(config: ClustersConfig, read: ReadText): Fi
   const findings: FileFindings = { errors: [], warnings: [] };
   if (config.local.kubeConfigPath !== null) checkKubeconfig(['local', 'kubeConfigPath'], config.local.kubeConfigPath, read, findings);
   config.remotes.forEach((remote, i) => {
-    if (remote.access.kind === 'kubeconfig') checkKubeconfig(['remotes', i, 'kubeConfigPath'], remote.access.path, read, findings);
-    else checkReadable(['remotes', i, 'remoteSATokenPath'], remote.access.tokenPath, `token file ${remote.access.tokenPath}`, read, findings);
+    // With source mirror the daemon never reads the remote: its files need not be on the node (docs/fleet-mode.md).
+    const access = remote.source.kind === 'mirror' ? null : remote.access;
+    if (access?.kind === 'kubeconfig') checkKubeconfig(['remotes', i, 'kubeConfigPath'], access.path, read, findings);
+    else if (access?.kind === 'token') checkReadable(['remotes', i, 'remoteSATokenPath'], access.tokenPath, `token file ${access.tokenPath}`, read, findings);
   });
   return findings;
 }

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { kubeMetrics, processMetrics, WATCHER_VERBS } from '../metrics.ts';
 import { PUBLISH_SKIP_REASONS } from '../fleet/slice-entry.ts';
+import type { PublisherMetrics } from '../fleet/slice-publisher.ts';
 import type { MirrorView } from './mirror-view.ts';
 
 /** The verbs of `clusterwire_publisher_slice_writes_total`. */
@@ -34,6 +35,24 @@ export function createMirrorMetrics(registry: Registry = new Registry()) {
       labelNames: ['peer_cluster'] as const,
       registers,
     }),
+    mirrorWrites: new Counter({
+      name: 'clusterwire_mirror_slice_writes_total',
+      help: 'Mirrored PeerSlice writes by the leader, by remote cluster and verb (create, update, delete).',
+      labelNames: ['remote', 'verb'] as const,
+      registers,
+    }),
+    mirrorConflicts: new Counter({
+      name: 'clusterwire_mirror_write_conflicts_total',
+      help: 'Mirrored PeerSlice writes refused because the slice had changed (409) or was gone: the slices are read again.',
+      labelNames: ['remote'] as const,
+      registers,
+    }),
+    mirrorFailures: new Counter({
+      name: 'clusterwire_mirror_write_failures_total',
+      help: 'Mirrored PeerSlice writes that failed otherwise: retried with backoff.',
+      labelNames: ['remote'] as const,
+      registers,
+    }),
   };
   processMetrics(registry);
   return metrics;
@@ -41,7 +60,25 @@ export function createMirrorMetrics(registry: Registry = new Registry()) {
 
 export type MirrorMetrics = ReturnType<typeof createMirrorMetrics>;
 
-/** Starts every counter at 0, so rate() sees the first increment. */
+/** The write counters of the slices published for `peer`. */
+export function publishedSetMetrics(metrics: MirrorMetrics, peer: string): PublisherMetrics {
+  return {
+    written: (verb) => metrics.sliceWrites.inc({ peer_cluster: peer, verb }),
+    conflict: () => metrics.writeConflicts.inc({ peer_cluster: peer }),
+    failed: () => metrics.writeFailures.inc({ peer_cluster: peer }),
+  };
+}
+
+/** The write counters of the slices mirrored from `remote`. */
+export function mirroredSetMetrics(metrics: MirrorMetrics, remote: string): PublisherMetrics {
+  return {
+    written: (verb) => metrics.mirrorWrites.inc({ remote, verb }),
+    conflict: () => metrics.mirrorConflicts.inc({ remote }),
+    failed: () => metrics.mirrorFailures.inc({ remote }),
+  };
+}
+
+/** Starts every counter at 0, so rate() sees the first increment. The remotes are the peers: each is published for and mirrored from. */
 export function startMirrorCounters(metrics: MirrorMetrics, localCluster: string, peers: readonly string[]): void {
   for (const verb of WATCHER_VERBS) metrics.nodeWatcherFailures.inc({ cluster: localCluster, verb }, 0);
   metrics.nodesDropped.inc({ cluster: localCluster }, 0);
@@ -49,6 +86,10 @@ export function startMirrorCounters(metrics: MirrorMetrics, localCluster: string
     for (const verb of SLICE_WRITE_VERBS) metrics.sliceWrites.inc({ peer_cluster: peer, verb }, 0);
     metrics.writeConflicts.inc({ peer_cluster: peer }, 0);
     metrics.writeFailures.inc({ peer_cluster: peer }, 0);
+    for (const verb of SLICE_WRITE_VERBS) metrics.mirrorWrites.inc({ remote: peer, verb }, 0);
+    metrics.mirrorConflicts.inc({ remote: peer }, 0);
+    metrics.mirrorFailures.inc({ remote: peer }, 0);
+    for (const verb of WATCHER_VERBS) metrics.nodeWatcherFailures.inc({ cluster: peer, verb }, 0);
   }
 }
 
@@ -102,6 +143,7 @@ export function registerMirrorGauges(registry: Registry, view: MirrorView): void
       for (const p of view.publishers()) if (p.lastPublishAt !== null) this.set({ peer_cluster: p.peer }, p.lastPublishAt / 1000);
     },
   });
+  registerMirroringGauges(registers, view);
   new Gauge({
     name: 'clusterwire_watch_last_event_timestamp_seconds',
     help: 'Unix time of the last event (or bookmark) received from a cluster.',
@@ -111,6 +153,65 @@ export function registerMirrorGauges(registry: Registry, view: MirrorView): void
       this.reset();
       const times = view.publishers().flatMap((p) => (p.nodes.lastEventAt === null ? [] : [p.nodes.lastEventAt]));
       if (times.length > 0) this.set({ cluster: view.cluster }, Math.max(...times) / 1000);
+      for (const m of view.mirrored()) if (m.source.watch.lastEventAt !== null) this.set({ cluster: m.remote }, m.source.watch.lastEventAt / 1000);
     },
   });
 }
+
+/** The gauges of mirroring, per remote (docs/fleet-mode.md, "Mirroring"); absent on a standby, which reads no remote. */
+function registerMirroringGauges(registers: Registry[], view: MirrorView): void {
+  new Gauge({
+    name: 'clusterwire_mirror_source_info',
+    help: "1 for the source the leader reads a remote from: slices (the PeerSlices it publishes for this cluster) or nodes (its Nodes).",
+    labelNames: ['remote', 'source'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const m of view.mirrored()) {
+        const kind = m.source.source;
+        if (kind !== null) for (const source of MIRROR_SOURCES) this.set({ remote: m.remote, source }, source === kind ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: 'clusterwire_mirror_slices',
+    help: 'Mirrored PeerSlices the leader keeps for each remote cluster (absent on a standby).',
+    labelNames: ['remote'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const m of view.mirrored()) if (m.slices.slices !== null) this.set({ remote: m.remote }, m.slices.slices);
+    },
+  });
+  new Gauge({
+    name: 'clusterwire_mirror_entries',
+    help: 'Remote nodes in the mirrored slices of each remote cluster (absent on a standby).',
+    labelNames: ['remote'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const m of view.mirrored()) if (m.slices.entries !== null) this.set({ remote: m.remote }, m.slices.entries);
+    },
+  });
+  new Gauge({
+    name: 'clusterwire_mirror_nodes_skipped',
+    help: 'Remote nodes left out of the mirrored slices, by reason (the reasons of clusterwire_publisher_nodes_skipped).',
+    labelNames: ['remote', 'reason'] as const,
+    registers,
+    collect() {
+      for (const m of view.mirrored()) for (const reason of PUBLISH_SKIP_REASONS) this.set({ remote: m.remote, reason }, m.slices.skipped[reason]);
+    },
+  });
+  new Gauge({
+    name: 'clusterwire_mirror_last_sync_timestamp_seconds',
+    help: "Unix time when the mirrored slices of a remote last matched its source (end of the leader's last successful pass).",
+    labelNames: ['remote'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const m of view.mirrored()) if (m.slices.lastPublishAt !== null) this.set({ remote: m.remote }, m.slices.lastPublishAt / 1000);
+    },
+  });
+}
+
+const MIRROR_SOURCES = ['slices', 'nodes'] as const;

@@ -49,11 +49,25 @@ function remoteNotReady(r: RemoteStatus, now: number, graceMs: number): string |
   if (!r.deviceReady) return `device ${r.device} is not initialised`;
   if (!r.watch.synced) return `no first list of the remote's nodes yet${r.watch.lastError ? ` (${r.watch.lastError})` : ''}`;
   if (r.lastSyncAt === null) return `peers not applied to ${r.device} yet${r.lastSyncError ? ` (${r.lastSyncError})` : ''}`;
+  const mirror = staleMirror(r, now, graceMs);
+  if (mirror !== null) return mirror;
   if (r.watch.state === 'connected') return null;
   const since = r.watch.disconnectedAt ?? r.watch.connectedAt;
   if (since !== null && now - since <= graceMs) return null;
   const seconds = since === null ? 'ever' : `${Math.round((now - since) / 1000)}s`;
   return `watch disconnected for ${seconds}${r.watch.lastError ? `: ${r.watch.lastError}` : ''}`;
+}
+
+/**
+ * Source mirror: the local mirror down, or its copy of the remote stale,
+ * for longer than the grace by this node's clock. The peers stay as they
+ * are; readiness says that changes of the remote no longer arrive.
+ */
+function staleMirror(r: RemoteStatus, now: number, graceMs: number): string | null {
+  if (r.source.kind !== 'mirror') return null;
+  const { notFreshSince, state, reason } = r.source.mirror;
+  if (notFreshSince === null || now - notFreshSince <= graceMs) return null;
+  return `the mirror is ${state} for ${Math.round((now - notFreshSince) / 1000)}s (peers kept as they are): ${reason ?? ''}`;
 }
 
 function stuckPass(r: RemoteStatus, now: number, deadlineMs: number): string | null {

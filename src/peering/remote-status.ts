@@ -1,4 +1,5 @@
-import type { PublisherLeaseStatus } from '../fleet/publisher-lease.ts';
+import type { PublisherLeaseStatus } from '../fleet/lease-poller.ts';
+import type { MirrorSourceStatus } from '../fleet/slice-watcher.ts';
 import type { WatchStatus } from '../kube/node-watcher.ts';
 import type { SkipReason } from './skip-reasons.ts';
 
@@ -38,7 +39,12 @@ export interface RemoteStatus {
   passStartedAt: number | null;
 }
 
-/** A remote's source: its Nodes, or the PeerSlices its publisher writes for this cluster, with the publisher's Lease. */
+/**
+ * A remote's source: its Nodes, the PeerSlices its publisher writes for
+ * this cluster (with the publisher's Lease), or those the local mirror
+ * mirrors from it (with the mirror's freshness).
+ */
 export type SourceStatus =
   | { kind: 'nodes' }
-  | { kind: 'slices'; namespace: string; slices: number; ignoredEntries: number; publisher: PublisherLeaseStatus };
+  | { kind: 'slices'; namespace: string; slices: number; ignoredEntries: number; publisher: PublisherLeaseStatus }
+  | { kind: 'mirror'; namespace: string; slices: number; ignoredEntries: number; mirror: MirrorSourceStatus };

@@ -11,11 +11,11 @@ export function buildMirrorHttpServer(view: MirrorView, registry: Registry, now:
   const reply = (verdict: Verdict) => (verdict.ok ? { status: 'ok' } : { status: 'unavailable', peers: verdict.reasons });
 
   app.get('/healthz', async (_request, res) => {
-    const verdict = mirrorHealth(view.publishers(), now());
+    const verdict = mirrorHealth(view.publishers(), now(), undefined, view.mirrored());
     return res.code(verdict.ok ? 200 : 503).send(reply(verdict));
   });
   app.get('/readyz', async (_request, res) => {
-    const verdict = mirrorReadiness(view.election(), view.publishers());
+    const verdict = mirrorReadiness(view.election(), view.publishers(), view.mirrored());
     return res.code(verdict.ok ? 200 : 503).send(reply(verdict));
   });
   app.get('/metrics', async (_request, res) => {

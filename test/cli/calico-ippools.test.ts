@@ -16,6 +16,7 @@ function remote(name: string, podSubnets: string[], listenPort: number): RemoteC
     reconcileIntervalMs: null,
     maxNodes: 20_000,
     source: { kind: 'nodes' },
+    slicesNamespace: 'clusterwire',
   };
 }
 

@@ -216,10 +216,18 @@ const badConfigs: [name: string, json: unknown, expected: string[]][] = [
   ['maxNodes 0', withRemote(0, { maxNodes: 0 }), ['remotes[0].maxNodes: 0 is out of range: maxNodes must be 1-100000']],
   ['maxNodes over 100,000', withRemote(0, { maxNodes: 100_001 }), ['remotes[0].maxNodes: 100001 is out of range: maxNodes must be 1-100000']],
   ['maxNodes not whole', withRemote(0, { maxNodes: 2.5 }), ['remotes[0].maxNodes: 2.5 is not a whole number (maxNodes must be 1-100000)']],
-  ['an unknown source', withRemote(0, { source: 'endpoints' }), ["remotes[0].source: 'endpoints' is not a source: use 'nodes' or 'slices'"]],
+  ['an unknown source', withRemote(0, { source: 'endpoints' }), ["remotes[0].source: 'endpoints' is not a source: use 'nodes', 'slices' or 'mirror'"]],
   ['source not a string', withRemote(0, { source: 1 }), ['remotes[0].source: expected a string, got number 1']],
   ['slicesNamespace not a DNS label', withRemote(0, { source: 'slices', slicesNamespace: 'Kube_System' }), ["remotes[0].slicesNamespace: 'Kube_System' is not a valid namespace: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit"]],
-  ['slicesNamespace without source slices', withRemote(0, { slicesNamespace: 'fleet' }), ["remotes[0].slicesNamespace: is only read with source 'slices': remove it, or set source to 'slices'"]],
+  ['slicesNamespace without source slices', withRemote(0, { slicesNamespace: 'fleet' }), ["remotes[0].slicesNamespace: is only read with source 'slices' or 'mirror': remove it, or set source"]],
+  ['mirrorNamespace with source slices', withRemote(0, { source: 'slices', mirrorNamespace: 'fleet' }), ["remotes[0].mirrorNamespace: is only read with source 'mirror': remove it, or set source to 'mirror'"]],
+  ['mirrorNamespace without a source', withRemote(0, { mirrorNamespace: 'fleet' }), ["remotes[0].mirrorNamespace: is only read with source 'mirror': remove it, or set source to 'mirror'"]],
+  ['mirrorNamespace not a DNS label', withRemote(0, { source: 'mirror', mirrorNamespace: '-x' }), ["remotes[0].mirrorNamespace: '-x' is not a valid namespace: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit"]],
+  [
+    'source mirror with half of token access: what is given must still be whole (clusterwire mirror reads it)',
+    withRemote(0, { source: 'mirror' }, ['remoteCAURL', 'remoteSATokenPath']),
+    [`remotes[0]: remoteCAURL and remoteSATokenPath are missing: ${TOKEN_ACCESS}`],
+  ],
   ['keepalive as a boolean', withRemote(0, { persistentKeepalive: true }), ["remotes[0].persistentKeepalive: expected a duration like '30s' or a number of nanoseconds, got true"]],
   ['a negative resyncPeriod', withRemote(0, { resyncPeriod: '-1s' }), ["remotes[0].resyncPeriod: '-1s' is negative"]],
   ['a resyncPeriod of fractional nanoseconds', withRemote(0, { resyncPeriod: 1.5 }), ['remotes[0].resyncPeriod: 1.5 is not a whole number of nanoseconds']],
@@ -353,6 +361,7 @@ describe("semaphore-wireguard's README examples", () => {
           reconcileIntervalMs: null,
           maxNodes: 20_000,
           source: { kind: 'nodes' },
+          slicesNamespace: 'clusterwire',
         },
       ],
     };
@@ -416,6 +425,7 @@ describe('extensions and value forms', () => {
             reconcileIntervalMs: null,
             maxNodes: 20_000,
             source: { kind: 'nodes' },
+            slicesNamespace: 'clusterwire',
           },
         ],
       },
@@ -443,6 +453,15 @@ describe('extensions and value forms', () => {
     assert.deepEqual(remoteWith({ source: 'nodes' })?.source, { kind: 'nodes' });
     assert.deepEqual(remoteWith({ source: 'slices' })?.source, { kind: 'slices', namespace: 'clusterwire' });
     assert.deepEqual(remoteWith({ source: 'slices', slicesNamespace: 'fleet' })?.source, { kind: 'slices', namespace: 'fleet' });
+  });
+
+  it('source mirror: no remote access needed; mirrored slices in clusterwire unless mirrorNamespace says otherwise; slicesNamespace kept for the mirror', () => {
+    const bare = remoteWith({ source: 'mirror', kubeConfigPath: '' });
+    assert.deepEqual([bare?.access, bare?.source, bare?.slicesNamespace], [null, { kind: 'mirror', namespace: 'clusterwire' }, 'clusterwire']);
+    const placed = remoteWith({ source: 'mirror', mirrorNamespace: 'fleet', slicesNamespace: 'published' });
+    assert.deepEqual([placed?.access, placed?.source, placed?.slicesNamespace], [{ kind: 'kubeconfig', path: '/etc/clusterwire/c3.kubeconfig' }, { kind: 'mirror', namespace: 'fleet' }, 'published']);
+    assert.equal(remoteWith({ source: 'slices', slicesNamespace: 'published' })?.slicesNamespace, 'published');
+    assert.deepEqual(problems(withRemote(1, { source: 'nodes' }, ['kubeConfigPath'])), ['remotes[1]: no API access for the remote cluster: set kubeConfigPath, or all of remoteAPIURL, remoteCAURL and remoteSATokenPath'], 'other sources still need access');
   });
 
   it('maxNodes: 20,000 unless set', () => {
@@ -501,6 +520,13 @@ describe('warnings about a valid config', () => {
     assert.deepEqual(warnings(withRemote(0, { remoteCAURL: 'http://kube-ca-cert.c2.example' })), [
       "remotes[0].remoteCAURL: 'http://kube-ca-cert.c2.example' is plain http and remoteCASHA256 is not set: anyone on the path can replace the CA and then read the token sent to remoteAPIURL; use https, or pin the CA with remoteCASHA256",
     ]);
+  });
+
+  it('remote access with source mirror: accepted (clusterwire mirror may read the same file), with a warning that the daemon does not read it', () => {
+    const daemonOnly = "is not read by the daemon with source 'mirror' (the local clusterwire mirror reads the remote): keep the remote's credentials in the mirror's config and Secret only, and out of the daemon's";
+    assert.deepEqual(warnings(withRemote(1, { source: 'mirror' })), [`remotes[1].kubeConfigPath: ${daemonOnly}`]);
+    assert.deepEqual(warnings(withRemote(0, { source: 'mirror' })), [`remotes[0].remoteSATokenPath: ${daemonOnly}`]);
+    assert.deepEqual(warnings(withRemote(1, { source: 'mirror' }, ['kubeConfigPath'])), [], 'none without access');
   });
 
   it('none for https, for a pinned http CA, or for kubeconfig access', () => {

@@ -18,7 +18,7 @@ test('withRemote on no config: a new one with in-cluster access and the remote o
   const edit = withRemote(null, 'c1', c2, 'cm');
   assert.equal(edit.changed, true);
   assert.deepEqual(JSON.parse(edit.text), { local: { name: 'c1' }, remotes: [{ ...c2, wgListenPort: 51820 }] });
-  assert.equal(edit.config?.remotes[0]?.access.kind, 'kubeconfig');
+  assert.equal(edit.config?.remotes[0]?.access?.kind, 'kubeconfig');
   const withDomain = withRemote(null, 'c1', c2, 'cm', 'wireguard.example.org');
   assert.deepEqual(JSON.parse(withDomain.text), { local: { name: 'c1' }, annotationDomain: 'wireguard.example.org', remotes: [{ ...c2, wgListenPort: 51820 }] });
   assert.equal((JSON.parse(withRemote(text(existing), 'c1', c2, 'cm', 'other.example').text) as typeof existing).annotationDomain, 'example.org', 'an existing config keeps its own');

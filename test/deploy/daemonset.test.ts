@@ -80,7 +80,9 @@ for (const target of TARGETS) {
       assert.ok(result.ok, result.ok ? '' : result.issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
       const tokensDir = mountPathOf(container, volumes.find((v) => v.secret?.secretName === TOKENS_SECRET));
       for (const remote of result.config.remotes) {
-        const file = remote.access.kind === 'token' ? remote.access.tokenPath : remote.access.path;
+        const access = remote.access;
+        assert.ok(access !== null, `${remote.name} has remote access`);
+        const file = access.kind === 'token' ? access.tokenPath : access.path;
         assert.ok(isUnder(file, tokensDir), `${remote.name}: ${file} is in the ${TOKENS_SECRET} mount ${tokensDir}`);
       }
     });

@@ -118,7 +118,7 @@ describe('docs/', () => {
   test('fleet-mode.md documents every metric of mirror with its labels, and every reason a node is not published', async () => {
     const markdown = await read('fleet-mode.md');
     const { registry } = createMirrorMetrics(new Registry());
-    registerMirrorGauges(registry, { cluster: 'c1', namespace: 'clusterwire', election: () => { throw new Error('not scraped'); }, publishers: () => [] });
+    registerMirrorGauges(registry, { cluster: 'c1', namespace: 'clusterwire', election: () => { throw new Error('not scraped'); }, publishers: () => [], mirrored: () => [] });
     const ours = registry.getMetricsAsArray().map((metric) => metric as unknown as { name: string; labelNames: readonly string[] }).filter(({ name }) => /^(semaphore_wg|clusterwire)_/.test(name));
     assert.ok(ours.length >= 12, `found only ${ours.length} metrics`);
     for (const { name, labelNames } of ours) {

@@ -12,7 +12,7 @@ import type { SliceEntry } from '../../src/fleet/peer-slice.ts';
 import { KubeSliceApi } from '../../src/fleet/slice-api.ts';
 import { SlicePublisher } from '../../src/fleet/slice-publisher.ts';
 import { NodeWatcher } from '../../src/kube/node-watcher.ts';
-import { createMirrorMetrics, type MirrorMetrics } from '../../src/mirror/mirror-metrics.ts';
+import { createMirrorMetrics, publishedSetMetrics, type MirrorMetrics } from '../../src/mirror/mirror-metrics.ts';
 import { DEPLOY_DIR } from '../deploy/support/repo.ts';
 import { startTestEmulator } from '../emulator/helpers.ts';
 import { clientFor } from '../kube/helpers/emulator.ts';
@@ -43,13 +43,12 @@ function publisher(t: TestContext, emulator: Emulator, options: { resyncInterval
   const metrics = createMirrorMetrics(new Registry());
   const { logger } = memoryLogger();
   const p = new SlicePublisher({
-    source: 'c1',
-    peer: 'c2',
+    set: { source: 'c1', peer: 'c2', mirrored: false },
     api: new KubeSliceApi(client, NS),
     createNodeSource: (onChange) => new NodeWatcher({ client, localClusterName: 'c2', annotationDomain: D, logger, metrics, onChange, clock: systemClock, random: Math.random, maxNodes: 20_000 }),
     clock: systemClock,
     logger,
-    metrics,
+    metrics: publishedSetMetrics(metrics, 'c2'),
     resyncIntervalMs: options.resyncIntervalMs ?? 60_000,
   });
   p.start();

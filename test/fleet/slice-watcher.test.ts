@@ -16,7 +16,7 @@ import { SliceWatcher } from '../../src/fleet/slice-watcher.ts';
 import type { NodeChange } from '../../src/kube/node-changes.ts';
 import { NodeWatcher } from '../../src/kube/node-watcher.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { createMirrorMetrics } from '../../src/mirror/mirror-metrics.ts';
+import { createMirrorMetrics, publishedSetMetrics } from '../../src/mirror/mirror-metrics.ts';
 import { DEPLOY_DIR } from '../deploy/support/repo.ts';
 import { startTestEmulator } from '../emulator/helpers.ts';
 import { clientFor } from '../kube/helpers/emulator.ts';
@@ -41,13 +41,12 @@ function publishing(t: TestContext, emulator: Emulator): SlicePublisher {
   const metrics = createMirrorMetrics(new Registry());
   const { logger } = memoryLogger();
   const publisher = new SlicePublisher({
-    source: 'c1',
-    peer: 'c2',
+    set: { source: 'c1', peer: 'c2', mirrored: false },
     api: new KubeSliceApi(client, NS),
     createNodeSource: (onChange) => new NodeWatcher({ client, localClusterName: 'c2', annotationDomain: D, logger, metrics, onChange, clock: systemClock, random: Math.random, maxNodes: 20_000 }),
     clock: systemClock,
     logger,
-    metrics,
+    metrics: publishedSetMetrics(metrics, 'c2'),
     resyncIntervalMs: 60_000,
   });
   publisher.start();
@@ -67,8 +66,8 @@ function reading(t: TestContext, emulator: Emulator, maxNodes = 20_000) {
     remoteClusterName: 'c1',
     localClusterName: 'c2',
     namespace: NS,
-    lease: new KubeLeaseLock(client, NS, PUBLISHER_LEASE_NAME),
-    leaseIntervalMs: 200,
+    mirrored: false,
+    lease: { kind: 'slices', lock: new KubeLeaseLock(client, NS, PUBLISHER_LEASE_NAME), intervalMs: 200 },
     logger,
     metrics,
     maxNodes,

@@ -81,8 +81,11 @@ async function cluster(t: TestContext, dir: string): Promise<{ emulator: Emulato
   emulator.seedNodes(120, (i) =>
     seedNode({ annotations: { [`c2.${D}/pubKey`]: '{key}', [`c2.${D}/endpoint`]: '{internalIP}:51821', [`c3.${D}/pubKey`]: '{key}', [`c3.${D}/endpoint`]: '{internalIP}:51822' } }, i),
   );
+  // c2 and c3 are both served by one emulator: enough for the mirror to read them from their Nodes (test/mirror/mirroring.test.ts tests mirroring itself).
+  const remotes = await startTestEmulator(t, { bookmarkIntervalMs: 1000 });
+  remotes.seedNodes(5, (i) => seedNode({ annotations: { [`c1.${D}/pubKey`]: '{key}', [`c1.${D}/endpoint`]: '{internalIP}:51820' } }, i));
   const configPath = join(dir, 'clusters.json');
-  const remote = (name: string, podSubnet: string, port: number) => ({ name, kubeConfigPath: '/nowhere/kubeconfig', podSubnet, wgListenPort: port });
+  const remote = (name: string, podSubnet: string, port: number) => ({ name, kubeConfigPath: remotes.kubeconfigPath, podSubnet, wgListenPort: port });
   await writeFile(configPath, JSON.stringify({ local: { name: 'c1', kubeConfigPath: emulator.kubeconfigPath }, remotes: [remote('c2', '10.4.0.0/16', 51821), remote('c3', '10.6.0.0/16', 51822)] }));
   return { emulator, configPath };
 }
@@ -107,6 +110,10 @@ describe('clusterwire mirror as processes against an emulated apiserver', () => 
     const sb = await status(b);
     assert.deepEqual(sa.publishers.map((p) => [p.peer, p.slices, p.entries]), [['c2', 2, 120], ['c3', 2, 120]]);
     assert.deepEqual(sb.publishers.map((p) => [p.peer, p.leading, p.slices]), [['c2', false, null], ['c3', false, null]]);
+    assert.deepEqual(sa.mirrored.map((m) => [m.remote, m.source.source, m.slices.entries]), [['c2', 'nodes', 5], ['c3', 'nodes', 5]], 'the leader mirrors both remotes from their Nodes');
+    assert.deepEqual(sb.mirrored.map((m) => [m.remote, m.source.source, m.source.watch.state]), [['c2', null, 'starting'], ['c3', null, 'starting']], 'the standby reads no remote');
+    const mirroredSlices = () => (emulator.list({ ...SLICE, labelSelector: 'clusterwire.io/mirrored=true' }) as { metadata: { name: string } }[]).map((s) => s.metadata.name);
+    assert.deepEqual(mirroredSlices(), ['c2-for-c1-0', 'c3-for-c1-0']);
     assert.equal(sb.election.holder, 'mirror-a');
     assert.equal((await get(`${a.url}/healthz`)).status, 200);
 
@@ -114,6 +121,9 @@ describe('clusterwire mirror as processes against an emulated apiserver', () => 
     assert.match(metrics.text, /^clusterwire_publisher_leader 1$/m);
     assert.match(metrics.text, /^clusterwire_publisher_slice_writes_total\{peer_cluster="c2",verb="create"\} 2$/m);
     assert.match(metrics.text, /^clusterwire_publisher_entries\{peer_cluster="c3"\} 120$/m);
+    assert.match(metrics.text, /^clusterwire_mirror_source_info\{remote="c2",source="nodes"\} 1$/m);
+    assert.match(metrics.text, /^clusterwire_mirror_entries\{remote="c3"\} 5$/m);
+    assert.match(metrics.text, /^clusterwire_mirror_slice_writes_total\{remote="c2",verb="create"\} 1$/m);
     assert.match((await get(`${b.url}/metrics`)).text, /^clusterwire_publisher_leader 0$/m);
     const lint = await promtoolCheckMetrics(t, metrics.text);
     if (lint !== null) assert.deepEqual([lint.code, lint.output.trim()], [0, ''], 'promtool check metrics is clean');
@@ -125,12 +135,15 @@ describe('clusterwire mirror as processes against an emulated apiserver', () => 
     const took = await until('b leads', async () => (await status(b)).election.leading);
     t.diagnostic(`b led ${took} ms after a was killed (lease duration 3 s, retry period 0.5 s)`);
     assert.ok(took <= 3_000 + 2.2 * 500 + 1_000);
-    await until('b published', async () => (await status(b)).publishers.every((p) => p.lastPublishAt !== null && p.slices === 2));
+    await until('b published and mirrored', async () => {
+      const sb2 = await status(b);
+      return sb2.publishers.every((p) => p.lastPublishAt !== null && p.slices === 2) && sb2.mirrored.every((m) => m.slices.lastPublishAt !== null && m.slices.entries === 5);
+    });
     assert.deepEqual(sliceVersions(emulator), before, 'no slice rewritten by the new leader');
     assert.deepEqual(
       emulator.requestLog(mark).filter((r) => r.resource === 'peerslices' && r.verb !== 'list' && r.verb !== 'get').map((r) => r.verb),
       [],
-      'no slice writes at all',
+      'no slice writes at all, published or mirrored',
     );
     assert.equal((emulator.get(LEASE) as { spec: { leaseTransitions: number } }).spec.leaseTransitions, 1);
 

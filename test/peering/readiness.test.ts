@@ -15,6 +15,20 @@ const cases = [
   { name: 'reconnecting after grace', status: remoteStatus({ watch: { state: 'starting', disconnectedAt: now - 2 * WATCH_GRACE_MS } }), ready: false, reason: /watch disconnected for 120s/ },
 ];
 
+/** Source mirror, with the mirror judged `state` since `notFreshSince` by this node's clock. */
+function onMirror(state: 'fresh' | 'stale' | 'down' | 'unknown', notFreshSince: number | null) {
+  const reason = state === 'fresh' ? null : 'the mirror Lease is released: no replica leads';
+  const mirror = { state, reason, holder: null, remote: null, notFreshSince, readAt: now, lastError: null };
+  return remoteStatus({ source: { kind: 'mirror', namespace: 'clusterwire', slices: 1, ignoredEntries: 0, mirror } });
+}
+
+cases.push(
+  { name: 'source mirror, fresh', status: onMirror('fresh', null), ready: true },
+  { name: 'source mirror, down within grace', status: onMirror('down', now - WATCH_GRACE_MS), ready: true },
+  { name: 'source mirror, down past grace: peers kept, not ready', status: onMirror('down', now - WATCH_GRACE_MS - 1_000), ready: false, reason: /the mirror is down for 61s \(peers kept as they are\): the mirror Lease is released/ },
+  { name: 'source mirror, stale past grace', status: onMirror('stale', now - 2 * WATCH_GRACE_MS), ready: false, reason: /the mirror is stale for 120s/ },
+);
+
 for (const c of cases) {
   test(`readiness: ${c.name}`, () => {
     const verdict = readiness([c.status], now);

@@ -65,6 +65,7 @@ function setup() {
     name: 'c2',
     access: { kind: 'kubeconfig', path: '/dev/null' },
     source: { kind: 'nodes' },
+    slicesNamespace: 'clusterwire',
     podSubnets: ['10.4.0.0/16', 'fd00:4::/56'],
     mtu: 1420,
     listenPort: 51821,

@@ -31,6 +31,7 @@ const remote: RemoteCluster = {
   reconcileIntervalMs: null,
   maxNodes: 20_000,
   source: { kind: 'nodes' },
+  slicesNamespace: 'clusterwire',
 };
 
 function remoteNode(i: number, overrides: Partial<RemoteNode> = {}): RemoteNode {
