@@ -39,10 +39,12 @@ const flags = [
 ];
 
 export const mirrorCommand: CommandSpec<MirrorCommandOptions> = {
-  summary: "publish this cluster's nodes as PeerSlices for its peer clusters (fleet mode)",
+  summary: "publish this cluster's nodes as PeerSlices for its peer clusters, and mirror theirs for this one (fleet mode)",
   description: [
     "Publishes this cluster's nodes, per remote cluster of the clusters config, as PeerSlices in -namespace:",
     'the data a remote daemon needs to peer with them, written only when it changes (docs/fleet-mode.md).',
+    "Mirrors each remote's nodes (its published slices, else its Nodes) into local PeerSlices in -namespace,",
+    "for this cluster's daemons on source mirror, which then need no access to the remotes.",
     'Run it as a Deployment of 2 replicas: one leads through the Lease -lease-name and writes, the other stands by.',
   ].join('\n'),
   flags,

@@ -114,6 +114,11 @@ describe('clusterwire mirror as processes against an emulated apiserver', () => 
     assert.deepEqual(sb.mirrored.map((m) => [m.remote, m.source.source, m.source.watch.state]), [['c2', null, 'starting'], ['c3', null, 'starting']], 'the standby reads no remote');
     const mirroredSlices = () => (emulator.list({ ...SLICE, labelSelector: 'clusterwire.io/mirrored=true' }) as { metadata: { name: string } }[]).map((s) => s.metadata.name);
     assert.deepEqual(mirroredSlices(), ['c2-for-c1-0', 'c3-for-c1-0']);
+    await until('the Lease says what the leader publishes and mirrors', () => {
+      const annotations = (emulator.get(LEASE) as { metadata: { annotations?: Record<string, string> } }).metadata.annotations ?? {};
+      const mirrored = JSON.parse(annotations['clusterwire.io/mirrored-remotes'] ?? '{}') as Record<string, { source: string; synced: boolean }>;
+      return annotations['clusterwire.io/published-peers'] === '{"c2":{"synced":true},"c3":{"synced":true}}' && mirrored.c2?.synced === true && mirrored.c3?.source === 'nodes';
+    });
     assert.equal(sb.election.holder, 'mirror-a');
     assert.equal((await get(`${a.url}/healthz`)).status, 200);
 
