@@ -124,6 +124,7 @@ async function handle(options: ApiHandlerOptions, request: IncomingMessage, resp
   counters.byVerb[verbKey] = (counters.byVerb[verbKey] ?? 0) + 1;
   const entry = log.begin({
     user: '',
+    client: request.socket.remoteAddress ?? '',
     verb: info.verb,
     apiGroup: info.kind === 'resource' ? info.group : '',
     resource: info.kind === 'resource' ? (info.subresource === '' ? info.resource : `${info.resource}/${info.subresource}`) : '',

@@ -8,6 +8,8 @@ export interface RequestRecord {
   readonly seq: number;
   /** Authenticated user name ('' until authentication ran; system:anonymous without a token). */
   user: string;
+  /** The client's IP address as the server's socket sees it: tells apart clients that share a user, e.g. a lab node's daemon from a mirror. */
+  client: string;
   verb: string;
   /** API group; '' for core and non-resource requests. */
   apiGroup: string;

@@ -101,6 +101,7 @@ describe('deploy/fleet: the mirror holds the remote credentials, the daemons rea
     const result = parseClustersConfigText(JSON.stringify(raw));
     assert.ok(result.ok, result.ok ? '' : result.issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
     for (const remote of result.config.remotes) {
+      assert.ok(remote.access, `${remote.name}: the mirror has access to it`);
       const file = remote.access.kind === 'token' ? remote.access.tokenPath : remote.access.path;
       assert.ok(isUnder(file, TOKENS_MOUNT_PATH), `${remote.name}: ${file} is in the ${TOKENS_SECRET} mount`);
     }

@@ -197,6 +197,7 @@ describe('service accounts, RBAC and reviews over HTTPS', () => {
     const watchEntry = entries.find((e) => e.watch && e.resource === 'peerslices');
     assert.ok(watchEntry);
     assert.equal(watchEntry.user, 'system:serviceaccount:fleet:reader');
+    assert.equal(watchEntry.client, '127.0.0.1', 'the address the client connected from');
     assert.equal(watchEntry.verb, 'watch');
     assert.equal(watchEntry.namespace, 'fleet');
     assert.equal(watchEntry.endedAt, null, 'still open');
