@@ -86,7 +86,7 @@ it('parseMemInfo reads MemAvailable and MemTotal', () => {
 
 describe('servedBetween', () => {
   const record = (seq: number, user: string, bytesSent: number, watch = false): RequestRecord => ({
-    seq, user, verb: watch ? 'watch' : 'get', apiGroup: '', resource: 'nodes', namespace: '', name: '', path: '/', watch, code: 200, bytesSent, startedAt: 0, endedAt: watch ? null : 1,
+    seq, user, client: '198.18.0.1', verb: watch ? 'watch' : 'get', apiGroup: '', resource: 'nodes', namespace: '', name: '', path: '/', watch, code: 200, bytesSent, startedAt: 0, endedAt: watch ? null : 1,
   });
   it('requests begun in the window count whole; a watch open at its start counts what it sent since', () => {
     const before = [record(1, 'a', 500), record(2, 'a', 1000, true), record(3, 'b', 70, true)];
