@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from './clock/clock.ts';
 import type { ClustersConfig, RemoteCluster } from './config/types.ts';
+import { IpMonitor, ipMonitorLauncher, type MonitorLauncher } from './ip/link-route-events.ts';
 import { IpLinks, type Links } from './ip/links.ts';
 import { IpRoutes, type Routes } from './ip/routes.ts';
 import { connectionSettings, createKubeClient, type ClusterAccess, type KubeClient } from './kube/client.ts';
@@ -60,6 +61,8 @@ export interface DaemonIO {
   /** Looks up hostname endpoints. */
   lookup: Lookup;
   clock: Clock;
+  /** Starts `ip -o monitor link route`; null: links and routes are read on every reconcile tick. */
+  linkMonitor: MonitorLauncher | null;
 }
 
 /** The real I/O: `ip` and `wg` through execCommand, UAPI sockets in /run/wireguard, DNS, the system clock. */
@@ -75,6 +78,7 @@ export function realDaemonIO(options: Pick<DaemonOptions, 'wgUserspaceClient'>):
     kubeClient: (cluster, access, metrics) => createKubeClient({ cluster, settings: connectionSettings(access), requests: metrics.kubeHttpRequests }),
     lookup: dnsLookup(),
     clock: systemClock,
+    linkMonitor: ipMonitorLauncher,
   };
 }
 
@@ -147,6 +151,10 @@ export async function startDaemon(options: DaemonOptions, overrides: Partial<Dae
     // The watch repairs at once; this read covers a watch that is down or missed an edit.
     checkIntervalMs: options.reconcileIntervalMs,
   });
+  const linkEvents = io.linkMonitor
+    ? new IpMonitor({ launch: io.linkMonitor, clock: io.clock, logger: logger.child({ component: 'ip-monitor' }), onFailure: () => metrics.linkMonitorFailures.inc() })
+    : null;
+  linkEvents?.start();
   for (const remote of config.remotes) {
     const key = keys.get(remote.name) as DeviceKey;
     peerings.set(remote.deviceName, remotePeering(remote, key, sourceClient(remote)));
@@ -166,6 +174,7 @@ export async function startDaemon(options: DaemonOptions, overrides: Partial<Dae
       publicKey: key.publicKey,
       devices,
       routes: io.routes,
+      ...(linkEvents ? { linkEvents } : {}),
       createNodeSource: (onChange) => {
         const common = { client, logger: log, metrics, onChange, clock: io.clock, random: Math.random, backoff, maxNodes: remote.maxNodes };
         const source = remote.source;
@@ -211,6 +220,7 @@ export async function startDaemon(options: DaemonOptions, overrides: Partial<Dae
     address,
     async stop() {
       await Promise.all([...[...peerings.values()].map((p) => p.stop()), advertiser.stop(), server.close()]);
+      linkEvents?.stop();
       devices.detach();
       for (const client of clients) client.close();
       logger.info('clusterwire stopped; devices, routes and peers left in place');

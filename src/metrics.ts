@@ -72,6 +72,11 @@ export function createMetrics(registry: Registry = new Registry()) {
       labelNames: ['device', 'kind'] as const,
       registers,
     }),
+    linkMonitorFailures: new Counter({
+      name: 'clusterwire_link_monitor_failures_total',
+      help: 'Times the ip monitor of links and routes exited or reported an error: links and routes are read every tick until it listens again.',
+      registers,
+    }),
   };
   processMetrics(registry);
   return metrics;

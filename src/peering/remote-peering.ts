@@ -1,5 +1,6 @@
 import type { Clock, Cancel } from '../clock/clock.ts';
 import type { RemoteCluster } from '../config/types.ts';
+import type { LinkRouteEvents } from '../ip/link-route-events.ts';
 import { syncRoutes, type Routes } from '../ip/routes.ts';
 import type { NodeChange } from '../kube/node-changes.ts';
 import type { WatchStatus } from '../kube/node-watcher.ts';
@@ -35,8 +36,16 @@ const NODES_SOURCE: SourceStatus = { kind: 'nodes' };
 
 /** Creates or adopts a device, leaving what it read in the state (`WireGuardDevices` in production). */
 export interface DeviceEnsurer {
-  ensure(spec: DeviceSpec, state: DeviceState): Promise<EnsuredDevice>;
+  /** `readLink` false: the link may be taken as last seen (WireGuardDevices.ensure). */
+  ensure(spec: DeviceSpec, state: DeviceState, readLink: boolean): Promise<EnsuredDevice>;
 }
+
+/**
+ * Even with no link or route event, the link and routes are read every
+ * this many reconcile ticks: a net under a notification the kernel dropped
+ * without telling the monitor.
+ */
+export const LINK_READ_EVERY_TICKS = 10;
 
 export interface RemotePeeringOptions {
   remote: RemoteCluster;
@@ -45,6 +54,8 @@ export interface RemotePeeringOptions {
   publicKey: string;
   devices: DeviceEnsurer;
   routes: Routes;
+  /** Netlink events for the link and routes; absent: they are read on every tick. */
+  linkEvents?: LinkRouteEvents;
   createNodeSource: (onChange: (change: NodeChange) => void) => NodeSource;
   /** Looks up hostname endpoints, in the background (endpoint-resolver.ts). */
   lookup: Lookup;
@@ -90,6 +101,10 @@ export class RemotePeering {
   readonly #state: DeviceState;
   #ensured: EnsuredDevice | null = null;
   #checkDevice = true;
+  /** The monitor run (LinkRouteEvents.epoch) in which the link and routes were last read, with no event since; null: read them. */
+  #linksReadIn: number | null = null;
+  #ticksSinceLinkRead = 0;
+  #unwatchLinks: (() => void) | null = null;
   /** The device was read since the last plan: compare every peer, not only the changed ones. */
   #planAll = true;
   #tick: Cancel | null = null;
@@ -151,6 +166,11 @@ export class RemotePeering {
       },
     });
     for (const reason of SKIP_REASONS) this.#setSkipGauge(reason, 0);
+    this.#unwatchLinks =
+      options.linkEvents?.watch(this.#device, remote.podSubnets, () => {
+        this.#linksReadIn = null;
+        this.checkDevice();
+      }) ?? null;
   }
 
   start(): void {
@@ -163,6 +183,7 @@ export class RemotePeering {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#tick?.();
+    this.#unwatchLinks?.();
     this.#resolver.stop();
     await Promise.all([this.#source.stop(), this.#runner.stop()]);
   }
@@ -170,6 +191,8 @@ export class RemotePeering {
   /** Asks for a check of device and routes on the next pass (drift timer, restarted userspace process). */
   checkDevice(kind?: 'process'): void {
     if (kind) this.#o.metrics.driftRepairs.inc({ device: this.#device, kind });
+    // A restarted wireguard-go has a new link.
+    if (kind) this.#linksReadIn = null;
     this.#checkDevice = true;
     this.#runner.request();
   }
@@ -207,6 +230,7 @@ export class RemotePeering {
   #scheduleTick(): void {
     if (this.#stopped) return;
     this.#tick = this.#o.clock.schedule(() => {
+      this.#ticksSinceLinkRead++;
       this.checkDevice();
       this.#scheduleTick();
     }, this.#o.reconcileIntervalMs);
@@ -224,14 +248,33 @@ export class RemotePeering {
     }
   }
 
-  /** The link with its settings, key and port, read once; the routes of the remote pod subnets (docs/how-it-works.md). */
+  /**
+   * The link with its settings, key and port, read once; the routes of the
+   * remote pod subnets (docs/how-it-works.md). The link and routes are read
+   * only when they may have changed: no monitor, a new monitor run, an
+   * event that concerns them, a route that failed, or every
+   * LINK_READ_EVERY_TICKS ticks.
+   */
   async #ensureDevice(): Promise<void> {
     const { remote, devices, metrics } = this.#o;
     const first = this.#ensured === null;
+    const epoch = this.#o.linkEvents?.epoch() ?? null;
+    const readLinks =
+      first || epoch === null || this.#linksReadIn !== epoch || this.#routeError !== null || this.#ticksSinceLinkRead >= LINK_READ_EVERY_TICKS;
+    // Before the reads: an event that arrives during them clears it again.
+    if (readLinks) {
+      this.#linksReadIn = epoch;
+      this.#ticksSinceLinkRead = 0;
+    }
     let ensured: EnsuredDevice;
     try {
-      ensured = await devices.ensure({ name: this.#device, remote: remote.name, mtu: remote.mtu, listenPort: remote.listenPort, privateKey: this.#o.privateKey }, this.#state);
+      ensured = await devices.ensure(
+        { name: this.#device, remote: remote.name, mtu: remote.mtu, listenPort: remote.listenPort, privateKey: this.#o.privateKey },
+        this.#state,
+        readLinks,
+      );
     } catch (error) {
+      this.#linksReadIn = null;
       if (this.#deviceError === null) this.#log.error({ err: error }, 'device setup failed');
       this.#deviceError = error instanceof Error ? error.message : String(error);
       throw new Error(`setting up device ${this.#device} for remote ${remote.name} failed`, { cause: error });
@@ -244,7 +287,7 @@ export class RemotePeering {
     if (this.#deviceError !== null) this.#log.info('device setup recovered');
     this.#deviceError = null;
     this.#ensured = ensured;
-    await this.#syncRoutes(first);
+    if (readLinks || ensured.created) await this.#syncRoutes(first);
     this.#checkDevice = false;
   }
 

@@ -82,6 +82,8 @@ export class WireGuardDevices {
   readonly #userspaceClient: WireGuardClient;
   readonly #userspace = new Map<string, UserspaceDevice>();
   readonly #known = new Set<string>();
+  /** Each device's link as last read and set. */
+  readonly #links = new Map<string, Link>();
   #kernelMissing = false;
 
   constructor(options: WireGuardDevicesOptions) {
@@ -96,9 +98,15 @@ export class WireGuardDevices {
    * what differs, and leaves what it read in `state`: the reconcile tick
    * reads the device here and nowhere else. Peers are not touched.
    */
-  async ensure(spec: DeviceSpec, state: DeviceState): Promise<EnsuredDevice> {
+  /**
+   * `readLink` false: the link is as this process last saw it (no netlink
+   * event since, link-route-events.ts), so it is not read again; the socket
+   * check and the device read still run.
+   */
+  async ensure(spec: DeviceSpec, state: DeviceState, readLink = true): Promise<EnsuredDevice> {
     const { links, logger } = this.#options;
-    let link = await links.get(spec.name);
+    const known = readLink ? undefined : this.#links.get(spec.name);
+    let link = known ?? (await links.get(spec.name));
     const answers = link?.kind === 'tun' && (await socketAnswers(this.#socketPath(spec.name)));
     const plan = planDevice(link, spec.remote, answers);
     let backend: 'kernel' | 'userspace';
@@ -121,7 +129,7 @@ export class WireGuardDevices {
         break;
     }
     if (created || !link) link = await this.#linkOf(spec.name);
-    await this.#applyLinkSettings(link, spec);
+    const linkChanged = await this.#applyLinkSettings(link, spec);
 
     const publicKey = publicKeyOf(spec.privateKey);
     const client = backend === 'kernel' ? this.#options.kernelClient : this.#userspaceClient;
@@ -141,6 +149,8 @@ export class WireGuardDevices {
       );
     }
     this.#known.add(spec.name);
+    if (linkChanged) this.#links.delete(spec.name);
+    else this.#links.set(spec.name, link);
     return { name: spec.name, index: link.index, backend, publicKey, created, client };
   }
 
@@ -149,6 +159,7 @@ export class WireGuardDevices {
     const entry = this.#userspace.get(name);
     this.#userspace.delete(name);
     this.#known.delete(name);
+    this.#links.delete(name);
     const hadProcess = entry?.process != null;
     if (entry?.process) await entry.process.stop();
     const removedLink = await this.#options.links.remove(name);
@@ -254,6 +265,7 @@ export class WireGuardDevices {
   async #restore(name: string): Promise<void> {
     const entry = this.#userspace.get(name);
     if (!entry) return;
+    this.#links.delete(name);
     await this.#applyLinkSettings(await this.#linkOf(name), entry.spec);
     const change = entry.state.restoringChange();
     try {
@@ -266,9 +278,11 @@ export class WireGuardDevices {
   }
 
   /** Writes the link settings that differ; nothing when the link has them. */
-  async #applyLinkSettings(link: Link, spec: DeviceSpec): Promise<void> {
+  /** True when it wrote something: the link as read is then out of date. */
+  async #applyLinkSettings(link: Link, spec: DeviceSpec): Promise<boolean> {
     const change = planLinkSettings(link, linkSettings(spec));
     if (change) await this.#options.links.apply(spec.name, change);
+    return change !== null;
   }
 
   async #linkOf(name: string): Promise<Link> {

@@ -94,6 +94,7 @@ test('the daemon with fake links, routes and WireGuard and two emulated apiserve
       launch: () => assert.fail('the kernel backend starts no process'),
       lookup: () => Promise.reject(new Error('no DNS in this test')),
       clock: systemClock,
+      linkMonitor: null,
     },
   );
   t.after(() => daemon.stop());

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { FakeLinks } from '../../src/ip/fake-links.ts';
 import { FakeRoutes } from '../../src/ip/fake-routes.ts';
+import type { LinkRouteEvents } from '../../src/ip/link-route-events.ts';
 import type { RemoteNode } from '../../src/kube/remote-node.ts';
 import { projectNode } from '../../src/kube/node-projection.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { desiredPeers } from '../../src/peering/desired-peers.ts';
-import { RemotePeering } from '../../src/peering/remote-peering.ts';
+import { LINK_READ_EVERY_TICKS, RemotePeering } from '../../src/peering/remote-peering.ts';
 import type { RemoteCluster } from '../../src/config/types.ts';
 import { FakeWireGuardClient } from '../../src/wireguard/fake-client.ts';
 import { generatePrivateKey, publicKeyOf } from '../../src/wireguard/keys.ts';
@@ -38,7 +39,7 @@ function remoteNode(i: number, overrides: Partial<RemoteNode> = {}): RemoteNode 
   return { name: `n${i}`, podCIDRs: [`10.4.${i}.0/24`], refused: null, publicKey: publicKeyOf(generatePrivateKey()), endpoint: `198.18.0.${i}:51821`, ...overrides };
 }
 
-function setup(overrides: Partial<RemoteCluster> = {}) {
+function setup(overrides: Partial<RemoteCluster> = {}, linkEvents?: LinkRouteEvents) {
   const wg = new FakeWireGuardClient();
   const routes = new FakeRoutes();
   const links = new FakeLinks({ onAdded: (name) => wg.addDevice(name), onRemoved: (name) => { wg.deleteDevice(name); routes.dropDevice(name); } });
@@ -55,6 +56,7 @@ function setup(overrides: Partial<RemoteCluster> = {}) {
     publicKey: publicKeyOf(privateKey),
     devices,
     routes,
+    ...(linkEvents ? { linkEvents } : {}),
     createNodeSource: (onChange) => {
       source.onChange = onChange;
       return source;
@@ -550,4 +552,85 @@ test('a write that changes what a hostname node falls back on is decided again a
   );
   assert.deepEqual(s.skipped(), [['n1', 'resolving-endpoint', true], ['n2', 'duplicate-public-key', false]]);
   await s.peering.stop();
+});
+
+/** Netlink events as a test drives them: an epoch it sets, and watchers it tells. */
+function fakeLinkEvents() {
+  const watchers: Array<{ device: string; onChange: () => void }> = [];
+  let epoch: number | null = 1;
+  const events: LinkRouteEvents = {
+    watch: (device, _subnets, onChange) => {
+      const watcher = { device, onChange };
+      watchers.push(watcher);
+      return () => watchers.splice(watchers.indexOf(watcher), 1);
+    },
+    epoch: () => epoch,
+  };
+  return {
+    events,
+    fire: (device: string) => watchers.filter((w) => w.device === device).forEach((w) => w.onChange()),
+    setEpoch: (next: number | null) => {
+      epoch = next;
+    },
+  };
+}
+
+test('with netlink events, an idle tick reads the device but not the link or the routes; an event, a new monitor run or every LINK_READ_EVERY_TICKS ticks read them', async () => {
+  const netlink = fakeLinkEvents();
+  const s = setup({}, netlink.events);
+  const reads = { links: 0, routes: 0 };
+  const get = s.links.get.bind(s.links);
+  s.links.get = (name) => ((reads.links += 1), get(name));
+  const list = s.routes.list.bind(s.routes);
+  s.routes.list = (device) => ((reads.routes += 1), list(device));
+  await s.startSynced(remoteNode(1));
+  // The link the first pass created and set up is read once more: what a write changed is not assumed.
+  await s.tick();
+  const counted = () => {
+    const now = { ...reads };
+    reads.links = 0;
+    reads.routes = 0;
+    return now;
+  };
+  counted();
+  const deviceReads = s.wg.reads;
+
+  await s.tick();
+  await s.tick();
+  assert.deepEqual(counted(), { links: 0, routes: 0 }, 'two idle ticks: no link or route read');
+  assert.equal(s.wg.reads, deviceReads + 2, 'the device is read on every tick: that finds peer drift');
+
+  await s.routes.apply(DEVICE, { replace: [], remove: ['10.4.0.0/16'] });
+  netlink.fire(DEVICE);
+  await s.peering.idle();
+  assert.deepEqual(counted(), { links: 1, routes: 1 }, 'an event: read at once, without waiting for the tick');
+  assert.deepEqual((await list(DEVICE)).map((r) => r.destination), ['10.4.0.0/16'], 'and the deleted route repaired');
+  assert.equal(await s.metric('clusterwire_drift_repairs_total', { kind: 'route' }), 1);
+
+  netlink.fire('wireguard.c3');
+  await s.peering.idle();
+  await s.tick();
+  assert.deepEqual(counted(), { links: 0, routes: 0 }, "another device's event reads nothing");
+
+  netlink.setEpoch(2);
+  await s.tick();
+  assert.deepEqual(counted(), { links: 1, routes: 1 }, 'a new monitor run: what the old one missed is read');
+  netlink.setEpoch(null);
+  await s.tick();
+  await s.tick();
+  assert.deepEqual(counted(), { links: 2, routes: 2 }, 'no monitor listening: read on every tick');
+  netlink.setEpoch(3);
+  await s.tick();
+  counted();
+  for (let i = 0; i < LINK_READ_EVERY_TICKS - 1; i++) await s.tick();
+  assert.deepEqual(counted(), { links: 0, routes: 0 }, `quiet for ${LINK_READ_EVERY_TICKS - 1} ticks: nothing read`);
+  await s.tick();
+  assert.deepEqual(counted(), { links: 1, routes: 1 }, `the ${LINK_READ_EVERY_TICKS}th quiet tick reads anyway`);
+
+  await s.links.remove(DEVICE);
+  netlink.fire(DEVICE);
+  await s.peering.idle();
+  assert.equal(s.peering.status().deviceReady, true);
+  assert.deepEqual((await list(DEVICE)).map((r) => r.destination), ['10.4.0.0/16'], 'a deleted link: recreated with its route');
+  assert.equal(await s.metric('clusterwire_drift_repairs_total', { kind: 'link' }), 1);
 });
