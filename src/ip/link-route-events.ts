@@ -52,6 +52,12 @@ export interface IpMonitorOptions {
   restartDelayMs?: number;
 }
 
+/**
+ * What `ip monitor` prints for a link whose peer is in a namespace it
+ * cannot name (a veth into a pod): a line about that link, not lost events.
+ */
+const BENIGN_STDERR = /^Error: Peer netns reference is invalid\.$/;
+
 const SETTLE_MS = 200;
 const RESTART_DELAY_MS = 5_000;
 
@@ -64,8 +70,8 @@ interface Watcher {
 /**
  * `LinkRouteEvents` through a supervised `ip` child: restarted after a
  * delay when it exits; anything on its stderr (ENOBUFS: the kernel dropped
- * notifications) ends the run's epoch, so the next tick reads everything.
- * Every watcher is told of a lost run, which makes it read again.
+ * notifications) ends the run's epoch, so the next tick reads everything
+ * (a pass now would make a pass per restart on a node where it keeps failing).
  */
 export class IpMonitor implements LinkRouteEvents {
   readonly #o: IpMonitorOptions;
@@ -117,7 +123,9 @@ export class IpMonitor implements LinkRouteEvents {
     this.#child = child;
     child.on('error', (error) => this.#lost(run, error.message));
     child.on('exit', (code, signal) => this.#lost(run, `exited (${signal ?? code})`));
-    createInterface({ input: child.stderr! }).on('line', (line) => this.#lost(run, line));
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      if (!BENIGN_STDERR.test(line)) this.#lost(run, line);
+    });
     createInterface({ input: child.stdout! }).on('line', (line) => this.#event(line));
     this.#timer = this.#o.clock.schedule(() => {
       if (this.#child !== child) return;
@@ -131,7 +139,7 @@ export class IpMonitor implements LinkRouteEvents {
     for (const watcher of this.#watchers) if (concernsDevice(line, watcher.device, watcher.subnets)) watcher.onChange();
   }
 
-  /** The run may have missed events: no epoch until a new run listens, and every watcher reads again. */
+  /** The run may have missed events: no epoch until a new run listens, so every tick reads links and routes meanwhile. */
   #lost(run: number, why: string): void {
     if (this.#stopped || run !== this.#runs) return;
     if (!this.#failing) this.#o.logger.warn({ why }, 'ip monitor lost link and route events: reading links and routes every tick until it listens again');
@@ -142,7 +150,6 @@ export class IpMonitor implements LinkRouteEvents {
     this.#child = null;
     this.#runs++;
     child?.kill('SIGTERM');
-    for (const watcher of this.#watchers) watcher.onChange();
     this.#timer?.();
     this.#timer = this.#o.clock.schedule(() => this.#spawn(), this.#o.restartDelayMs ?? RESTART_DELAY_MS);
   }
