@@ -17,41 +17,23 @@ export function createMirrorMetrics(registry: Registry = new Registry()) {
   const metrics = {
     registry,
     ...kubeMetrics(registers),
-    sliceWrites: new Counter({
-      name: 'clusterwire_publisher_slice_writes_total',
-      help: 'PeerSlice writes by the leader, by peer cluster and verb (create, update, delete).',
-      labelNames: ['peer_cluster', 'verb'] as const,
-      registers,
+    published: sliceWriteCounters(registers, {
+      prefix: 'clusterwire_publisher',
+      label: 'peer_cluster',
+      help: {
+        writes: 'PeerSlice writes by the leader, by peer cluster and verb (create, update, delete).',
+        conflicts: 'PeerSlice writes refused because the slice had changed (409) or was gone: the slices are read again and the writes planned again.',
+        failures: 'PeerSlice writes that failed otherwise (apiserver unreachable, refused): retried with backoff.',
+      },
     }),
-    writeConflicts: new Counter({
-      name: 'clusterwire_publisher_write_conflicts_total',
-      help: 'PeerSlice writes refused because the slice had changed (409) or was gone: the slices are read again and the writes planned again.',
-      labelNames: ['peer_cluster'] as const,
-      registers,
-    }),
-    writeFailures: new Counter({
-      name: 'clusterwire_publisher_write_failures_total',
-      help: 'PeerSlice writes that failed otherwise (apiserver unreachable, refused): retried with backoff.',
-      labelNames: ['peer_cluster'] as const,
-      registers,
-    }),
-    mirrorWrites: new Counter({
-      name: 'clusterwire_mirror_slice_writes_total',
-      help: 'Mirrored PeerSlice writes by the leader, by remote cluster and verb (create, update, delete).',
-      labelNames: ['remote', 'verb'] as const,
-      registers,
-    }),
-    mirrorConflicts: new Counter({
-      name: 'clusterwire_mirror_write_conflicts_total',
-      help: 'Mirrored PeerSlice writes refused because the slice had changed (409) or was gone: the slices are read again.',
-      labelNames: ['remote'] as const,
-      registers,
-    }),
-    mirrorFailures: new Counter({
-      name: 'clusterwire_mirror_write_failures_total',
-      help: 'Mirrored PeerSlice writes that failed otherwise: retried with backoff.',
-      labelNames: ['remote'] as const,
-      registers,
+    mirrored: sliceWriteCounters(registers, {
+      prefix: 'clusterwire_mirror',
+      label: 'remote',
+      help: {
+        writes: 'Mirrored PeerSlice writes by the leader, by remote cluster and verb (create, update, delete).',
+        conflicts: 'Mirrored PeerSlice writes refused because the slice had changed (409) or was gone: the slices are read again.',
+        failures: 'Mirrored PeerSlice writes that failed otherwise: retried with backoff.',
+      },
     }),
   };
   processMetrics(registry);
@@ -60,22 +42,41 @@ export function createMirrorMetrics(registry: Registry = new Registry()) {
 
 export type MirrorMetrics = ReturnType<typeof createMirrorMetrics>;
 
+/**
+ * The three write counters of one kind of slice set (published for a peer,
+ * mirrored from a remote), labelled by the cluster the set is for or from.
+ */
+function sliceWriteCounters(registers: Registry[], o: { prefix: string; label: string; help: { writes: string; conflicts: string; failures: string } }) {
+  const writes = new Counter({ name: `${o.prefix}_slice_writes_total`, help: o.help.writes, labelNames: [o.label, 'verb'], registers });
+  const conflicts = new Counter({ name: `${o.prefix}_write_conflicts_total`, help: o.help.conflicts, labelNames: [o.label], registers });
+  const failures = new Counter({ name: `${o.prefix}_write_failures_total`, help: o.help.failures, labelNames: [o.label], registers });
+  return {
+    writes,
+    conflicts,
+    failures,
+    /** What a SlicePublisher of the set for `cluster` counts with. */
+    forSet: (cluster: string): PublisherMetrics => ({
+      written: (verb) => writes.inc({ [o.label]: cluster, verb }),
+      conflict: () => conflicts.inc({ [o.label]: cluster }),
+      failed: () => failures.inc({ [o.label]: cluster }),
+    }),
+    /** Every series of `cluster` at 0, so rate() sees the first increment. */
+    start: (cluster: string): void => {
+      for (const verb of SLICE_WRITE_VERBS) writes.inc({ [o.label]: cluster, verb }, 0);
+      conflicts.inc({ [o.label]: cluster }, 0);
+      failures.inc({ [o.label]: cluster }, 0);
+    },
+  };
+}
+
 /** The write counters of the slices published for `peer`. */
 export function publishedSetMetrics(metrics: MirrorMetrics, peer: string): PublisherMetrics {
-  return {
-    written: (verb) => metrics.sliceWrites.inc({ peer_cluster: peer, verb }),
-    conflict: () => metrics.writeConflicts.inc({ peer_cluster: peer }),
-    failed: () => metrics.writeFailures.inc({ peer_cluster: peer }),
-  };
+  return metrics.published.forSet(peer);
 }
 
 /** The write counters of the slices mirrored from `remote`. */
 export function mirroredSetMetrics(metrics: MirrorMetrics, remote: string): PublisherMetrics {
-  return {
-    written: (verb) => metrics.mirrorWrites.inc({ remote, verb }),
-    conflict: () => metrics.mirrorConflicts.inc({ remote }),
-    failed: () => metrics.mirrorFailures.inc({ remote }),
-  };
+  return metrics.mirrored.forSet(remote);
 }
 
 /** Starts every counter at 0, so rate() sees the first increment. The remotes are the peers: each is published for and mirrored from. */
@@ -83,12 +84,8 @@ export function startMirrorCounters(metrics: MirrorMetrics, localCluster: string
   for (const verb of WATCHER_VERBS) metrics.nodeWatcherFailures.inc({ cluster: localCluster, verb }, 0);
   metrics.nodesDropped.inc({ cluster: localCluster }, 0);
   for (const peer of peers) {
-    for (const verb of SLICE_WRITE_VERBS) metrics.sliceWrites.inc({ peer_cluster: peer, verb }, 0);
-    metrics.writeConflicts.inc({ peer_cluster: peer }, 0);
-    metrics.writeFailures.inc({ peer_cluster: peer }, 0);
-    for (const verb of SLICE_WRITE_VERBS) metrics.mirrorWrites.inc({ remote: peer, verb }, 0);
-    metrics.mirrorConflicts.inc({ remote: peer }, 0);
-    metrics.mirrorFailures.inc({ remote: peer }, 0);
+    metrics.published.start(peer);
+    metrics.mirrored.start(peer);
     for (const verb of WATCHER_VERBS) metrics.nodeWatcherFailures.inc({ cluster: peer, verb }, 0);
   }
 }

@@ -156,7 +156,7 @@ describe('publishing the local nodes as PeerSlices (emulated apiserver)', () => 
     await until('the endpoint is published', () => entryOf(emulator, 'node-00001')?.endpoint === '198.19.9.9:51821');
     assert.deepEqual(sliceWrites(emulator, mark), ['patch c1-for-c2-0 409', 'patch c1-for-c2-0 200'], 'conflict, read again, written');
     assert.ok(emulator.requestLog(mark).some((r) => r.resource === 'peerslices' && r.verb === 'list'), 'the slices were read again');
-    assert.equal((await a.metrics.writeConflicts.get()).values[0]?.value, 1);
+    assert.equal((await a.metrics.published.conflicts.get()).values[0]?.value, 1);
     assert.equal(slices(emulator)[0]?.metadata.labels['example.com/touched'], 'yes', 'the label someone added is kept');
 
     emulator.delete({ ...SLICE, name: 'c1-for-c2-0' });

@@ -281,7 +281,7 @@ describe('mirroring a remote into local PeerSlices (emulated apiservers)', () =>
     assert.deepEqual(watches(remote, remoteMark), { peerslices: 1 }, 'one watch: the leader only');
     const standby = b.mirror.status();
     assert.deepEqual([standby.source.source, standby.slices.leading, standby.slices.slices], [null, false, null]);
-    assert.equal((await b.metrics.mirrorWrites.get()).values.reduce((sum, v) => sum + v.value, 0), 0, 'the standby wrote nothing');
+    assert.equal((await b.metrics.mirrored.writes.get()).values.reduce((sum, v) => sum + v.value, 0), 0, 'the standby wrote nothing');
 
     const before = mirroredSlices(local).map((s) => `${s.metadata.name}@${s.metadata.resourceVersion}`);
     const localMark = lastSeq(local);
