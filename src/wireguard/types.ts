@@ -64,8 +64,8 @@ export interface DeviceRead {
   readonly listenPort: number;
   /**
    * Equal for two reads of the same configuration (private key, listen
-   * port, and each peer's key, endpoint, allowed IPs and keepalive, in the
-   * device's order), different otherwise; counters and handshakes are not
+   * port, and each peer's key, endpoint, allowed IPs and keepalive, in any
+   * order of the peers), different otherwise; counters and handshakes are not
    * part of it. Null when the client cannot tell without parsing.
    */
   readonly configFingerprint: string | null;

@@ -128,37 +128,104 @@ export function uapiInterfaceText(response: Buffer): string {
 
 const NEWLINE = 0x0a;
 const LOWER_A = 0x61;
+const LOWER_E = 0x65;
 const LOWER_L = 0x6c;
+const LOWER_P = 0x70;
 const LOWER_R = 0x72;
 const LOWER_T = 0x74;
+const LOWER_U = 0x75;
 
 /**
- * A 64-bit fingerprint of the configuration in a `get=1` response: every
- * line but the runtime ones (`last_handshake_time_*`, `rx_bytes`,
- * `tx_bytes`, the only keys starting with "la", "r" or "t"). Computed over
- * the bytes in one pass, allocating nothing: at 5,000 peers (1.6 MB) it
- * costs ~4 ms where the parse costs ~25 ms and its garbage. Two FNV-style
- * lanes; not a defence against crafted input, which the device's own
- * configuration is not.
+ * A fingerprint of the configuration in a `get=1` response: every line but
+ * the runtime ones (`last_handshake_time_*`, `rx_bytes`, `tx_bytes`, the
+ * only keys starting with "la", "r" or "t") and `errno`. wireguard-go lists
+ * its peers in Go map order, which changes from one read to the next, so
+ * each peer's lines (from its `public_key`) are hashed alone and the peer
+ * hashes are added up: the same peers in any order give the same
+ * fingerprint. Computed over the bytes in one pass, allocating nothing: at
+ * 5,000 peers (1.6 MB) it costs ~4 ms where the parse costs ~25 ms and its
+ * garbage. FNV-style lanes with a final mix per peer; not a defence against
+ * crafted input, which the device's own configuration is not.
  */
 export function uapiConfigFingerprint(response: Uint8Array): string {
-  let first = 0x811c9dc5 | 0;
-  let second = 0x9747b28c | 0;
+  const device = new Lanes();
+  const peer = new Lanes();
+  let peerSumFirst = 0;
+  let peerSumSecond = 0;
+  let inPeer = false;
+  let done = false;
   let skip = false;
   let lineStart = true;
-  for (let i = 0; i < response.length; i++) {
+  for (let i = 0; i < response.length && !done; i++) {
     const byte = response[i] as number;
     if (lineStart) {
-      skip = byte === LOWER_R || byte === LOWER_T || (byte === LOWER_L && response[i + 1] === LOWER_A);
       lineStart = false;
+      const next = response[i + 1];
+      const peerStarts = byte === LOWER_P && next === LOWER_U;
+      const ends = byte === LOWER_E && next === LOWER_R;
+      if ((peerStarts || ends) && inPeer) {
+        peerSumFirst = (peerSumFirst + peer.mixedFirst()) | 0;
+        peerSumSecond = (peerSumSecond + peer.mixedSecond()) | 0;
+      }
+      if (peerStarts) {
+        inPeer = true;
+        peer.reset();
+      }
+      done = ends;
+      skip = byte === LOWER_R || byte === LOWER_T || (byte === LOWER_L && next === LOWER_A);
     }
     if (byte === NEWLINE) lineStart = true;
-    if (skip) continue;
-    first = Math.imul(first ^ byte, 0x01000193);
-    second = Math.imul(second ^ byte, 0x5bd1e995);
-    second ^= second >>> 15;
+    if (skip || done) continue;
+    (inPeer ? peer : device).add(byte);
   }
-  return (first >>> 0).toString(16).padStart(8, '0') + (second >>> 0).toString(16).padStart(8, '0');
+  if (!done && inPeer) {
+    peerSumFirst = (peerSumFirst + peer.mixedFirst()) | 0;
+    peerSumSecond = (peerSumSecond + peer.mixedSecond()) | 0;
+  }
+  return hex32(device.mixedFirst()) + hex32(device.mixedSecond()) + hex32(peerSumFirst) + hex32(peerSumSecond);
+}
+
+const FIRST_SEED = 0x811c9dc5 | 0;
+const SECOND_SEED = 0x9747b28c | 0;
+
+/** Two 32-bit FNV-style hash lanes over bytes. */
+class Lanes {
+  first = FIRST_SEED;
+  second = SECOND_SEED;
+
+  reset(): void {
+    this.first = FIRST_SEED;
+    this.second = SECOND_SEED;
+  }
+
+  add(byte: number): void {
+    this.first = Math.imul(this.first ^ byte, 0x01000193);
+    this.second = Math.imul(this.second ^ byte, 0x5bd1e995);
+    this.second ^= this.second >>> 15;
+  }
+
+  /** Each lane through murmur3's finalizer: sums of finalized hashes do not cancel the way raw FNV values can. */
+  mixedFirst(): number {
+    return fmix32(this.first);
+  }
+
+  mixedSecond(): number {
+    return fmix32(this.second ^ 0x5bd1e995);
+  }
+}
+
+function fmix32(value: number): number {
+  let h = value;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h | 0;
+}
+
+function hex32(value: number): string {
+  return (value >>> 0).toString(16).padStart(8, '0');
 }
 
 function applyPeerField(device: string, peer: ObservedPeer, key: string, value: string): void {

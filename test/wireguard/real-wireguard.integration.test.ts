@@ -181,6 +181,14 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
     assert.deepEqual(configured(full.after), expected(desired));
     assert.ok(full.ms < 10_000, `${full.ms} ms is far beyond the 1 s target even for a busy machine`);
 
+    // wireguard-go lists its peers in Go map order, new at each read: the fingerprint must not see the order, and must see a change.
+    const reads = [];
+    for (let i = 0; i < 3; i++) reads.push(await device.client.read('wg-c2'));
+    const orders = new Set(reads.map((read) => read.device().peers.map((peer) => peer.publicKey).join()));
+    t.diagnostic(`UAPI: ${orders.size} peer orders in 3 reads of the same 1,000 peers, one fingerprint`);
+    assert.equal(new Set(reads.map((read) => read.configFingerprint)).size, 1);
+    assert.notEqual(reads[0]?.configFingerprint, null);
+
     const changedPeers = desired.map((peer, i) =>
       i === 500 ? { ...peer, endpoint: '198.18.99.1:51821', allowedIPs: ['10.99.0.0/24'], persistentKeepaliveSeconds: 0 } : peer,
     );
@@ -188,6 +196,7 @@ describe('WireGuard layer on real wireguard-go (root, network namespaces)', () =
     t.diagnostic(`UAPI: 1-peer change at 1,000 peers: ${one.applyMs.toFixed(2)} ms (read + change + read: ${one.ms.toFixed(1)} ms)`);
     assert.equal(one.changes, 1);
     assert.deepEqual(configured(one.after), expected(changedPeers));
+    assert.notEqual((await device.client.read('wg-c2')).configFingerprint, reads[0]?.configFingerprint, 'one peer changed');
 
     const none = await sync(device.client, 'wg-c2', [], appliedEndpoints(changedPeers));
     t.diagnostic(`UAPI: remove 1,000 peers and read back: ${none.ms.toFixed(0)} ms`);

@@ -211,7 +211,7 @@ describe('uapiConfigFingerprint', () => {
 
   it('is the same for the same configuration whatever the handshakes and counters', () => {
     assert.equal(uapiConfigFingerprint(reply({ handshake: 1700000000, rx: 123456, tx: 98765 })), base);
-    assert.match(base, /^[0-9a-f]{16}$/);
+    assert.match(base, /^[0-9a-f]{32}$/);
   });
 
   const differences: [string, Buffer][] = [
@@ -228,8 +228,21 @@ describe('uapiConfigFingerprint', () => {
     it(`differs for ${what}`, () => assert.notEqual(uapiConfigFingerprint(changed), base));
   }
 
-  it('tells the order of peers apart (the device lists them in its own order; a reorder is read as a change, never missed)', () => {
-    assert.notEqual(uapiConfigFingerprint(reply({ peers: [A_HEX, B_HEX] })), uapiConfigFingerprint(reply({ peers: [B_HEX, A_HEX] })));
+  it('is the same for the same peers in another order (wireguard-go lists them in Go map order, new at each read)', () => {
+    assert.equal(uapiConfigFingerprint(reply({ peers: [A_HEX, B_HEX] })), uapiConfigFingerprint(reply({ peers: [B_HEX, A_HEX] })));
+  });
+
+  it("tells apart two peers that swapped their settings (each peer's lines are hashed with its key)", () => {
+    const peerLines = (key: string, endpoint: string) => [`public_key=${key}`, `endpoint=${endpoint}`, 'allowed_ip=10.9.0.0/24'];
+    const device = (...peers: string[][]) => Buffer.from([`private_key=${PRIVATE_HEX}`, 'listen_port=51820', ...peers.flat(), 'errno=0', '', ''].join('\n'));
+    const before = device(peerLines(A_HEX, '198.18.0.2:51820'), peerLines(B_HEX, '198.18.0.3:51820'));
+    const swapped = device(peerLines(A_HEX, '198.18.0.3:51820'), peerLines(B_HEX, '198.18.0.2:51820'));
+    assert.notEqual(uapiConfigFingerprint(swapped), uapiConfigFingerprint(before));
+  });
+
+  it('tells a peer counted twice from one peer (duplicate blocks do not cancel out)', () => {
+    assert.notEqual(uapiConfigFingerprint(reply({ peers: [A_HEX, A_HEX] })), uapiConfigFingerprint(reply({ peers: [] })));
+    assert.notEqual(uapiConfigFingerprint(reply({ peers: [A_HEX, A_HEX] })), uapiConfigFingerprint(reply({ peers: [A_HEX] })));
   });
 });
 
