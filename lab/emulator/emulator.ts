@@ -222,7 +222,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const log = new RequestLog();
   const heartbeats = new Heartbeats(nodes.store, Date.now);
 
-  const server = createHttpsServer({ key: await readFile(certificates.keyFile), cert: await readFile(certificates.certFile) });
+  // kube-apiserver closes a connection after 90 s idle (its http.Server IdleTimeout); Node's default
+  // of 5 s would make a client that reads every 30 s (the daemon's Lease read) handshake TLS each time.
+  const server = createHttpsServer({ key: await readFile(certificates.keyFile), cert: await readFile(certificates.certFile), keepAliveTimeout: 90_000 });
   const closeServer = closer(server);
   const caServer = createHttpServer((request, response) => {
     if (request.method === 'GET' && request.url === '/ca.crt') {

@@ -27,15 +27,24 @@ export function generatePrivateKey(): string {
 // PKCS#8 header of an X25519 private key: the 32 raw bytes follow it.
 const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
+/**
+ * The last derivation: every read of a device derives its public key from
+ * the private key it reports (each reconcile tick), and that key is the
+ * same one each time.
+ */
+let lastDerived: { privateKey: string; publicKey: string } | null = null;
+
 /** The public key of a base64 private key, as `wg pubkey` derives it. */
 export function publicKeyOf(privateKey: string): string {
+  if (lastDerived?.privateKey === privateKey) return lastDerived.publicKey;
   if (!isValidWireGuardKey(privateKey)) {
     throw new Error('cannot derive a public key: the private key is not 32 bytes of base64');
   }
   const der = Buffer.concat([X25519_PKCS8_PREFIX, Buffer.from(privateKey, 'base64')]);
   const publicKey = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
   const spki = publicKey.export({ format: 'der', type: 'spki' });
-  return spki.subarray(spki.length - KEY_BYTES).toString('base64');
+  lastDerived = { privateKey, publicKey: spki.subarray(spki.length - KEY_BYTES).toString('base64') };
+  return lastDerived.publicKey;
 }
 
 /** base64 key → the lowercase hex the UAPI protocol uses. */

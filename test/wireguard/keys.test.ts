@@ -37,7 +37,8 @@ describe('keys', () => {
   it('derives the public key `wg pubkey` derives, for our keys and for `wg genkey` keys', async () => {
     const ours = generatePrivateKey();
     const { stdout: theirs } = await execCommand('wg', ['genkey']);
-    for (const privateKey of [ours, theirs.trim()]) {
+    // Twice each, alternating: the last derivation is kept, and must never answer for another key.
+    for (const privateKey of [ours, theirs.trim(), ours, ours, theirs.trim()]) {
       const { stdout } = await execCommand('wg', ['pubkey'], { input: `${privateKey}\n` });
       assert.equal(publicKeyOf(privateKey), stdout.trim());
     }
