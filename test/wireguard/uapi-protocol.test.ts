@@ -232,6 +232,27 @@ describe('uapiConfigFingerprint', () => {
     assert.equal(uapiConfigFingerprint(reply({ peers: [A_HEX, B_HEX] })), uapiConfigFingerprint(reply({ peers: [B_HEX, A_HEX] })));
   });
 
+  it('is the same for 200 peers in shuffled orders, and differs when one line of one peer changes', () => {
+    const peers = Array.from({ length: 200 }, (_, i) => [
+      `public_key=${i.toString(16).padStart(64, '0')}`,
+      `endpoint=198.18.${i >> 8}.${i & 255}:51820`,
+      `last_handshake_time_sec=${i}`,
+      `rx_bytes=${i * 7}`,
+      'persistent_keepalive_interval=25',
+      `allowed_ip=10.${i}.0.0/24`,
+    ]);
+    const device = (blocks: string[][]) => Buffer.from([`private_key=${PRIVATE_HEX}`, 'listen_port=51820', ...blocks.flat(), 'errno=0', '', ''].join('\n'));
+    const base = uapiConfigFingerprint(device(peers));
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let round = 0; round < 5; round++) {
+      const shuffled = [...peers].sort(() => random() - 0.5);
+      assert.equal(uapiConfigFingerprint(device(shuffled)), base);
+    }
+    const changed = peers.map((lines, i) => (i === 137 ? lines.map((line) => line.replace('/24', '/25')) : lines));
+    assert.notEqual(uapiConfigFingerprint(device(changed)), base);
+  });
+
   it("tells apart two peers that swapped their settings (each peer's lines are hashed with its key)", () => {
     const peerLines = (key: string, endpoint: string) => [`public_key=${key}`, `endpoint=${endpoint}`, 'allowed_ip=10.9.0.0/24'];
     const device = (...peers: string[][]) => Buffer.from([`private_key=${PRIVATE_HEX}`, 'listen_port=51820', ...peers.flat(), 'errno=0', '', ''].join('\n'));
