@@ -83,13 +83,17 @@ export function createMetrics(registry: Registry = new Registry()) {
 }
 
 /**
- * How often the event loop's delay is sampled for nodejs_eventloop_lag_*.
- * prom-client's 10 ms wakes an idle process 100 times a second: 6-8 ms of
- * CPU per second measured here, the largest part of an idle daemon's cost
- * on every node (bench/README.md); once a second costs ~0.5 ms and still
- * gives a scrape interval ~30 samples.
+ * prom-client samples the event loop's delay with a timer for the
+ * nodejs_eventloop_lag_{min,max,mean,stddev,p50,p90,p99}_seconds gauges:
+ * every 10 ms by default, 6-8 ms of CPU per second on an idle daemon; still
+ * ~1 ms per second at once a second, a third of what an idle daemon costs
+ * at 5,000 peers (bench/README.md), on every node. Those gauges are left
+ * out and the timer, which prom-client always starts, wakes once a minute.
+ * nodejs_eventloop_lag_seconds stays: it is measured when scraped, at no
+ * cost in between.
  */
-const EVENT_LOOP_SAMPLE_MS = 1000;
+const EVENT_LOOP_SAMPLE_MS = 60_000;
+const SAMPLED_EVENT_LOOP_GAUGES = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'].map((stat) => `nodejs_eventloop_lag_${stat}_seconds`);
 
 /** prom-client's default process and Node.js metrics, as promtool accepts them. */
 export function processMetrics(registry: Registry): void {
@@ -97,6 +101,7 @@ export function processMetrics(registry: Registry): void {
   // Gauges named like counters, which `promtool check metrics` rejects; the
   // per-type gauges without the suffix (nodejs_active_handles{type}, ...) sum to the same.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  for (const name of SAMPLED_EVENT_LOOP_GAUGES) registry.removeSingleMetric(name);
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -95,6 +95,9 @@ test('/metrics is the registry\'s text plus the device series read from the devi
   assert.match(body, /^semaphore_wg_peer_last_handshake_seconds\{device="wireguard.c2",public_key="PEER1="\} 1700000000$/m);
   assert.match(body, /^clusterwire_peers_applied\{device="wireguard.c2"\} 1$/m);
   assert.match(body, /^process_resident_memory_bytes \d+$/m);
+  // Measured at the scrape; the sampled gauges need a timer waking the process (docs/http-and-metrics.md).
+  assert.match(body, /^nodejs_eventloop_lag_seconds [\d.e-]+$/m);
+  assert.doesNotMatch(body, /^nodejs_eventloop_lag_(min|max|mean|stddev|p50|p90|p99)_seconds/m);
   const types = body.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]);
   assert.deepEqual(types.filter((name, i) => types.indexOf(name) !== i), [], 'no family twice');
   assert.deepEqual(view.reads, ['wireguard.c2']);
