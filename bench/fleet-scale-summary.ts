@@ -270,3 +270,21 @@ export function fleetScaleMarkdown(heading: string, runs: number, churnSeconds: 
   }
   return lines.join('\n');
 }
+
+/** An N that did not finish: the bench stopped there. */
+export interface FailedNodes {
+  nodes: number;
+  /** The error and its causes (error-text.ts). */
+  error: string;
+}
+
+/**
+ * The results file: the markdown of every N that finished
+ * (fleetScaleMarkdown), then, if one failed, which and why. Written after
+ * each N, so a later failure loses nothing already measured.
+ */
+export function fleetScaleResultsMarkdown(finished: readonly string[], failed: FailedNodes | null): string {
+  if (failed === null) return finished.join('\n');
+  const line = `**${failed.nodes.toLocaleString('en-US')} remote nodes: failed**, the bench stopped there (${finished.length === 0 ? 'no N finished' : 'the N above finished'}): ${failed.error}`;
+  return [...finished, line, ''].join('\n');
+}

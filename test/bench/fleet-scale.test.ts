@@ -1,7 +1,8 @@
 /**
  * The fleet scale scenario's pure parts: its options, how many daemons the
  * machine holds, what an apiserver served per client, the figures, the
- * targets' verdicts and the extrapolation to 1,000 local daemons.
+ * targets' verdicts, the extrapolation to 1,000 local daemons and the
+ * results file when an N fails.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -9,7 +10,8 @@ import type { RequestRecord } from '../../lab/emulator/request-log.ts';
 import { servedBetween } from '../../bench/apiserver-load.ts';
 import { decideCapacity, parseMemInfo, resolveLocals } from '../../bench/capacity.ts';
 import { parseFleetScaleArgs } from '../../bench/fleet-scale-args.ts';
-import { extrapolate, fleetScaleMarkdown, fleetScaleTargets, summarizeFleetScale } from '../../bench/fleet-scale-summary.ts';
+import { errorText } from '../../bench/error-text.ts';
+import { extrapolate, fleetScaleMarkdown, fleetScaleResultsMarkdown, fleetScaleTargets, summarizeFleetScale } from '../../bench/fleet-scale-summary.ts';
 import type { FleetSource } from '../../bench/fleet-scale-args.ts';
 import type { FleetScaleRun, Load, ScaleWindow } from '../../bench/scenarios/fleet-scale.ts';
 
@@ -237,4 +239,31 @@ describe('extrapolate', () => {
     assert.match(text, /As many daemons as the machine holds: \*\*16\*\* = min\(--max-locals 32, memory 16\)/);
     assert.equal(text.match(/\| (met|\*\*missed\*\*|not measured) \|$/gm)?.length, 5);
   });
+});
+
+describe('errorText', () => {
+  const cases: [string, unknown, string][] = [
+    ['a message', new Error('boom'), 'boom'],
+    [
+      'every cause, outermost first, on one line',
+      new Error('reading device via /run/wireguard/wg0.sock failed', { cause: new Error('no complete response\nwithin 30000 ms') }),
+      'reading device via /run/wireguard/wg0.sock failed: no complete response within 30000 ms',
+    ],
+    ['a thrown non-error', 'just a string', 'just a string'],
+    ['a non-error cause', new Error('outer', { cause: 42 }), 'outer: 42'],
+  ];
+  for (const [name, error, expected] of cases) it(name, () => assert.equal(errorText(error), expected));
+});
+
+describe('fleetScaleResultsMarkdown', () => {
+  const section = fleetScaleMarkdown('today', 1, 60, 10, summarizeFleetScale([{ ...scaleRun(1.5, 0.01, 95), nodes: 1000 }]));
+  const failed = { nodes: 5000, error: 'the daemon was not ready within 300000 ms: no answer yet' };
+  it('every N that finished, as it is', () => assert.equal(fleetScaleResultsMarkdown([section, section], null), `${section}\n${section}`));
+  it('the N that finished, then which N failed and why', () => {
+    const text = fleetScaleResultsMarkdown([section], failed);
+    assert.ok(text.startsWith(section));
+    assert.match(text, /\n\*\*5,000 remote nodes: failed\*\*, the bench stopped there \(the N above finished\): the daemon was not ready within 300000 ms: no answer yet\n$/);
+  });
+  it('a failure at the first N says that none finished', () =>
+    assert.equal(fleetScaleResultsMarkdown([], failed), '**5,000 remote nodes: failed**, the bench stopped there (no N finished): the daemon was not ready within 300000 ms: no answer yet\n'));
 });
