@@ -4,7 +4,7 @@
  * targets of issue 14 with a verdict; and the extrapolation to 1,000 local
  * daemons, with its formula.
  */
-import type { Capacity } from './capacity.ts';
+import { GROWTH, type Capacity } from './capacity.ts';
 import type { FleetSource } from './fleet-scale-args.ts';
 import type { Change } from './scenarios/propagation.ts';
 import { CLIENT_KINDS, type ClientKind, type FleetScaleRun, type Load, type ScaleWindow } from './scenarios/fleet-scale.ts';
@@ -219,16 +219,26 @@ function figure(s: Summary, digits: number, unit = ''): string {
 
 const orDash = (s: Summary | null, digits: number, unit = '') => (s === null ? '—' : figure(s, digits, unit));
 
+/** What `max` came to and what limited it: memory, --max-locals, or the CPU (a cold start that timed out). */
+export function capacityMarkdown(c: Capacity): string {
+  const gb = (bytes: number) => `${formatNumber(bytes / 1024 ** 3, 1)} GB`;
+  const bound = `min(--max-locals ${c.cap}, memory ${c.byMemory})`;
+  const memory = `memory: ${c.running} running + (${gb(c.availableBytes)} available − ${gb(c.reserveBytes)} reserve) ÷ (${formatNumber(c.perDaemonBytes / MB, 0)} MB per daemon and its wireguard-go × ${GROWTH}).`;
+  const limit =
+    c.limitedBy === 'cpu'
+      ? `, limited by CPU: the machine could not keep up with daemon ${c.locals + 1}, whose cold start failed (${c.cpuError ?? 'no error recorded'}), so \`max\` is the ${c.locals} running; ${bound} = ${Math.max(1, Math.min(c.cap, c.byMemory))} would have allowed more`
+      : ` = ${bound}, limited by ${c.limitedBy === 'cap' ? '--max-locals' : 'memory'}`;
+  return `As many daemons as the machine holds: **${c.locals}**${limit}; ${memory}`;
+}
+
 /** The markdown of one N; bench/README.md quotes it. */
 export function fleetScaleMarkdown(heading: string, runs: number, churnSeconds: number, changes: number, s: ScaleSummary): string {
-  const gb = (bytes: number) => `${formatNumber(bytes / 1024 ** 3, 1)} GB`;
-  const c = s.capacity;
   const verdict = (v: Target['verdict']) => (v === 'met' ? 'met' : v === 'missed' ? '**missed**' : 'not measured');
   const lines = [
     `# Fleet mode at scale: ${s.nodes.toLocaleString('en-US')} remote nodes (${heading})`,
     '',
     `Churn ${s.nodes / 10} status-only events/s for ${churnSeconds} s per window, ${changes} propagation changes on daemon 1, ${runs} run(s); median [min–max] of the runs.`,
-    `As many daemons as the machine holds: **${c.locals}** = min(--max-locals ${c.cap}, memory ${c.byMemory}); memory: ${c.running} running + (${gb(c.availableBytes)} available − ${gb(c.reserveBytes)} reserve) ÷ (${formatNumber(c.perDaemonBytes / MB, 0)} MB per daemon and its wireguard-go × 1.5).`,
+    capacityMarkdown(s.capacity),
     '',
     '| source | L | remote: all clients | daemons | local mirror | remote publisher | other | remote requests (all) | local apiserver (all) | local requests (all) |',
     '|---|---|---|---|---|---|---|---|---|---|',

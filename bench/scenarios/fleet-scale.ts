@@ -16,7 +16,9 @@
  * to each kind of client (each authenticates as its own service account),
  * then propagation on the first daemon (Node write on the remote → change
  * on its device). "As many as the machine holds" is decided once per N
- * from the first daemon's host memory (capacity.ts).
+ * from the first daemon's host memory (capacity.ts), and lowered to the
+ * daemons running if on the way there a cold start times out: the
+ * machine's CPU could not keep up with one more.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -27,7 +29,7 @@ import type { Emulator } from '../../lab/emulator/emulator.ts';
 import { realisticNode } from '../../lab/emulator/nodes.ts';
 import { LabMirror, preparePublishing } from '../../lab/lab-mirror.ts';
 import { servedBetween, type Served } from '../apiserver-load.ts';
-import { decideCapacity, hostPids, hostRssBytes, readIfRunning, readMemInfo, resolveLocals, type Capacity } from '../capacity.ts';
+import { decideCapacity, hostPids, hostRssBytes, limitOnColdStartFailure, readIfRunning, readMemInfo, resolveLocals, type Capacity } from '../capacity.ts';
 import { LOCAL_CLUSTER, REMOTE_CLUSTER, REMOTE_POD_SUBNET, type RemoteCluster } from '../clusters.ts';
 import { openBenchHost, type BenchContext, type BenchHost } from '../context.ts';
 import { NODE_FLAGS, type DaemonProcess } from '../daemon-process.ts';
@@ -260,10 +262,26 @@ async function measureSource(setting: SourceSetting): Promise<{ capacity: Capaci
         `as many daemons as the machine holds: ${capacity.locals} (memory allows ${capacity.byMemory}: ${mb(capacity.availableBytes)} available − ${mb(capacity.reserveBytes)} reserve, ${mb(capacity.perDaemonBytes)} per daemon and its wireguard-go × 1.5; --max-locals ${capacity.cap})`,
       );
     }
-    for (const locals of resolveLocals(options.locals, capacity.locals)) {
+    // Only the first source at an N (and run 1) decides; the others measure the same L, so a failure there is an error.
+    const deciding = setting.capacity === null;
+    for (const target of resolveLocals(options.locals, capacity.locals)) {
+      let locals = target.locals;
       while (daemons.length < locals) {
         say(`${source}: daemon ${daemons.length + 1} of ${locals} cold start`);
-        await addDaemon();
+        try {
+          await addDaemon();
+        } catch (error) {
+          const limited = limitOnColdStartFailure(capacity, { deciding, towardCapacity: target.towardCapacity, running: daemons.length }, error);
+          if (limited === null) throw error;
+          capacity = limited;
+          locals = limited.locals;
+          say(`${source}: the machine could not keep up with daemon ${locals + 1} (${limited.cpuError}); it is stopped: as many as the machine holds is the ${locals} running`);
+        }
+        if (target.towardCapacity) say(`${source}: ${daemons.length} daemons running, load average ${(os.loadavg()[0] as number).toFixed(2)}`);
+      }
+      if (windows.some((w) => w.locals === locals)) {
+        say(`${source}: ${locals} daemons measured already, as a count asked for: max adds no L of its own`);
+        continue;
       }
       say(`${source}, ${locals} daemons: settle ${options.settleSeconds} s, churn ${remote.nodes.length / 10} events/s for ${options.churnSeconds} s`);
       await delay(settleMs);

@@ -1,17 +1,25 @@
 /**
  * The fleet scale scenario's pure parts: its options, how many daemons the
- * machine holds, what an apiserver served per client, the figures, the
+ * machine holds (memory, --max-locals, or a cold start that timed out),
+ * what an apiserver served per client, the figures, the
  * targets' verdicts, the extrapolation to 1,000 local daemons and the
  * results file when an N fails.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import type { RequestRecord } from '../../lab/emulator/request-log.ts';
+import { execCommand } from '../../src/process/exec.ts';
+import { uapiExchange } from '../../src/wireguard/uapi-client.ts';
 import { servedBetween } from '../../bench/apiserver-load.ts';
-import { decideCapacity, parseMemInfo, resolveLocals } from '../../bench/capacity.ts';
+import { decideCapacity, limitOnColdStartFailure, parseMemInfo, resolveLocals, timedOut, type Capacity } from '../../bench/capacity.ts';
+import { pollDevice, readDeviceText } from '../../bench/device-probe.ts';
 import { parseFleetScaleArgs } from '../../bench/fleet-scale-args.ts';
 import { errorText } from '../../bench/error-text.ts';
-import { extrapolate, fleetScaleMarkdown, fleetScaleResultsMarkdown, fleetScaleTargets, summarizeFleetScale } from '../../bench/fleet-scale-summary.ts';
+import { capacityMarkdown, extrapolate, fleetScaleMarkdown, fleetScaleResultsMarkdown, fleetScaleTargets, summarizeFleetScale } from '../../bench/fleet-scale-summary.ts';
 import type { FleetSource } from '../../bench/fleet-scale-args.ts';
 import type { FleetScaleRun, Load, ScaleWindow } from '../../bench/scenarios/fleet-scale.ts';
 
@@ -62,22 +70,120 @@ describe('decideCapacity', () => {
     assert.equal(c.reserveBytes, 6.4 * GIB);
     assert.equal(c.byMemory, 1 + 22); // 33.6 ÷ 1.5
   });
-  it('the cap bounds it, and it is never below 1', () => {
-    assert.equal(decideCapacity({ availableBytes: 20 * GIB, totalBytes: 24 * GIB, perDaemonBytes: 100 * MB, running: 1, cap: 32 }).locals, 32);
-    assert.equal(decideCapacity({ availableBytes: 1 * GIB, totalBytes: 24 * GIB, perDaemonBytes: 100 * MB, running: 1, cap: 32 }).locals, 1);
+  it('the cap bounds it, and it is never below 1; each says what limited it', () => {
+    const capped = decideCapacity({ availableBytes: 20 * GIB, totalBytes: 24 * GIB, perDaemonBytes: 100 * MB, running: 1, cap: 32 });
+    assert.deepEqual([capped.locals, capped.limitedBy, capped.cpuError], [32, 'cap', null]);
+    const starved = decideCapacity({ availableBytes: 1 * GIB, totalBytes: 24 * GIB, perDaemonBytes: 100 * MB, running: 1, cap: 32 });
+    assert.deepEqual([starved.locals, starved.limitedBy], [1, 'memory']);
+    assert.equal(decideCapacity({ availableBytes: 20 * GIB, totalBytes: 8 * GIB, perDaemonBytes: 0.75 * GIB, running: 1, cap: 17 }).limitedBy, 'cap');
   });
   it('refuses a host measured at nothing', () => assert.throws(() => decideCapacity({ availableBytes: 1, totalBytes: 1, perDaemonBytes: 0, running: 1, cap: 1 }), /nothing to decide/));
 });
 
 describe('resolveLocals', () => {
-  const cases: [Parameters<typeof resolveLocals>[0], number, number[]][] = [
-    [[1, 10, 'max'], 24, [1, 10, 24]],
-    [[1, 10, 'max'], 6, [1, 6]],
-    [[1, 10, 'max'], 10, [1, 10]],
-    [[1, 2], 40, [1, 2]],
-    [[1, 'max'], 1, [1]],
+  // A trailing * marks the capacity, stepped towards rather than asked for: only there may a timeout lower it.
+  const cases: [Parameters<typeof resolveLocals>[0], number, string][] = [
+    [[1, 10, 'max'], 24, '1,10,24*'],
+    [[1, 10, 'max'], 6, '1,6*'],
+    [[1, 10], 6, '1,6*'],
+    [[1, 10, 'max'], 10, '1,10'],
+    [[1, 2], 40, '1,2'],
+    [[1, 'max'], 1, '1'],
+    [['max'], 5, '5*'],
   ];
-  for (const [steps, capacity, expected] of cases) it(`${steps.join(',')} with room for ${capacity}: ${expected.join(',')}`, () => assert.deepEqual(resolveLocals(steps, capacity), expected));
+  for (const [steps, capacity, expected] of cases) {
+    it(`${steps.join(',')} with room for ${capacity}: ${expected}`, () =>
+      assert.equal(
+        resolveLocals(steps, capacity)
+          .map((t) => `${t.locals}${t.towardCapacity ? '*' : ''}`)
+          .join(),
+        expected,
+      ));
+  }
+});
+
+describe('timedOut: a cold start failed because the machine did not keep up', () => {
+  let directory = '';
+  let silent: Server;
+  let closing: Server;
+  before(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), 'bench-timeout-'));
+    // A device socket that never answers, and one that hangs up at once.
+    silent = createServer(() => {});
+    closing = createServer((socket) => socket.end());
+    await Promise.all([
+      new Promise<void>((resolve) => silent.listen(path.join(directory, 'silent.sock'), resolve)),
+      new Promise<void>((resolve) => closing.listen(path.join(directory, 'closing.sock'), resolve)),
+    ]);
+  });
+  after(async () => {
+    silent.close();
+    closing.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+  const failure = async (work: () => Promise<unknown>) => {
+    try {
+      await work();
+    } catch (error) {
+      return error;
+    }
+    throw new Error('expected it to fail');
+  };
+  const cases: [string, () => Promise<unknown>, boolean][] = [
+    ['the peers did not all reach the device in time (pollDevice)', () => failure(() => pollDevice(path.join(directory, 'absent.sock'), () => true, 0)), true],
+    [
+      'a device read got no answer in time, as a cause (uapiExchange under readDeviceText)',
+      async () => new Error('reading device via wg0.sock failed', { cause: await failure(() => uapiExchange(path.join(directory, 'silent.sock'), 'get=1\n\n', 50)) }),
+      true,
+    ],
+    ['a command ran past its timeout (wg show dump)', () => failure(() => execCommand('sleep', ['5'], { timeoutMs: 50 })), true],
+    ['the daemon was not ready in time', () => Promise.resolve(new Error('the daemon was not ready within 300000 ms: 503 not ready')), true],
+    ['a device read cut short', () => failure(() => readDeviceText(path.join(directory, 'closing.sock'))), false],
+    ['a command that failed', () => failure(() => execCommand('false', [])), false],
+    ['the daemon exited', () => Promise.resolve(new Error('the daemon (pid 7) exited ({"code":1,"signal":null}); last log: []; stderr: ')), false],
+    ['the device shows the wrong peers', () => Promise.resolve(new Error('after cold start wg show lists 4999 peers, expected 5000; 1 nodes are missing or differ (first: node-1)')), false],
+  ];
+  for (const [name, make, expected] of cases) it(`${name}: ${expected ? 'timed out' : 'not a timeout'}`, async () => assert.equal(timedOut(await make()), expected));
+});
+
+const memoryCapacity = (cap: number) => decideCapacity({ availableBytes: 20 * GIB, totalBytes: 24 * GIB, perDaemonBytes: 0.75 * GIB, running: 1, cap });
+const timeout = new Error('reading device via /run/wireguard/cws11.sock failed', { cause: new Error('no complete response within 30000 ms') });
+
+describe('limitOnColdStartFailure', () => {
+  const cases: [string, { deciding: boolean; towardCapacity: boolean }, Error, boolean][] = [
+    ['a timeout on the way to max, deciding: the limit', { deciding: true, towardCapacity: true }, timeout, true],
+    ['a timeout on the way to a count asked for: an error', { deciding: true, towardCapacity: false }, timeout, false],
+    ['a timeout once an earlier source decided: an error', { deciding: false, towardCapacity: true }, timeout, false],
+    ['anything but a timeout on the way to max: an error', { deciding: true, towardCapacity: true }, new Error('the daemon (pid 7) exited'), false],
+  ];
+  for (const [name, step, error, limits] of cases) {
+    it(name, () => {
+      const limited = limitOnColdStartFailure(memoryCapacity(16), { ...step, running: 10 }, error);
+      if (!limits) return assert.equal(limited, null);
+      assert.deepEqual(limited, {
+        ...memoryCapacity(16),
+        locals: 10,
+        limitedBy: 'cpu',
+        cpuError: 'reading device via /run/wireguard/cws11.sock failed: no complete response within 30000 ms',
+      });
+    });
+  }
+});
+
+describe('capacityMarkdown', () => {
+  const memory = 'memory: 1 running + (20.0 GB available − 2.4 GB reserve) ÷ (768 MB per daemon and its wireguard-go × 1.5).';
+  const cases: [string, Capacity, string][] = [
+    ['memory', memoryCapacity(32), `As many daemons as the machine holds: **16** = min(--max-locals 32, memory 16), limited by memory; ${memory}`],
+    ['cap', memoryCapacity(12), `As many daemons as the machine holds: **12** = min(--max-locals 12, memory 16), limited by --max-locals; ${memory}`],
+    [
+      'cpu',
+      limitOnColdStartFailure(memoryCapacity(32), { deciding: true, towardCapacity: true, running: 10 }, timeout)!,
+      'As many daemons as the machine holds: **10**, limited by CPU: the machine could not keep up with daemon 11, whose cold start failed ' +
+        '(reading device via /run/wireguard/cws11.sock failed: no complete response within 30000 ms), so `max` is the 10 running; ' +
+        `min(--max-locals 32, memory 16) = 16 would have allowed more; ${memory}`,
+    ],
+  ];
+  for (const [limitedBy, capacity, expected] of cases) it(`limited by ${limitedBy}`, () => assert.equal(capacityMarkdown(capacity), expected));
 });
 
 it('parseMemInfo reads MemAvailable and MemTotal', () => {
@@ -236,7 +342,7 @@ describe('extrapolate', () => {
     assert.match(text, /others\(L\) \+ 1,000 × daemons\(L\) ÷ L/);
     assert.match(text, /\| `nodes` \| 10 \| 585\.94 GB \| 360,000 \|/);
     assert.match(text, /\| `mirror` \| 10 \| 0\.09 GB \| 120 \| 0\.59 GB \| 360,120 \|/);
-    assert.match(text, /As many daemons as the machine holds: \*\*16\*\* = min\(--max-locals 32, memory 16\)/);
+    assert.match(text, /^As many daemons as the machine holds: \*\*16\*\* = min\(--max-locals 32, memory 16\), limited by memory;/m);
     assert.equal(text.match(/\| (met|\*\*missed\*\*|not measured) \|$/gm)?.length, 5);
   });
 });
