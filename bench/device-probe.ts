@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { LabHost } from '../lab/netns.ts';
+import { ResponseBuffers } from '../src/wireguard/response-buffers.ts';
 import { uapiExchange } from '../src/wireguard/uapi-client.ts';
 import { UAPI_GET_REQUEST } from '../src/wireguard/uapi-protocol.ts';
 import type { ObservedDevice } from '../src/wireguard/types.ts';
@@ -15,6 +16,8 @@ import { parseWgDump } from '../src/wireguard/wg-dump.ts';
 import { countPeers } from './uapi-text.ts';
 
 const REQUEST_TIMEOUT_MS = 30_000;
+/** The probe polls every few ms: its reads reuse their buffers, as the daemon's do. */
+const buffers = new ResponseBuffers();
 
 export function deviceSocket(host: LabHost, device: string): string {
   return path.join(host.wireguardSocketDirectory, `${device}.sock`);
@@ -23,7 +26,11 @@ export function deviceSocket(host: LabHost, device: string): string {
 /** The device as `wg show` sees it (UAPI get text), or null while it does not exist yet. */
 export async function readDeviceText(socketPath: string): Promise<string | null> {
   try {
-    return (await uapiExchange(socketPath, UAPI_GET_REQUEST, REQUEST_TIMEOUT_MS)).toString('utf8');
+    const reader = buffers.lend();
+    await uapiExchange(socketPath, UAPI_GET_REQUEST, REQUEST_TIMEOUT_MS, reader);
+    const text = reader.bytes().toString('utf8');
+    reader.giveBack();
+    return text;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ECONNREFUSED') return null;

@@ -134,19 +134,25 @@ export class WireGuardDevices {
     const publicKey = publicKeyOf(spec.privateKey);
     const client = backend === 'kernel' ? this.#options.kernelClient : this.#userspaceClient;
     const observed = await client.read(spec.name);
-    const change = baseConfigChange(observed, spec.privateKey, publicKey, spec.listenPort);
-    if (change.privateKey !== undefined || change.listenPort !== undefined) await client.configure(spec.name, change);
     const firstSight = !this.#known.has(spec.name);
+    // Before any other request: a read is parsed before the next one (uapi-client.ts).
     // A device this process did not create, seen for the first time: a daemon restart adopting its own device.
     state.read(observed, !created && firstSight ? this.#options.clock.now() : null);
+    const peers = created || firstSight ? observed.device().peers.length : null;
+    const change = baseConfigChange(observed, spec.privateKey, publicKey, spec.listenPort);
+    if (change.privateKey !== undefined || change.listenPort !== undefined) {
+      try {
+        await client.configure(spec.name, change);
+      } catch (error) {
+        state.unknown();
+        throw error;
+      }
+    }
     state.applied(change);
     if (backend === 'userspace') this.#trackUserspace(spec, state);
 
-    if (created || firstSight) {
-      logger.info(
-        { device: spec.name, remote: spec.remote, backend, index: link.index, publicKey, created, peers: observed.device().peers.length },
-        created ? 'created WireGuard device' : 'adopted WireGuard device',
-      );
+    if (peers !== null) {
+      logger.info({ device: spec.name, remote: spec.remote, backend, index: link.index, publicKey, created, peers }, created ? 'created WireGuard device' : 'adopted WireGuard device');
     }
     this.#known.add(spec.name);
     if (linkChanged) this.#links.delete(spec.name);

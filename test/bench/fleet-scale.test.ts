@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RequestRecord } from '../../lab/emulator/request-log.ts';
 import { execCommand } from '../../src/process/exec.ts';
+import { ResponseBuffers } from '../../src/wireguard/response-buffers.ts';
 import { uapiExchange } from '../../src/wireguard/uapi-client.ts';
 import { servedBetween } from '../../bench/apiserver-load.ts';
 import { decideCapacity, limitOnColdStartFailure, parseMemInfo, resolveLocals, timedOut, type Capacity } from '../../bench/capacity.ts';
@@ -133,7 +134,7 @@ describe('timedOut: a cold start failed because the machine did not keep up', ()
     ['the peers did not all reach the device in time (pollDevice)', () => failure(() => pollDevice(path.join(directory, 'absent.sock'), () => true, 0)), true],
     [
       'a device read got no answer in time, as a cause (uapiExchange under readDeviceText)',
-      async () => new Error('reading device via wg0.sock failed', { cause: await failure(() => uapiExchange(path.join(directory, 'silent.sock'), 'get=1\n\n', 50)) }),
+      async () => new Error('reading device via wg0.sock failed', { cause: await failure(() => uapiExchange(path.join(directory, 'silent.sock'), 'get=1\n\n', 50, new ResponseBuffers().lend())) }),
       true,
     ],
     ['a command ran past its timeout (wg show dump)', () => failure(() => execCommand('sleep', ['5'], { timeoutMs: 50 })), true],

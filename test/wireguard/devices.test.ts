@@ -64,6 +64,18 @@ describe('WireGuardDevices (kernel backend, in memory)', () => {
     assert.equal(wg.changes.length, 1, 'the key is written once: rewriting it would expire sessions');
   });
 
+  it('a key write that fails leaves the state unknown: the next pass reads the device again', async () => {
+    const { wg, links, devices } = kernelWorld();
+    links.addLink('wg-c2', 'wireguard');
+    await wg.configure('wg-c2', { privateKey: generatePrivateKey(), listenPort: 51821, peers: [{ publicKey: PEER, replaceAllowedIPs: ['10.4.1.0/24'] }] });
+    const state = new DeviceState(PRIVATE);
+    wg.failNextConfigure(new Error('device busy'));
+    await assert.rejects(devices.ensure(spec(), state), /device busy/);
+    assert.equal(state.peers, null, 'what the device holds is not known after a failed write');
+    await devices.ensure(spec(), state);
+    assert.deepEqual([...(state.peers ?? new Map()).keys()], [PEER]);
+  });
+
   it('adopts an unmarked WireGuard link (semaphore-wireguard\'s), marks it, keeps its peers and fixes its key', async () => {
     const { wg, links, devices } = kernelWorld();
     const existing = links.addLink('wg-c2', 'wireguard');

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { UapiClient } from '../../src/wireguard/uapi-client.ts';
 import { ChangeRejectedError } from '../../src/wireguard/types.ts';
+import { uapiConfigFingerprint } from '../../src/wireguard/uapi-protocol.ts';
 
 const A = 'XoUZh4pf05mz9KnBbCIy2nFeHA6nT4ZcgiZCvGnvkDc=';
 const A_HEX = '5e8519878a5fd399b3f4a9c16c2232da715e1c0ea74f865c822642bc69ef9037';
@@ -71,6 +72,32 @@ describe('UapiClient', () => {
     assert.equal(first.configFingerprint, second.configFingerprint, 'only a counter changed');
     assert.deepEqual(second.device().peers.map((peer) => [peer.publicKey, peer.receiveBytes]), [[A, 200]]);
     assert.equal(second.device(), second.device(), 'parsed once');
+  });
+
+  it('reads a reply many socket reads long whole, as the fingerprint and the parse of the same bytes give', async (t) => {
+    const hex = (k: number) => k.toString(16).padStart(64, '0');
+    const peers = Array.from({ length: 5_000 }, (_, k) => `public_key=${hex(k + 1)}\nendpoint=198.18.${k >> 8}.${k & 255}:51820\nallowed_ip=10.${k >> 8}.${k & 255}.0/24\nrx_bytes=0\n`);
+    const reply = `listen_port=51820\n${peers.join('')}errno=0\n\n`;
+    assert.ok(reply.length > 8 * 64 * 1024, 'longer than several reads');
+    const { directory } = await fakeSocket(t, 'wg0', () => reply);
+    const read = await new UapiClient(directory).read('wg0');
+    assert.equal(read.configFingerprint, uapiConfigFingerprint(Buffer.from(reply)));
+    const device = read.device();
+    assert.equal(device.peers.length, 5_000);
+    assert.deepEqual(device.peers[4_999]?.allowedIPs, ['10.19.135.0/24']);
+  });
+
+  it('two reads at once each get their own buffer; a read parsed after the next read reused its buffer fails loudly', async (t) => {
+    let n = 0;
+    const { directory } = await fakeSocket(t, 'wg0', () => `listen_port=${51820 + n++}\npublic_key=${A_HEX}\nallowed_ip=10.0.${n}.0/24\nerrno=0\n\n`);
+    const client = new UapiClient(directory);
+    const [a, b] = await Promise.all([client.read('wg0'), client.read('wg0')]);
+    assert.notEqual(a.listenPort, b.listenPort);
+    assert.deepEqual(new Set([a.device().peers[0]?.allowedIPs[0], b.device().peers[0]?.allowedIPs[0]]), new Set(['10.0.1.0/24', '10.0.2.0/24']));
+
+    const early = await client.read('wg0');
+    await client.read('wg0');
+    assert.throws(() => early.device(), /UAPI read of wg0 was parsed after its buffer was reused/);
   });
 
   it('read() fails on an errno like device()', async (t) => {
