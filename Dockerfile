@@ -48,6 +48,8 @@ USER 0
 # to 32 MiB while a large list is parsed or events pour in, and RSS does not
 # come back): at 5,000 remote nodes, RSS ~180 → ~160 MB after a cold start
 # and ~250 → ~175 MB after churn, for no measurable churn CPU
-# (docs/install.md, "Memory sizing").
-ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/bin/clusterwire.js"]
+# (docs/install.md, "Memory sizing"). No memory reducer: in the daemon it
+# never collected anything, and its timer woke the process every 8 s
+# (docs/design.md, "The idle floor").
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--no-memory-reducer", "/app/bin/clusterwire.js"]
 CMD ["run"]
