@@ -107,7 +107,9 @@ export class WireGuardDevices {
     const { links, logger } = this.#options;
     const known = readLink ? undefined : this.#links.get(spec.name);
     let link = known ?? (await links.get(spec.name));
-    const answers = link?.kind === 'tun' && (await socketAnswers(this.#socketPath(spec.name)));
+    // A link kept from an earlier pass was adopted then: the read below shows its socket still answers,
+    // and a read that fails makes the next pass read the link and probe again (remote-peering.ts).
+    const answers = link?.kind === 'tun' && (known !== undefined || (await socketAnswers(this.#socketPath(spec.name))));
     const plan = planDevice(link, spec.remote, answers);
     let backend: 'kernel' | 'userspace';
     let created = false;

@@ -1,7 +1,8 @@
 /**
  * A stand-in for `wireguard-go -f <device>` in unit tests of the supervisor:
  * listens on `$FAKE_WG_SOCKET_DIR/<device>.sock`, answers every request with
- * `errno=0` and appends it to `<device>.requests` there, prints a line, and
+ * `errno=0` and appends it to `<device>.requests` there (and a line per
+ * connection to `<device>.connections`), prints a line, and
  * exits on SIGTERM. With FAKE_WG_FAIL=1 it prints an error and exits 1 at
  * once, like a binary that cannot create its TUN device.
  */
@@ -16,6 +17,7 @@ function serve(): void {
   const socketPath = path.join(directory, `${device}.sock`);
   rmSync(socketPath, { force: true });
   const server = createServer((socket) => {
+    appendFileSync(path.join(directory, `${device}.connections`), 'connection\n');
     socket.setEncoding('utf8');
     let request = '';
     socket.on('data', (chunk: string) => {

@@ -213,7 +213,8 @@ async function userspaceWorld(t: TestContext, client?: (socketDirectory: string)
       return '';
     }
   };
-  return { links, devices, pids, restarts, requests, lines };
+  const connections = async () => (await readFile(path.join(directory, 'wg-c2.connections'), 'utf8').catch(() => '')).split('\n').length - 1;
+  return { links, devices, pids, restarts, requests, connections, lines };
 }
 
 describe('WireGuardDevices (userspace fallback, fake wireguard-go)', () => {
@@ -253,6 +254,31 @@ describe('WireGuardDevices (userspace fallback, fake wireguard-go)', () => {
     assert.equal(second.created, false);
     assert.equal(second.index, first.index);
     assert.equal(pids.length, 1);
+  });
+
+  it('probes the socket of a link it reads, not of the link it kept from the last pass: the read proves it answers', async (t) => {
+    const { devices, connections } = await userspaceWorld(t);
+    // A probe's connection is logged by the fake after the prober has moved on: count once the log is still.
+    const settled = async () => {
+      let last = -1;
+      for (let count = await connections(); count !== last; count = await connections()) {
+        last = count;
+        await delay(100);
+      }
+      return last;
+    };
+    const state = new DeviceState(PRIVATE);
+    await devices.ensure(spec(), state);
+    // Created: its settings were just written, so the first pass after reads the link again.
+    await devices.ensure(spec(), state, false);
+    const start = await settled();
+    await devices.ensure(spec(), state, false);
+    const kept = (await settled()) - start;
+    await devices.ensure(spec(), state, true);
+    const read = (await settled()) - start - kept;
+    // The fake answers get=1 with no key, so every ensure also writes the key: the read and the write.
+    assert.equal(kept, 2, 'link kept: no probe');
+    assert.equal(read - kept, 1, 'link read: one connection more, the probe');
   });
 
   it('reads and configures its devices, restore included, through the client it is given (how -wg-userspace-client wg works)', async (t) => {
