@@ -49,7 +49,8 @@ USER 0
 # come back): at 5,000 remote nodes, RSS ~180 → ~160 MB after a cold start
 # and ~250 → ~175 MB after churn, for no measurable churn CPU
 # (docs/install.md, "Memory sizing"). No memory reducer: in the daemon it
-# never collected anything, and its timer woke the process every 8 s
+# never collected anything, and its timer woke the process every 8 s;
+# instead gc() is exposed, and the daemon collects once after start-up
 # (docs/design.md, "The idle floor").
-ENTRYPOINT ["node", "--max-semi-space-size=2", "--no-memory-reducer", "/app/bin/clusterwire.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--no-memory-reducer", "--expose-gc", "/app/bin/clusterwire.js"]
 CMD ["run"]

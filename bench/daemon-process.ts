@@ -16,7 +16,7 @@ import { parseSamples, type Sample } from './prom-text.ts';
  * that the bench measures the daemon as it is shipped;
  * test/deploy/image.test.ts keeps the two equal.
  */
-export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--no-memory-reducer'];
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--no-memory-reducer', '--expose-gc'];
 
 const METRICS_PORT = 7773;
 const STOP_TIMEOUT_MS = 6_000;

@@ -24,6 +24,7 @@ import type { WireGuardClient } from './wireguard/types.ts';
 import { DEFAULT_SOCKET_DIRECTORY, UapiClient } from './wireguard/uapi-client.ts';
 import { spawnLauncher, type Launcher } from './wireguard/userspace-process.ts';
 import { WgToolClient } from './wireguard/wg-tool-client.ts';
+import { collectAndLog, StartupCompaction } from './process/startup-compaction.ts';
 
 export interface DaemonOptions {
   config: ClustersConfig;
@@ -63,6 +64,8 @@ export interface DaemonIO {
   clock: Clock;
   /** Starts `ip -o monitor link route`; null: links and routes are read on every reconcile tick. */
   linkMonitor: MonitorLauncher | null;
+  /** A full garbage collection, run once after start-up (startup-compaction.ts); null where node was not given --expose-gc. */
+  collectGarbage: (() => void) | null;
 }
 
 /** The real I/O: `ip` and `wg` through execCommand, UAPI sockets in /run/wireguard, DNS, the system clock. */
@@ -79,7 +82,14 @@ export function realDaemonIO(options: Pick<DaemonOptions, 'wgUserspaceClient'>):
     lookup: dnsLookup(),
     clock: systemClock,
     linkMonitor: ipMonitorLauncher,
+    collectGarbage: exposedGc(),
   };
+}
+
+/** Node's gc(), there when node runs with --expose-gc, as the image's entrypoint does (Dockerfile). */
+function exposedGc(): (() => void) | null {
+  const { gc } = globalThis as { gc?: () => void };
+  return typeof gc === 'function' ? () => gc() : null;
 }
 
 export interface RunningDaemon {
@@ -155,6 +165,11 @@ export async function startDaemon(options: DaemonOptions, overrides: Partial<Dae
     ? new IpMonitor({ launch: io.linkMonitor, clock: io.clock, logger: logger.child({ component: 'ip-monitor' }), onFailure: () => metrics.linkMonitorFailures.inc() })
     : null;
   linkEvents?.start();
+  const compaction = new StartupCompaction(
+    config.remotes.map((r) => r.name),
+    io.collectGarbage === null ? null : collectAndLog(io.collectGarbage, logger),
+    io.clock,
+  );
   for (const remote of config.remotes) {
     const key = keys.get(remote.name) as DeviceKey;
     peerings.set(remote.deviceName, remotePeering(remote, key, sourceClient(remote)));
@@ -195,7 +210,10 @@ export async function startDaemon(options: DaemonOptions, overrides: Partial<Dae
       clock: io.clock,
       reconcileIntervalMs,
       // Advertised once its peers are on the device (docs/how-it-works.md, "Advertise").
-      onPeersApplied: () => advertiser.ready(remote.name),
+      onPeersApplied: () => {
+        advertiser.ready(remote.name);
+        compaction.applied(remote.name);
+      },
     });
   }
 
@@ -219,6 +237,7 @@ export async function startDaemon(options: DaemonOptions, overrides: Partial<Dae
   return {
     address,
     async stop() {
+      compaction.stop();
       await Promise.all([...[...peerings.values()].map((p) => p.stop()), advertiser.stop(), server.close()]);
       linkEvents?.stop();
       devices.detach();

@@ -71,6 +71,7 @@ test('the daemon with fake links, routes and WireGuard and two emulated apiserve
   const routes = new FakeRoutes();
   const links = new FakeLinks({ onAdded: (name) => wg.addDevice(name), onRemoved: (name) => wg.deleteDevice(name) });
   const { logger, lines } = memoryLogger();
+  let collections = 0;
   const daemon = await startDaemon(
     {
       config: parsed.config,
@@ -95,6 +96,7 @@ test('the daemon with fake links, routes and WireGuard and two emulated apiserve
       lookup: () => Promise.reject(new Error('no DNS in this test')),
       clock: systemClock,
       linkMonitor: null,
+      collectGarbage: () => collections++,
     },
   );
   t.after(() => daemon.stop());
@@ -131,6 +133,8 @@ test('the daemon with fake links, routes and WireGuard and two emulated apiserve
       [[DEVICE, [{ publicKey: third, endpoint: '198.18.2.3:51821', replaceAllowedIPs: ['10.4.3.0/24'], persistentKeepaliveSeconds: 25 }]]],
     );
     assert.equal(wg.reads, readsBefore, 'a watch event reads nothing from the device');
+    await until('the start-up garbage is collected', () => collections > 0);
+    assert.ok(lines().some((line) => line.msg === 'collected the start-up garbage (before, after)'));
 
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     await until('/readyz answers 200', async () => (await fetch(`${base}/readyz`)).status === 200);
@@ -143,6 +147,7 @@ test('the daemon with fake links, routes and WireGuard and two emulated apiserve
     assert.equal(metrics.samples.filter((s) => s.name === 'semaphore_wg_peer_info' && s.labels.device === DEVICE).length, 3);
     assert.equal(metrics.samples.find((s) => s.name === 'clusterwire_peers_applied' && s.labels.device === DEVICE)?.value, 3);
     assert.ok((metrics.samples.find((s) => s.name === 'semaphore_wg_sync_peers_total' && s.labels.device === DEVICE && s.labels.success === '1')?.value ?? 0) >= 1);
+    assert.equal(collections, 1, 'once, whatever passes came after');
   } catch (error) {
     t.diagnostic(JSON.stringify(lines().slice(-20)));
     throw error;
