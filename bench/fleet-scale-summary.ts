@@ -256,7 +256,7 @@ export function fleetScaleMarkdown(heading: string, runs: number, churnSeconds: 
         `| \`${cell.source}\` | ${cell.locals} | ${figure(cell.daemonCpuSecondsPerHour, 1, ' s')} | ${formatNumber(cell.daemonCpuSpread.min, 1)}–${formatNumber(cell.daemonCpuSpread.max, 1)} s | ${orDash(cell.mirrorCpuSecondsPerHour, 1, ' s')} | ${orDash(cell.publisherCpuSecondsPerHour, 1, ' s')} | ${figure(cell.wireguardCpuSecondsPerHour, 0, ' s')} | ${figure(cell.loadAverage, 1)} | ${figure(cell.propagation.p50Ms, 0)} / ${figure(cell.propagation.p99Ms, 0)} / ${figure(cell.propagation.maxMs, 0)} ms | ${figure(cell.propagation.appliedP50Ms, 0)} / ${figure(cell.propagation.appliedP99Ms, 0)} ms | ${orDash(cell.propagation.publishedP99Ms, 0)} / ${orDash(cell.propagation.mirroredP99Ms, 0)} ms | ${figure(cell.events, 0)} |`,
     ),
     '',
-    'CPU per hour of churn (utime + stime from /proc, the window only, after a settle).',
+    'CPU per hour of churn (the run time of every thread, from /proc/<pid>/task/*/schedstat, the window only, after a settle).',
     '',
     '| target (issue 14) | measured | verdict |',
     '|---|---|---|',

@@ -54,7 +54,7 @@ export interface ScaleWindow {
   remote: Load;
   /** Served by the local apiserver. */
   local: Load;
-  /** Each daemon's own CPU (utime + stime) over the window, in the order they started. */
+  /** Each daemon's own CPU (every thread's run time, bench/proc.ts) over the window, in the order they started. */
   daemonCpuSeconds: number[];
   /** The local mirror (source mirror only). */
   mirrorCpuSeconds: number | null;

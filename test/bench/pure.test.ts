@@ -6,7 +6,7 @@ import { benchClustersConfig, DEVICE, ENDPOINT_ANNOTATION, PUBLIC_KEY_ANNOTATION
 import { parseLogLine } from '../../bench/daemon-process.ts';
 import { counterScript } from '../../bench/exec-counter.ts';
 import { pickLabOctet, usedLabOctets } from '../../bench/network.ts';
-import { parseCpuSeconds, parseRssBytes } from '../../bench/proc.ts';
+import { cpuSeconds, parseRssBytes, parseSchedstatSeconds } from '../../bench/proc.ts';
 import { parseSamples, sumOf, valueOf } from '../../bench/prom-text.ts';
 import { seededRandom } from '../../bench/random.ts';
 import { planChange } from '../../bench/scenarios/propagation.ts';
@@ -47,11 +47,19 @@ describe('stats', () => {
 });
 
 describe('/proc parsing', () => {
-  it('reads utime + stime after a command name with spaces and parentheses', () => {
-    const stat = '4242 (node (x) y) S 1 4242 4242 0 -1 4194560 5000 0 0 0 250 75 0 0 20 0 11 0 100 1000000 20000';
-    assert.equal(parseCpuSeconds(stat), 3.25);
+  it('reads a thread\'s run time from schedstat, in seconds', () => {
+    assert.equal(parseSchedstatSeconds('1234567890 5000 42\n'), 1.23456789);
+    assert.throws(() => parseSchedstatSeconds(''), /run time/);
   });
-  it('fails on a truncated stat line', () => assert.throws(() => parseCpuSeconds('1 (x) S 1 2'), /utime/));
+  it('sums the run time of every thread of a live process, in nanoseconds, not 10 ms ticks', async () => {
+    const before = await cpuSeconds(process.pid);
+    const started = process.cpuUsage();
+    for (let spin = performance.now(); performance.now() - spin < 30; );
+    const used = process.cpuUsage(started);
+    const measured = (await cpuSeconds(process.pid)) - before;
+    assert.ok(measured >= (used.user + used.system) / 1e6 - 0.005, `${measured} s measured for ${(used.user + used.system) / 1e6} s used`);
+    assert.notEqual(Math.round(measured * 1e6) % 10_000, 0, 'finer than a 10 ms tick');
+  });
   it('reads VmRSS in bytes', () => {
     assert.equal(parseRssBytes('Name:\tnode\nVmHWM:\t  999 kB\nVmRSS:\t  102400 kB\nRssAnon:\t 1 kB\n'), 100 * 1024 * 1024);
     assert.throws(() => parseRssBytes('Name:\tzombie\n'), /VmRSS/);
