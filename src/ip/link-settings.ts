@@ -26,9 +26,19 @@ export interface LinkChange {
   alias?: string;
   mtu?: number;
   txQueueLength?: number;
-  /** The link has addresses: they have no use there (routes point at it) and may confuse the peering of pod traffic. */
+  /**
+   * The link has an address of its own: it has no use there (routes point
+   * at the link) and may confuse the peering of pod traffic. The IPv6
+   * link-local address the kernel gives every link it brings up does not
+   * count: flushed, it came back as a repair 30 s after every start.
+   */
   flushAddresses: boolean;
   up: boolean;
+}
+
+/** fe80::/10: the kernel's own address for a link that is up (net.ipv6.conf.<link>.addr_gen_mode). */
+export function isIpv6LinkLocal(address: string): boolean {
+  return /^fe[89ab][0-9a-f]:/i.test(address);
 }
 
 /**
@@ -40,7 +50,7 @@ export function planLinkSettings(link: Link, settings: LinkSettings): LinkChange
     ...(link.alias === settings.alias ? {} : { alias: settings.alias }),
     ...(link.mtu === settings.mtu ? {} : { mtu: settings.mtu }),
     ...(link.txQueueLength === settings.txQueueLength ? {} : { txQueueLength: settings.txQueueLength }),
-    flushAddresses: link.addresses.length > 0,
+    flushAddresses: link.addresses.some((address) => !isIpv6LinkLocal(address)),
     up: !link.up,
   };
   const nothing = change.alias === undefined && change.mtu === undefined && change.txQueueLength === undefined && !change.flushAddresses && !change.up;

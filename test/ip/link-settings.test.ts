@@ -48,6 +48,9 @@ describe('planLinkSettings: only what differs is written', () => {
     ['semaphore-wireguard\'s link: unmarked', { alias: null }, { alias: 'clusterwire:c2', flushAddresses: false, up: false }],
     ['a link set down by hand', { up: false }, { flushAddresses: false, up: true }],
     ['an address added by hand: flushed', { addresses: ['10.9.9.9'] }, { flushAddresses: true, up: false }],
+    ['the kernel\'s IPv6 link-local address alone: kept', { addresses: ['fe80::8c3a:1ff:fe2b:3c4d', 'FEBF::1'] }, null],
+    ['an IPv6 address added by hand beside it: flushed, both', { addresses: ['fe80::1', 'fd00:9::1'] }, { flushAddresses: true, up: false }],
+    ['not link-local: fec0:: and fe00::', { addresses: ['fec0::1'] }, { flushAddresses: true, up: false }],
     ['a queue length changed by hand', { txQueueLength: 500 }, { txQueueLength: 1000, flushAddresses: false, up: false }],
   ];
   for (const [name, link, change] of cases) {
