@@ -1,21 +1,15 @@
 /**
  * Buffers that UAPI responses are read into, kept and handed out again:
  * the reply to `get` is ~250 bytes per peer (1.3 MB at 5,000 peers), read
- * on every reconcile tick. Read into fresh buffers, each tick left that much
- * memory outside the JavaScript heap for the collector to account for, and
- * an idle daemon ran a full collection of its heap every few ticks for it
+ * on every reconcile tick. Read into fresh 64 KB chunks and concatenated,
+ * each tick allocated twice that outside the JavaScript heap, which only a
+ * collection gives back, and the concatenation was a fifth of an idle tick
  * (docs/design.md, "The idle floor"). A process needs as many buffers as it
  * has reads at the same time: one or two.
  */
 
 /** The least free space offered to one socket read: what Node reads at a time. */
 export const READ_SIZE = 64 * 1024;
-
-/** One buffer, lent out; `generation` moves each time it is lent again. */
-export interface LentBuffer {
-  readonly buffer: Buffer;
-  readonly generation: number;
-}
 
 interface Slot {
   buffer: Buffer;
