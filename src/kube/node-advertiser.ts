@@ -23,6 +23,7 @@ export interface NodeAdvertiserOptions {
   annotationDomain: string;
   /** One per remote; empty when only removing (`clusterwire cleanup`). */
   adverts: readonly Advert[];
+  /** Names the node already (the daemon's child logger): lines add only what they are about. */
   logger: Logger;
   metrics: Pick<Metrics, 'driftRepairs'>;
   clock: Clock;
@@ -178,10 +179,10 @@ export class NodeAdvertiser {
     const fresh = written.filter((advert) => !this.#advertised.has(advert.remote));
     const repaired = written.filter((advert) => this.#advertised.has(advert.remote));
     if (fresh.length > 0) {
-      this.#log.info({ node: this.#o.nodeName, remotes: fresh.map((advert) => advert.remote), keys }, 'advertised public keys and endpoints');
+      this.#log.info({ remotes: fresh.map((advert) => advert.remote), keys }, 'advertised public keys and endpoints');
     }
     if (repaired.length === 0) return;
-    this.#log.warn({ node: this.#o.nodeName, remotes: repaired.map((advert) => advert.remote), keys }, 'restored annotations removed or changed by someone else');
+    this.#log.warn({ remotes: repaired.map((advert) => advert.remote), keys }, 'restored annotations removed or changed by someone else');
     for (const advert of repaired) this.#o.metrics.driftRepairs.inc({ device: advert.device, kind: 'annotation' });
   }
 
@@ -228,11 +229,11 @@ export class NodeAdvertiser {
       this.#wanted = false;
       try {
         await this.ensure(signal);
-        if (failures > 0) this.#log.info({ node: this.#o.nodeName }, 'annotations of the local node in place again');
+        if (failures > 0) this.#log.info('annotations of the local node in place again');
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;
-        if (failures === 0) this.#log.warn({ node: this.#o.nodeName, err }, 'advertising on the local node failed, retrying with backoff');
+        if (failures === 0) this.#log.warn({ err }, 'advertising on the local node failed, retrying with backoff');
         this.#wanted = true;
         try {
           await this.#o.clock.sleep(backoffDelay(failures++, this.#backoff, this.#o.random()), signal);

@@ -61,9 +61,10 @@ function setup(ip = '198.18.0.7', annotations: Record<string, string> = { unrela
     return structuredClone(node);
   };
   const metrics = createMetrics(new Registry());
-  const { logger, lines } = captureLogs();
-  const advertiser = new NodeAdvertiser({ client, nodeName: 'local-1', annotationDomain: D, adverts, logger, metrics, clock: fastClock, random: () => 0.5, ...options });
-  return { client, node, log, lines, metrics, advertiser, failures };
+  const { logger, lines, written } = captureLogs();
+  // As the daemon gives it: a child logger that names the node.
+  const advertiser = new NodeAdvertiser({ client, nodeName: 'local-1', annotationDomain: D, adverts, logger: logger.child({ node: 'local-1' }), metrics, clock: fastClock, random: () => 0.5, ...options });
+  return { client, node, log, lines, written, metrics, advertiser, failures };
 }
 
 async function repairs(metrics: ReturnType<typeof createMetrics>): Promise<Record<string, number>> {
@@ -185,7 +186,7 @@ test('start() advertises each remote when it becomes ready, and repairs as soon 
 });
 
 test('a failed write is retried with backoff, logged when it fails and when it recovers', async (t) => {
-  const { node, lines, advertiser, failures } = setup();
+  const { node, lines, written, advertiser, failures } = setup();
   t.after(() => advertiser.stop());
   failures.patch = 3;
   advertiser.start();
@@ -195,6 +196,8 @@ test('a failed write is retried with backoff, logged when it fails and when it r
     lines.filter((l) => l.level !== 'debug' && l.msg !== 'watching local nodes' && l.msg !== 'first list of local nodes complete').map((l) => l.msg),
     ['advertising on the local node failed, retrying with backoff', 'advertised public keys and endpoints', 'annotations of the local node in place again'],
   );
+  // Each line names the node once: a key written twice is ambiguous to log pipelines (and was, from the child logger and the line).
+  for (const line of written) assert.equal(line.split('"node":').length - 1, 1, line);
 });
 
 test('every checkIntervalMs, a fresh read repairs what a watch that is down missed', async (t) => {
