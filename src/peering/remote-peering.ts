@@ -42,10 +42,15 @@ export interface DeviceEnsurer {
 
 /**
  * Even with no link or route event, the link and routes are read every
- * this many reconcile ticks: a net under a notification the kernel dropped
- * without telling the monitor.
+ * this many reconcile ticks (30 minutes at the default 30 s): a net under
+ * a notification lost without anyone being told, which nobody has seen.
+ * The kernel reports what it drops (ENOBUFS, on the monitor's stderr),
+ * and that already makes every tick read until a new run listens. The
+ * net is wide because each read is three `ip` processes, forks of the
+ * daemon: ~35 ms of its CPU at 1,000 peers, which every 10 ticks was a
+ * fifth of an idle `mirror` daemon's cost (docs/design.md, "The idle floor").
  */
-export const LINK_READ_EVERY_TICKS = 10;
+export const LINK_READ_EVERY_TICKS = 60;
 
 export interface RemotePeeringOptions {
   remote: RemoteCluster;
