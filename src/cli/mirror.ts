@@ -1,8 +1,11 @@
 import { hostname } from 'node:os';
 import type { LevelWithSilent } from 'pino';
+import { ClustersConfigError, issueAt } from '../config/issue.ts';
 import { loadClustersConfig } from '../config/load.ts';
+import type { ClustersConfig } from '../config/types.ts';
 import { timingProblem, type ElectionTiming } from '../election/leader-elector.ts';
 import { createLogger } from '../log.ts';
+import { sliceName, sliceNameClash, type SliceSet } from '../fleet/peer-slice.ts';
 import { startMirror } from '../mirror/mirror.ts';
 import type { CommandSpec } from './command-spec.ts';
 import { clustersConfigFlag, listenAddressFlag, logLevelFlag, watchBackoffCapFlag } from './daemon-flags.ts';
@@ -73,6 +76,7 @@ const STOP_DEADLINE_MS = 4_000;
 /** Starts the mirror, then on SIGTERM or SIGINT stops writing, releases the lease and exits 0. */
 export async function runMirror(options: MirrorCommandOptions, io: CliIO): Promise<number> {
   const config = await loadClustersConfig(options.clustersConfigPath);
+  refuseSliceNameClash(config, options.clustersConfigPath, options.namespace);
   const logger = createLogger(options.logLevel, io.stdout);
   const mirror = await startMirror({
     config,
@@ -98,4 +102,28 @@ export async function runMirror(options: MirrorCommandOptions, io: CliIO): Promi
   await mirror.stop();
   clearTimeout(deadline);
   return ExitCode.ok;
+}
+
+/**
+ * The mirror keeps, in one namespace, this cluster's nodes for each remote
+ * and each remote's nodes for this cluster; cluster names that make two of
+ * these sets' slice names equal are a config error (sliceNameClash).
+ */
+function refuseSliceNameClash(config: ClustersConfig, source: string, namespace: string): void {
+  const local = config.local.name;
+  const sets: SliceSet[] = config.remotes.flatMap((remote) => [
+    { source: local, peer: remote.name, mirrored: false },
+    { source: remote.name, peer: local, mirrored: true },
+  ]);
+  const clash = sliceNameClash(sets);
+  if (clash === null) return;
+  const [first, second] = clash;
+  const describe = (set: SliceSet) => (set.mirrored ? `mirrored slices of ${set.source}` : `published slices for ${set.peer}`);
+  const remote = config.remotes.findIndex((r) => r.name === (second.mirrored ? second.source : second.peer));
+  throw new ClustersConfigError(source, [
+    issueAt(
+      ['remotes', remote, 'name'],
+      `the ${describe(first)} and the ${describe(second)} would both be named ${sliceName(second.source, second.peer, 0).slice(0, -1)}<n> in namespace ${namespace}: rename a cluster so that no two of '<source>-for-<peer>' are equal`,
+    ),
+  ]);
 }

@@ -84,6 +84,24 @@ export function sliceName(source: string, peer: string, index: number): string {
   return `${source}-for-${peer}-${index}`;
 }
 
+/**
+ * Two sets a mirror keeps in its namespace whose slices would have the
+ * same names, or null. Cluster names may contain `-for-`: with local
+ * cluster `a` and remotes `b-for-a` and `a-for-b`, the published
+ * `a-for-b-for-a-0` is also the mirrored one. Each set would then take
+ * the other's slices for its own, so the mirror refuses to start.
+ */
+export function sliceNameClash(sets: readonly SliceSet[]): [SliceSet, SliceSet] | null {
+  const byPrefix = new Map<string, SliceSet>();
+  for (const set of sets) {
+    const prefix = sliceName(set.source, set.peer, 0).slice(0, -1);
+    const other = byPrefix.get(prefix);
+    if (other) return [other, set];
+    byPrefix.set(prefix, set);
+  }
+  return null;
+}
+
 /** The index in a name made by sliceName, or null for any other name. */
 export function sliceIndex(source: string, peer: string, name: string): number | null {
   const prefix = `${source}-for-${peer}-`;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { entryProblem, sliceIndex, sliceName, storedSlice, type SliceEntry } from '../../src/fleet/peer-slice.ts';
+import { entryProblem, sliceIndex, sliceName, sliceNameClash, storedSlice, type SliceEntry, type SliceSet } from '../../src/fleet/peer-slice.ts';
 
 const KEY = `${'b'.repeat(42)}E=`;
 const ok: SliceEntry = { node: 'n1', publicKey: KEY, endpoint: '198.18.0.2:51821', podCIDRs: ['10.2.1.0/24'] };
@@ -35,6 +35,26 @@ test('slice names carry an index the publisher reads back, and no other name doe
   assert.equal(sliceIndex('c1', 'c2', 'c1-for-c2-17'), 17);
   for (const name of ['c1-for-c2-', 'c1-for-c2-01', 'c1-for-c2-x', 'c1-for-c3-1', 'c10-for-c2-1', 'c1-for-c2-1-2', 'c1-for-c2-12345678901']) {
     assert.equal(sliceIndex('c1', 'c2', name), null, name);
+  }
+});
+
+test('sliceNameClash finds two sets of one namespace whose slices would share names', () => {
+  // A mirror's sets: published (local for each remote) and mirrored (each remote for local).
+  const sets = (local: string, remotes: string[]): SliceSet[] => [
+    ...remotes.map((remote) => ({ source: local, peer: remote, mirrored: false })),
+    ...remotes.map((remote) => ({ source: remote, peer: local, mirrored: true })),
+  ];
+  const cases: { name: string; sets: SliceSet[]; clash: [string, string] | null }[] = [
+    { name: 'plain names', sets: sets('c1', ['c2', 'c3']), clash: null },
+    { name: 'names with -for- that do not meet', sets: sets('a', ['b-for-c', 'for']), clash: null },
+    { name: 'a-for-b-for-a, published and mirrored', sets: sets('a', ['b-for-a', 'a-for-b']), clash: ['a-for-b-for-a', 'a-for-b-for-a'] },
+    { name: 'one set given twice', sets: [...sets('c1', ['c2']), { source: 'c1', peer: 'c2', mirrored: false }], clash: ['c1-for-c2', 'c1-for-c2'] },
+  ];
+  for (const c of cases) {
+    const clash = sliceNameClash(c.sets);
+    const names = clash && (clash.map((set) => sliceName(set.source, set.peer, 0).slice(0, -2)) as [string, string]);
+    assert.deepEqual(names, c.clash, c.name);
+    if (clash) assert.notEqual(clash[0], clash[1], `${c.name}: two sets, not one found twice`);
   }
 });
 
