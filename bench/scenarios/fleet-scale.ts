@@ -126,13 +126,14 @@ async function writeConfigs(dir: string, local: Emulator, remote: Emulator): Pro
   // wireguard-go would start a handshake with every peer every 5 s for as long as it runs (30 KB/s
   // at 1,000 peers; at 5,000 peers ten of them took both cores). Where peers answer, a handshake is
   // every 2 minutes. The daemons' work is the same either way (bench/README.md, "Fleet mode at scale").
-  const remoteCluster = { name: REMOTE_CLUSTER, kubeConfigPath: daemon.remote, podSubnet: REMOTE_POD_SUBNET, persistentKeepalive: '0s' };
+  const peering = { podSubnet: REMOTE_POD_SUBNET, persistentKeepalive: '0s' };
+  const remoteCluster = { name: REMOTE_CLUSTER, kubeConfigPath: daemon.remote, ...peering };
   return {
     daemon: {
       nodes: await write('daemon-nodes', { local: localCluster, remotes: [remoteCluster] }),
       slices: await write('daemon-slices', { local: localCluster, remotes: [{ ...remoteCluster, source: 'slices' }] }),
       // No remote credentials at all: the local mirror's slices and Lease are read on the local cluster.
-      mirror: await write('daemon-mirror', { local: localCluster, remotes: [{ name: REMOTE_CLUSTER, source: 'mirror', podSubnet: REMOTE_POD_SUBNET, persistentKeepalive: '0s' }] }),
+      mirror: await write('daemon-mirror', { local: localCluster, remotes: [{ name: REMOTE_CLUSTER, source: 'mirror', ...peering }] }),
     },
     // The remote's own mirror: it publishes the remote's nodes for the local cluster.
     publisher: await write('publisher', {

@@ -5,7 +5,7 @@ import { loadClustersConfig } from '../config/load.ts';
 import type { ClustersConfig } from '../config/types.ts';
 import { timingProblem, type ElectionTiming } from '../election/leader-elector.ts';
 import { createLogger } from '../log.ts';
-import { sliceName, sliceNameClash, type SliceSet } from '../fleet/peer-slice.ts';
+import { mirrorSets, sliceName, sliceNameClash, type SliceSet } from '../fleet/peer-slice.ts';
 import { startMirror } from '../mirror/mirror.ts';
 import type { CommandSpec } from './command-spec.ts';
 import { clustersConfigFlag, listenAddressFlag, logLevelFlag, watchBackoffCapFlag } from './daemon-flags.ts';
@@ -110,11 +110,10 @@ export async function runMirror(options: MirrorCommandOptions, io: CliIO): Promi
  * these sets' slice names equal are a config error (sliceNameClash).
  */
 function refuseSliceNameClash(config: ClustersConfig, source: string, namespace: string): void {
-  const local = config.local.name;
-  const sets: SliceSet[] = config.remotes.flatMap((remote) => [
-    { source: local, peer: remote.name, mirrored: false },
-    { source: remote.name, peer: local, mirrored: true },
-  ]);
+  const sets: SliceSet[] = config.remotes.flatMap((remote) => {
+    const { published, mirrored } = mirrorSets(config.local.name, remote.name);
+    return [published, mirrored];
+  });
   const clash = sliceNameClash(sets);
   if (clash === null) return;
   const [first, second] = clash;

@@ -85,6 +85,15 @@ export function sliceName(source: string, peer: string, index: number): string {
 }
 
 /**
+ * The two sets the mirror of cluster `local` keeps in its namespace for
+ * each remote: its own nodes published for the remote's daemons, and the
+ * remote's nodes mirrored for its own daemons.
+ */
+export function mirrorSets(local: string, remote: string): { published: SliceSet; mirrored: SliceSet } {
+  return { published: { source: local, peer: remote, mirrored: false }, mirrored: { source: remote, peer: local, mirrored: true } };
+}
+
+/**
  * Two sets a mirror keeps in its namespace whose slices would have the
  * same names, or null. Cluster names may contain `-for-`: with local
  * cluster `a` and remotes `b-for-a` and `a-for-b`, the published

@@ -2,6 +2,7 @@ import { systemClock } from '../clock/clock.ts';
 import type { ClustersConfig } from '../config/types.ts';
 import { KubeLeaseLock } from '../election/lease-lock.ts';
 import { LeaderElector, type ElectionTiming } from '../election/leader-elector.ts';
+import { mirrorSets } from '../fleet/peer-slice.ts';
 import { KubeSliceApi } from '../fleet/slice-api.ts';
 import { SlicePublisher } from '../fleet/slice-publisher.ts';
 import { SlicePruner } from '../fleet/slice-pruner.ts';
@@ -72,7 +73,7 @@ export async function startMirror(options: MirrorOptions): Promise<RunningMirror
   const publishers = config.remotes.map((remote) => {
     const log = logger.child({ peer: remote.name });
     return new SlicePublisher({
-      set: { source: local.name, peer: remote.name, mirrored: false },
+      set: mirrorSets(local.name, remote.name).published,
       api,
       // One watch per peer until the generic informer serves one projection to all (each projects the annotations of its peer).
       createNodeSource: (onChange) =>

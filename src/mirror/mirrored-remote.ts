@@ -1,5 +1,6 @@
 import type { Clock } from '../clock/clock.ts';
 import type { RemoteCluster } from '../config/types.ts';
+import { mirrorSets } from '../fleet/peer-slice.ts';
 import { SliceWatcher } from '../fleet/slice-watcher.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { NodeWatcher } from '../kube/node-watcher.ts';
@@ -58,7 +59,7 @@ export class MirroredRemote {
     this.remote = options.remote;
     let source: RemoteSource | null = null;
     this.#publisher = new SlicePublisher({
-      set: { source: options.remote, peer: options.localCluster, mirrored: true },
+      set: mirrorSets(options.localCluster, options.remote).mirrored,
       api: options.api,
       createNodeSource: (onChange, onSynced) =>
         (source = new RemoteSource({

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { entryProblem, sliceIndex, sliceName, sliceNameClash, storedSlice, type SliceEntry, type SliceSet } from '../../src/fleet/peer-slice.ts';
+import { entryProblem, mirrorSets, sliceIndex, sliceName, sliceNameClash, storedSlice, type SliceEntry, type SliceSet } from '../../src/fleet/peer-slice.ts';
 
 const KEY = `${'b'.repeat(42)}E=`;
 const ok: SliceEntry = { node: 'n1', publicKey: KEY, endpoint: '198.18.0.2:51821', podCIDRs: ['10.2.1.0/24'] };
@@ -41,14 +41,14 @@ test('slice names carry an index the publisher reads back, and no other name doe
 test('sliceNameClash finds two sets of one namespace whose slices would share names', () => {
   // A mirror's sets: published (local for each remote) and mirrored (each remote for local).
   const sets = (local: string, remotes: string[]): SliceSet[] => [
-    ...remotes.map((remote) => ({ source: local, peer: remote, mirrored: false })),
-    ...remotes.map((remote) => ({ source: remote, peer: local, mirrored: true })),
+    ...remotes.map((remote) => mirrorSets(local, remote).published),
+    ...remotes.map((remote) => mirrorSets(local, remote).mirrored),
   ];
   const cases: { name: string; sets: SliceSet[]; clash: [string, string] | null }[] = [
     { name: 'plain names', sets: sets('c1', ['c2', 'c3']), clash: null },
     { name: 'names with -for- that do not meet', sets: sets('a', ['b-for-c', 'for']), clash: null },
     { name: 'a-for-b-for-a, published and mirrored', sets: sets('a', ['b-for-a', 'a-for-b']), clash: ['a-for-b-for-a', 'a-for-b-for-a'] },
-    { name: 'one set given twice', sets: [...sets('c1', ['c2']), { source: 'c1', peer: 'c2', mirrored: false }], clash: ['c1-for-c2', 'c1-for-c2'] },
+    { name: 'one set given twice', sets: [...sets('c1', ['c2']), mirrorSets('c1', 'c2').published], clash: ['c1-for-c2', 'c1-for-c2'] },
   ];
   for (const c of cases) {
     const clash = sliceNameClash(c.sets);
