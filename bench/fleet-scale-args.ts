@@ -19,10 +19,14 @@ export interface FleetScaleOptions extends BenchOptions {
   sources: FleetSource[];
 }
 
+/** The window and the settle before it, unless given: five reconcile ticks, after the first two of the youngest daemon. */
+export const FLEET_CHURN_SECONDS = 150;
+export const FLEET_SETTLE_SECONDS = 60;
+
 /** Each local daemon needs a local Node with an address of its own (198.19.255.<k>). */
 export const LOCALS_LIMIT = 200;
 
-export const FLEET_SCALE_USAGE = `usage: npm run bench:fleet-scale -- [--nodes 1000,5000] [--runs 1] [--locals 1,10,max] [--max-locals 32] [--sources ${FLEET_SOURCES.join(',')}] [--churn-seconds 60] [--changes 200] [--settle-seconds 5] [--out bench/results]`;
+export const FLEET_SCALE_USAGE = `usage: npm run bench:fleet-scale -- [--nodes 1000,5000] [--runs 1] [--locals 1,10,max] [--max-locals 32] [--sources ${FLEET_SOURCES.join(',')}] [--churn-seconds ${FLEET_CHURN_SECONDS}] [--changes 200] [--settle-seconds ${FLEET_SETTLE_SECONDS}] [--out bench/results]`;
 
 function list(flag: string, text: string | undefined): string[] {
   const items = (text ?? '').split(',').map((item) => item.trim());
@@ -72,6 +76,13 @@ export function parseFleetScaleArgs(argv: readonly string[]): FleetScaleOptions 
       }
     }
   });
-  const defaults = [...(rest.some((a) => a.startsWith('--nodes')) ? [] : ['--nodes', '1000,5000']), ...(rest.some((a) => a.startsWith('--runs')) ? [] : ['--runs', '1'])];
+  const given = (flag: string) => rest.some((a) => a === flag || a.startsWith(`${flag}=`));
+  const defaults = [
+    ...(given('--nodes') ? [] : ['--nodes', '1000,5000']),
+    ...(given('--runs') ? [] : ['--runs', '1']),
+    // An idle daemon costs a few milliseconds per 30 s tick, and its first ticks several times that while V8 warms them up: a window must hold several settled ticks (bench/README.md, "Fleet mode at scale").
+    ...(given('--churn-seconds') ? [] : ['--churn-seconds', String(FLEET_CHURN_SECONDS)]),
+    ...(given('--settle-seconds') ? [] : ['--settle-seconds', String(FLEET_SETTLE_SECONDS)]),
+  ];
   return { ...parseBenchArgs([...defaults, ...rest]), locals, maxLocals, sources };
 }

@@ -28,10 +28,12 @@ const MB = 1024 * 1024;
 const GIB = 1024 ** 3;
 
 describe('parseFleetScaleArgs', () => {
-  it('defaults: 1,000 and 5,000 nodes, one run, L = 1, 10 and max (capped at 32), every source', () => {
+  it('defaults: 1,000 and 5,000 nodes, one run, L = 1, 10 and max (capped at 32), every source, 150 s windows after 60 s', () => {
     const options = parseFleetScaleArgs([]);
     assert.deepEqual(options.nodes, [1000, 5000]);
     assert.equal(options.runs, 1);
+    assert.equal(options.churnSeconds, 150);
+    assert.equal(options.settleSeconds, 60);
     assert.deepEqual(options.locals, [1, 10, 'max']);
     assert.equal(options.maxLocals, 32);
     assert.deepEqual(options.sources, ['nodes', 'slices', 'mirror']);
@@ -43,7 +45,9 @@ describe('parseFleetScaleArgs', () => {
     assert.equal(options.maxLocals, 4);
     assert.deepEqual(options.sources, ['nodes', 'slices']);
     assert.equal(options.churnSeconds, 5);
+    assert.equal(options.settleSeconds, 60);
     assert.equal(options.runs, 2);
+    assert.equal(parseFleetScaleArgs(['--settle-seconds=7']).settleSeconds, 7);
   });
   const refused: [string[], RegExp][] = [
     [['--locals', '10,1'], /must increase/],
