@@ -61,6 +61,10 @@ export class UserspaceProcess {
   #exited: Promise<void> = Promise.resolve();
   #startedAt = 0;
   #quickDeaths = 0;
+  /** Settles when the restart in flight (if any) has ended; never rejects. */
+  #restarting: Promise<void> = Promise.resolve();
+  /** Aborted by stop() and detach(): ends a restart's backoff sleep. */
+  readonly #halt = new AbortController();
 
   constructor(options: UserspaceProcessOptions) {
     this.#options = options;
@@ -84,9 +88,16 @@ export class UserspaceProcess {
     }
   }
 
-  /** Explicit teardown: SIGTERM, SIGKILL after a grace period; resolves when it has exited. */
+  /**
+   * Explicit teardown: SIGTERM, SIGKILL after a grace period; resolves when
+   * no process runs. A restart in flight is waited for (its backoff sleep
+   * cut short), so a process it launched is stopped too, not left behind
+   * by a daemon that exits once this resolves.
+   */
   async stop(): Promise<void> {
     this.#state = 'stopped';
+    this.#halt.abort();
+    await this.#restarting;
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
@@ -101,6 +112,7 @@ export class UserspaceProcess {
   /** Stops supervising and lets this process exit while the device keeps running. */
   detach(): void {
     this.#state = 'detached';
+    this.#halt.abort();
     this.#child?.unref();
   }
 
@@ -164,7 +176,7 @@ export class UserspaceProcess {
       { device: this.#options.device, exit: describeExit(child), livedMs: lived, lastOutput, log: this.logPath, restartInMs },
       'userspace WireGuard exited: restarting it',
     );
-    this.#restart(restartInMs).catch((error: unknown) => {
+    this.#restarting = this.#restart(restartInMs).catch((error: unknown) => {
       this.#options.logger.error({ device: this.#options.device, err: error }, 'restarting userspace WireGuard failed');
     });
   }
@@ -173,20 +185,24 @@ export class UserspaceProcess {
     let attempt = this.#quickDeaths;
     let restartDelayMs = firstDelayMs;
     while (this.#state === 'restarting') {
-      await this.#clock.sleep(restartDelayMs);
+      try {
+        await this.#clock.sleep(restartDelayMs, this.#halt.signal);
+      } catch {
+        return; // stop() or detach() cut the wait short.
+      }
       if (this.#state !== 'restarting') return;
       try {
         await this.#launch();
       } catch (error) {
+        if (this.#state !== 'restarting') return; // stop() killed what was starting.
         attempt += 1;
         restartDelayMs = backoffDelay(attempt, RESTART_BACKOFF, this.#random());
         this.#options.logger.error({ device: this.#options.device, err: error, attempt, retryInMs: restartDelayMs }, 'userspace WireGuard did not come back');
         continue;
       }
       if (this.#state !== 'restarting') {
-        // stop() or detach() came while we were starting it.
-        if (this.#state === 'stopped') await this.stop();
-        else this.detach();
+        // stop() came while we were starting it: it waits for us, then stops this process.
+        if (this.#state === 'detached') this.#child?.unref();
         return;
       }
       this.#state = 'running';

@@ -178,7 +178,6 @@ describe('WireGuardDevices (kernel backend, in memory)', () => {
 /** A userspace world: the fake wireguard-go binary, with FakeLinks showing its tun link while it runs. */
 async function userspaceWorld(t: TestContext, client?: (socketDirectory: string) => WireGuardClient) {
   const directory = await mkdtemp(path.join(tmpdir(), 'cw-devices-'));
-  t.after(() => rm(directory, { recursive: true, force: true }));
   const wg = new FakeWireGuardClient();
   const links = new FakeLinks({ kernelWireGuard: false });
   const pids: number[] = [];
@@ -205,7 +204,13 @@ async function userspaceWorld(t: TestContext, client?: (socketDirectory: string)
     clock: { ...systemClock, sleep: (_ms, signal) => systemClock.sleep(Math.min(_ms, 20), signal) },
     onUserspaceRestart: (device) => restarts.push(device),
   });
-  t.after(() => devices.stop());
+  // One hook, in this order: node:test runs hooks first-registered first and
+  // skips the rest after one throws; a directory removed under a live
+  // process fails (ENOTEMPTY) and would leave that process supervised.
+  t.after(async () => {
+    await devices.stop();
+    await rm(directory, { recursive: true, force: true });
+  });
   const requests = async () => {
     try {
       return await readFile(path.join(directory, 'wg-c2.requests'), 'utf8');

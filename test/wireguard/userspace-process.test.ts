@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,22 +19,49 @@ interface Harness {
   launch: Launcher;
   /** Launch numbers (1-based) at which the fake binary fails at once. */
   failAt: Set<number>;
+  /** Runs in the launcher, before the child is spawned. */
+  beforeLaunch: (launchNumber: number) => void;
+  /** Stops `proc` when the test ends, before its directory goes. */
+  supervise: (proc: UserspaceProcess) => UserspaceProcess;
 }
 
+/**
+ * A directory for the fake binary, removed when the test ends after the
+ * supervisors stopped: in one hook, because node:test runs hooks
+ * first-registered first and skips the rest once one throws. A child still
+ * alive then outlived `stop()`: it is killed and the test fails.
+ */
 async function harness(t: TestContext): Promise<Harness> {
   const directory = await mkdtemp(path.join(tmpdir(), 'cw-wgproc-'));
-  t.after(() => rm(directory, { recursive: true, force: true }));
+  const supervised: UserspaceProcess[] = [];
+  const children: ChildProcess[] = [];
+  t.after(async () => {
+    await Promise.all(supervised.map((proc) => proc.stop()));
+    const outlived = children.filter((child) => child.exitCode === null && child.signalCode === null);
+    for (const child of outlived) child.kill('SIGKILL');
+    await Promise.all(outlived.map((child) => new Promise((resolve) => child.once('close', resolve))));
+    await rm(directory, { recursive: true, force: true });
+    assert.deepEqual(outlived.map((child) => child.pid), [], 'no supervised process outlives stop()');
+  });
   const h: Harness = {
     directory,
     launches: [],
     failAt: new Set(),
+    beforeLaunch: () => {},
+    supervise: (proc) => {
+      supervised.push(proc);
+      return proc;
+    },
     launch: (file, args, env, output) => {
       h.launches.push({ file, args, env });
+      h.beforeLaunch(h.launches.length);
       const fail = h.failAt.has(h.launches.length) ? '1' : '0';
-      return spawn(process.execPath, [FAKE_BINARY, ...args], {
+      const child = spawn(process.execPath, [FAKE_BINARY, ...args], {
         env: { ...process.env, ...env, FAKE_WG_SOCKET_DIR: directory, FAKE_WG_FAIL: fail },
         stdio: ['ignore', output ?? 'pipe', output ?? 'pipe'],
       });
+      children.push(child);
+      return child;
     },
   };
   return h;
@@ -66,7 +93,7 @@ function quickClock(offset = { ms: 0 }): Clock {
 }
 
 /** A supervised fake wireguard-go that records its restarts; delays at the top of their jitter range. */
-function recordingProcess(t: TestContext, h: Harness, options: Partial<UserspaceProcessOptions> = {}) {
+function recordingProcess(h: Harness, options: Partial<UserspaceProcessOptions> = {}) {
   const record = { restarts: 0 };
   const proc = new UserspaceProcess({
     device: 'wg-c2',
@@ -82,7 +109,7 @@ function recordingProcess(t: TestContext, h: Harness, options: Partial<Userspace
     random: () => 0.999_999,
     ...options,
   });
-  t.after(() => proc.stop());
+  h.supervise(proc);
   return { proc, record };
 }
 
@@ -104,7 +131,7 @@ describe('UserspaceProcess', () => {
       onRestart: () => Promise.resolve(),
       clock: systemClock,
     });
-    t.after(() => proc.stop());
+    h.supervise(proc);
     await proc.start();
     assert.equal(await socketAnswers(path.join(h.directory, 'wg-c2.sock')), true);
     assert.deepEqual(h.launches.map((l) => [l.file, l.args, l.env]), [['wireguard-go', ['-f', 'wg-c2'], { WG_PROCESS_FOREGROUND: '1' }]]);
@@ -132,7 +159,7 @@ describe('UserspaceProcess', () => {
       },
       clock: systemClock,
     });
-    t.after(() => proc.stop());
+    h.supervise(proc);
     await proc.start();
     const first = proc.pid!;
     const started = performance.now();
@@ -149,7 +176,7 @@ describe('UserspaceProcess', () => {
     const h = await harness(t);
     h.failAt = new Set([2, 3, 4]);
     const { logger, lines } = memoryLogger();
-    const { proc, record } = recordingProcess(t, h, { logger });
+    const { proc, record } = recordingProcess(h, { logger });
     await proc.start();
     process.kill(proc.pid!, 'SIGKILL');
     await until(() => record.restarts === 1, 'the restart');
@@ -164,12 +191,54 @@ describe('UserspaceProcess', () => {
     const h = await harness(t);
     const offset = { ms: 0 };
     const { logger, lines } = memoryLogger();
-    const { proc, record } = recordingProcess(t, h, { clock: quickClock(offset), logger });
+    const { proc, record } = recordingProcess(h, { clock: quickClock(offset), logger });
     await proc.start();
     offset.ms = 30_000;
     process.kill(proc.pid!, 'SIGKILL');
     await until(() => record.restarts === 1, 'the restart');
     assert.deepEqual(restartDelays(lines), [100]);
+  });
+
+  it('stop() during a restart waits for it and stops what it launched: nothing runs after, nothing starts again', async (t) => {
+    const h = await harness(t);
+    const { proc } = recordingProcess(h);
+    await proc.start();
+    let stopped: Promise<void> | undefined;
+    // Called as the restart spawns its process: the old one has exited, the new one does not answer yet.
+    h.beforeLaunch = (launchNumber) => {
+      if (launchNumber === 2) stopped = proc.stop();
+    };
+    process.kill(proc.pid!, 'SIGKILL');
+    await until(() => stopped !== undefined, 'the restart');
+    await stopped;
+    assert.equal(isAlive(proc.pid!), false, 'the process the restart launched is stopped by the time stop() resolves');
+    await delay(200);
+    assert.equal(h.launches.length, 2, 'nothing is started after stop()');
+  });
+
+  it('stop() during a restart delay ends the wait and starts nothing', async (t) => {
+    const h = await harness(t);
+    const { logger, lines } = memoryLogger();
+    // Socket polls (20 ms) take real time; a restart delay lasts an hour unless aborted.
+    let delaysPending = 0;
+    const clock: Clock = {
+      ...systemClock,
+      sleep: (ms, signal) => {
+        if (ms <= 20) return systemClock.sleep(ms, signal);
+        delaysPending += 1;
+        return systemClock.sleep(3_600_000, signal).finally(() => (delaysPending -= 1));
+      },
+    };
+    const { proc } = recordingProcess(h, { logger, clock });
+    await proc.start();
+    process.kill(proc.pid!, 'SIGKILL');
+    await until(() => lines().some((line) => line.msg === 'userspace WireGuard exited: restarting it'), 'the restart delay');
+    assert.equal(delaysPending, 1);
+    await proc.stop();
+    assert.equal(delaysPending, 0, 'stop() ended the restart delay');
+    await delay(100);
+    assert.equal(h.launches.length, 1, 'nothing is started after stop()');
+    assert.deepEqual(lines().filter((line) => line.level === 'error'), [], 'a stop is not an error');
   });
 
   it('fails to start with the exit status and the last output', async (t) => {
