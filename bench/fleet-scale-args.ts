@@ -19,7 +19,13 @@ export interface FleetScaleOptions extends BenchOptions {
   sources: FleetSource[];
 }
 
-/** The window and the settle before it, unless given: five reconcile ticks, after the first two of the youngest daemon. */
+/**
+ * The window and the settle before it, unless given: five reconcile ticks,
+ * after the first two of the youngest daemon. An idle daemon costs a few
+ * milliseconds per 30 s tick, and its first ticks several times that while
+ * V8 warms them up: a window must hold several settled ticks
+ * (bench/README.md, "Fleet mode at scale").
+ */
 export const FLEET_CHURN_SECONDS = 150;
 export const FLEET_SETTLE_SECONDS = 60;
 
@@ -80,7 +86,6 @@ export function parseFleetScaleArgs(argv: readonly string[]): FleetScaleOptions 
   const defaults = [
     ...(given('--nodes') ? [] : ['--nodes', '1000,5000']),
     ...(given('--runs') ? [] : ['--runs', '1']),
-    // An idle daemon costs a few milliseconds per 30 s tick, and its first ticks several times that while V8 warms them up: a window must hold several settled ticks (bench/README.md, "Fleet mode at scale").
     ...(given('--churn-seconds') ? [] : ['--churn-seconds', String(FLEET_CHURN_SECONDS)]),
     ...(given('--settle-seconds') ? [] : ['--settle-seconds', String(FLEET_SETTLE_SECONDS)]),
   ];
