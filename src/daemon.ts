@@ -8,6 +8,7 @@ import { NodeAdvertiser } from './kube/node-advertiser.ts';
 import { NodeWatcher } from './kube/node-watcher.ts';
 import { KubeLeaseLock } from './election/lease-lock.ts';
 import { PUBLISHER_LEASE_NAME } from './fleet/peer-slice.ts';
+import { leaseReadIntervalMs } from './fleet/lease-poller.ts';
 import { SliceWatcher } from './fleet/slice-watcher.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, startCounters, type Metrics } from './metrics.ts';
@@ -200,8 +201,8 @@ export async function startDaemon(options: DaemonOptions, overrides: Partial<Dae
           localClusterName: config.local.name,
           namespace: source.namespace,
           mirrored: source.kind === 'mirror',
-          // The Lease is read as often as the device: one GET, no watch of a Lease renewed every 2 s.
-          lease: { kind: source.kind, lock: new KubeLeaseLock(client, source.namespace, PUBLISHER_LEASE_NAME), intervalMs: reconcileIntervalMs },
+          // One GET every other tick, no watch of a Lease renewed every 2 s.
+          lease: { kind: source.kind, lock: new KubeLeaseLock(client, source.namespace, PUBLISHER_LEASE_NAME), intervalMs: leaseReadIntervalMs(reconcileIntervalMs) },
         });
       },
       lookup: io.lookup,

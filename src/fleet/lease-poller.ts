@@ -30,6 +30,18 @@ export interface LeasePollerOptions {
   onRead?: () => void;
 }
 
+/**
+ * How often a daemon reads the Lease of the mirror that writes its slices:
+ * every other reconcile interval, once a minute by default. Each read is a
+ * request per node on the apiserver holding the Lease (the remote's, with
+ * source `slices`) and, on an idle daemon, as costly as the device check of
+ * the same tick (docs/design.md, "The idle floor"); a mirror that stops is
+ * still seen within a lease duration and two intervals.
+ */
+export function leaseReadIntervalMs(reconcileIntervalMs: number): number {
+  return 2 * reconcileIntervalMs;
+}
+
 /** Reads a mirror's Lease every interval, for /status, freshness and the gauges. */
 export class LeasePoller {
   readonly #o: LeasePollerOptions;

@@ -185,6 +185,8 @@ test('source mirror: the daemon peers from the local mirrored slices with no acc
   const links = new FakeLinks({ onAdded: (name) => wg.addDevice(name), onRemoved: (name) => wg.deleteDevice(name) });
   const { logger, lines } = memoryLogger();
   const clusters: string[] = [];
+  const logMark = c1.requestLog().at(-1)?.seq ?? 0;
+  const daemonStarted = performance.now();
   const daemon = await startDaemon(
     {
       config: parsed.config,
@@ -237,6 +239,12 @@ test('source mirror: the daemon peers from the local mirrored slices with no acc
     assert.equal(stale.samples.find((s) => s.name === 'clusterwire_remote_mirror_stale')?.value, 1);
     assert.equal((await peers()).length, 2, 'peers kept while the mirror is down');
     assert.equal((await fetch(`${base}/readyz`)).status, 200, 'still ready within the grace');
+
+    // Every other reconcile interval (600 ms here), and once at start: never more, however late timers fire.
+    const elapsedMs = performance.now() - daemonStarted;
+    const leaseReads = c1.requestLog(logMark).filter((r) => r.resource === 'leases' && r.verb === 'get' && r.name === 'clusterwire-mirror').length;
+    t.diagnostic(`${leaseReads} reads of the mirror's Lease in ${elapsedMs.toFixed(0)} ms`);
+    assert.ok(leaseReads >= 2 && leaseReads <= 1 + Math.floor(elapsedMs / 600), `${leaseReads} Lease reads in ${elapsedMs.toFixed(0)} ms, reconcile interval 300 ms`);
   } catch (error) {
     t.diagnostic(JSON.stringify(lines().slice(-20)));
     throw error;
