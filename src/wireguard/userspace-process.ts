@@ -194,14 +194,15 @@ export class UserspaceProcess {
       try {
         await this.#launch();
       } catch (error) {
-        if (this.#state !== 'restarting') return; // stop() killed what was starting.
+        if (this.#state !== 'restarting') return; // Stopped or detached meanwhile: nothing to retry.
         attempt += 1;
         restartDelayMs = backoffDelay(attempt, RESTART_BACKOFF, this.#random());
         this.#options.logger.error({ device: this.#options.device, err: error, attempt, retryInMs: restartDelayMs }, 'userspace WireGuard did not come back');
         continue;
       }
       if (this.#state !== 'restarting') {
-        // stop() came while we were starting it: it waits for us, then stops this process.
+        // stop() came while we were starting it and waits for us to return, then stops this
+        // process; detach() leaves it running.
         if (this.#state === 'detached') this.#child?.unref();
         return;
       }
